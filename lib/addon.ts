@@ -1,0 +1,74 @@
+// The raw native addon: its exact surface, and the loader. Everything here is internal;
+// the public API (index.ts) validates every argument before any of these is called, and
+// the C++ side re-checks sizes before touching memory.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** A mask as the addon sees it: element (b, h, l, s) is data[b*sb + h*sh + l*sl + s*ss]. */
+export interface NativeMask {
+  data: Uint8Array | Float32Array; // Uint8Array: boolean, nonzero = blocked; Float32Array: additive
+  strides: [number, number, number, number];
+}
+
+export interface NativeMatmulArgs {
+  a: Float32Array; b: Float32Array; out: Float32Array;
+  batch: number; m: number; n: number; k: number;
+  transA: boolean; transB: boolean; alpha: number;
+  bBatched: boolean; // false: one b shared by every batch entry
+}
+
+export interface NativeSoftmaxArgs {
+  x: Float32Array; out: Float32Array;
+  batch: number; heads: number; l: number; s: number;
+  scale: number; attnMask?: NativeMask; keyPadding?: NativeMask; causal: boolean;
+}
+
+export interface NativeAttentionArgs {
+  q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array; // [B,H,L,D] [B,H,S,D] [B,H,S,Dv] [B,H,L,Dv]
+  batch: number; heads: number; l: number; s: number; d: number; dv: number;
+  scale: number; attnMask?: NativeMask; keyPadding?: NativeMask; causal: boolean;
+}
+
+export interface NativeModelWeights {
+  embedDim: number; numHeads: number; kDim: number; vDim: number;
+  qWeight: Float32Array; kWeight: Float32Array; vWeight: Float32Array; outWeight: Float32Array;
+  qBias?: Float32Array; kBias?: Float32Array; vBias?: Float32Array; outBias?: Float32Array;
+}
+
+export interface NativeForwardArgs {
+  query: Float32Array; key: Float32Array; value: Float32Array;
+  batch: number; l: number; s: number;
+  selfAttention: boolean;
+  attnMask?: NativeMask; keyPadding?: NativeMask; causal: boolean;
+  out: Float32Array;           // [B, L, E], written by the call
+  weights?: Float32Array;      // [B, L, S] or [B, H, L, S], written by the call
+  averageWeights: boolean;
+}
+
+export interface NativeModel {
+  forward(args: NativeForwardArgs): void;
+  /** Copies every input into native memory before queuing; writes out/weights, then resolves. */
+  forwardAsync(args: NativeForwardArgs): Promise<void>;
+}
+
+export interface NativeAddon {
+  nativeInfo(): { isa: string; threads: number; version: string };
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  matmul(args: NativeMatmulArgs): void;
+  maskedSoftmax(args: NativeSoftmaxArgs): void;
+  attention(args: NativeAttentionArgs): void;
+  Model: new (weights: NativeModelWeights) => NativeModel;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded once per environment. MHA_NATIVE_BINARY points at another build. */
+export function addon(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const path = process.env.MHA_NATIVE_BINARY
+    ?? fileURLToPath(new URL('../build/Release/mha_native.node', import.meta.url));
+  cached = require(path) as NativeAddon;
+  return cached;
+}
