@@ -1,0 +1,260 @@
+// Scaled dot-product attention over strided q/k/v with every mask kind.
+//  - weights == NULL: fused (FlashAttention-style). Work items are (batch, head, block of
+//    kBlockRows queries); each streams key tiles of kTileKeys through an online softmax
+//    (running max and sum, rescaled accumulator) and accumulates P.V, so no L x S matrix
+//    exists. Causal tiles past the diagonal are never visited. With a single query block
+//    and too few (batch, head) items for the pool (decode), the keys are split too and the
+//    partial (max, sum, acc) are combined afterwards.
+//  - weights != NULL: scores of a query block are written to weights, turned into
+//    probabilities by the masked softmax row kernels, then out = P.V.
+// K is packed once per (batch, head) into K^T tiles when there are enough query rows to
+// amortize it; otherwise (decode) scores are dot products against K in place.
+#include "core/attention.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/attn_kernels.h"
+#include "core/dispatch.h"
+#include "core/mask_rows.h"
+#include "core/threadpool.h"
+
+namespace {
+
+constexpr int64_t kBlockRows = 64;    // queries per work item
+constexpr int64_t kTileKeys = 128;    // keys per streamed tile (multiple of MHA_ATTN_KT_PAD)
+constexpr int64_t kPackMinRows = 8;   // fewer queries than this: no K^T packing
+constexpr int64_t kMinSplitKeys = 256;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+class Attention {
+ public:
+  Attention(const mha_attn_kernels* k, const mha_attention_args* a) : k_(k), a_(a) {
+    tiles_ = ceil_div(a->s, kTileKeys);
+    if (a->l >= kPackMinRows) PackKeys();
+  }
+
+  // Keys [0, end) are visible to some query of [l0, l0 + rows).
+  int64_t VisibleEnd(int64_t l0, int64_t rows) const {
+    if (!a_->causal) return a_->s;
+    return std::max<int64_t>(0, std::min(a_->s, l0 + rows + a_->s - a_->l));
+  }
+
+  // s[r * lds + j - j0] = q[l0 + r] . k[j] for r < rows, j in [j0, j0 + n), j0 % kTileKeys == 0.
+  void Scores(int64_t b, int64_t h, int64_t l0, int64_t rows, int64_t j0, int64_t n, float* s,
+              int64_t lds) const {
+    const mha_attention_args* a = a_;
+    const float* q = a->q + b * a->q_sb + h * a->q_sh + l0 * a->q_sl;
+    if (kt_.empty()) {
+      const float* kb = a->k + b * a->k_sb + h * a->k_sh + j0 * a->k_ss;
+      for (int64_t r = 0; r < rows; ++r) k_->dots(q + r * a->q_sl, kb, a->k_ss, n, a->d, s + r * lds);
+      return;
+    }
+    for (int64_t t = j0 / kTileKeys; n > 0; ++t) {
+      const int64_t m = std::min(n, kTileKeys);
+      k_->scores(q, a->q_sl, KtTile(b * a->heads + h, t), kTileKeys, rows, m, a->d, s, lds);
+      s += m;
+      n -= m;
+    }
+  }
+
+  // Online softmax of query rows [l0, l0 + rows) over keys [j_begin, j_end): updates the
+  // running max m, sum and accumulator acc (rows x dv).
+  void Stream(int64_t b, int64_t h, int64_t l0, int64_t rows, int64_t j_begin, int64_t j_end,
+              mha::MaskRows& masks, float* tile, float* acc, float* m, float* sum) const {
+    const mha_attention_args* a = a_;
+    const float* vb = a->v + b * a->v_sb + h * a->v_sh;
+    mha_row_masks rm;
+    for (int64_t j0 = j_begin; j0 < j_end; j0 += kTileKeys) {
+      const int64_t n = std::min(kTileKeys, j_end - j0);
+      Scores(b, h, l0, rows, j0, n, tile, kTileKeys);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* p = tile + r * kTileKeys;
+        const int64_t l = l0 + r;
+        masks.Row(b, h, l, j0, n, mha::causal_limit(a->causal, l, a->l, a->s, j0, n), &rm);
+        const float mx = std::max(m[r], k_->mask_max_row(p, p, n, a->scale, &rm));
+        if (mx == -INFINITY) {
+          memset(p, 0, n * sizeof(float));
+          continue;
+        }
+        const float tile_sum = k_->exp_sum_row(p, n, mx);
+        if (m[r] != mx) {
+          const float alpha = expf(m[r] - mx);
+          k_->scale_row(acc + r * a->dv, a->dv, alpha);
+          sum[r] *= alpha;
+          m[r] = mx;
+        }
+        sum[r] += tile_sum;
+      }
+      k_->pv(tile, kTileKeys, vb + j0 * a->v_ss, a->v_ss, rows, n, a->dv, acc, a->dv);
+    }
+  }
+
+  // out rows = acc / sum (zeros for rows that saw no key).
+  void Finish(int64_t b, int64_t h, int64_t l0, int64_t rows, const float* acc,
+              const float* sum) const {
+    const mha_attention_args* a = a_;
+    for (int64_t r = 0; r < rows; ++r) {
+      float* o = a->out + b * a->o_sb + h * a->o_sh + (l0 + r) * a->o_sl;
+      const float inv = sum[r] > 0 ? 1.0f / sum[r] : 0.0f;
+      for (int64_t c = 0; c < a->dv; ++c) o[c] = acc[r * a->dv + c] * inv;
+    }
+  }
+
+  void Fused() const {
+    const mha_attention_args* a = a_;
+    const int64_t blocks = ceil_div(a->l, kBlockRows), items = a->batch * a->heads * blocks;
+    const int64_t splits = blocks == 1 ? KeySplits(items) : 1;
+    if (splits > 1) return FusedSplit(splits);
+    mha::parallel_for(items, [&](int64_t begin, int64_t end) {
+      const int64_t max_rows = std::min(a->l, kBlockRows);
+      std::vector<float> tile(max_rows * kTileKeys), acc(max_rows * a->dv), m(max_rows), sum(max_rows);
+      mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
+      for (int64_t it = begin; it < end; ++it) {
+        const int64_t bh = it / blocks, l0 = (it % blocks) * kBlockRows;
+        const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, a->l - l0);
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        std::fill(m.begin(), m.end(), -INFINITY);
+        std::fill(sum.begin(), sum.end(), 0.0f);
+        Stream(b, h, l0, rows, 0, VisibleEnd(l0, rows), masks, tile.data(), acc.data(), m.data(), sum.data());
+        Finish(b, h, l0, rows, acc.data(), sum.data());
+      }
+    });
+  }
+
+  // One query block (l <= kBlockRows) per (batch, head), keys split into `splits` ranges
+  // streamed in parallel; partial (max, sum, acc) are then merged per (batch, head).
+  void FusedSplit(int64_t splits) const {
+    const mha_attention_args* a = a_;
+    const int64_t L = a->l, dv = a->dv, bhs = a->batch * a->heads;
+    const int64_t part = (2 + dv) * L;  // m[L], sum[L], acc[L * dv]
+    std::vector<float> partial(bhs * splits * part);
+    mha::parallel_for(bhs * splits, [&](int64_t begin, int64_t end) {
+      std::vector<float> tile(L * kTileKeys);
+      mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
+      for (int64_t it = begin; it < end; ++it) {
+        const int64_t bh = it / splits, sp = it % splits;
+        const int64_t visible = VisibleEnd(0, L), step = ceil_div(ceil_div(visible, splits), kTileKeys) * kTileKeys;
+        const int64_t j0 = std::min(visible, sp * step), j1 = std::min(visible, j0 + step);
+        float* m = partial.data() + it * part;
+        float* sum = m + L;
+        float* acc = sum + L;
+        std::fill(m, m + L, -INFINITY);
+        std::fill(sum, sum + L + L * dv, 0.0f);
+        Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, tile.data(), acc, m, sum);
+      }
+    });
+    mha::parallel_for(bhs, [&](int64_t begin, int64_t end) {
+      std::vector<float> acc(L * dv), sum(L);
+      for (int64_t bh = begin; bh < end; ++bh) {
+        const float* p0 = partial.data() + bh * splits * part;
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        for (int64_t r = 0; r < L; ++r) {
+          float mx = -INFINITY;
+          for (int64_t sp = 0; sp < splits; ++sp) mx = std::max(mx, p0[sp * part + r]);
+          sum[r] = 0;
+          if (mx == -INFINITY) continue;
+          for (int64_t sp = 0; sp < splits; ++sp) {
+            const float* p = p0 + sp * part;
+            if (p[r] == -INFINITY) continue;
+            const float w = expf(p[r] - mx);
+            sum[r] += w * p[L + r];
+            const float* pacc = p + 2 * L + r * dv;
+            for (int64_t c = 0; c < dv; ++c) acc[r * dv + c] += w * pacc[c];
+          }
+        }
+        Finish(bh / a->heads, bh % a->heads, 0, L, acc.data(), sum.data());
+      }
+    });
+  }
+
+  // Probabilities into weights, then out = P.V (the path that materializes L x S).
+  void WithWeights() const {
+    const mha_attention_args* a = a_;
+    const int64_t L = a->l, S = a->s, blocks = ceil_div(L, kBlockRows);
+    mha::parallel_for(a->batch * a->heads * blocks, [&](int64_t begin, int64_t end) {
+      mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
+      mha_row_masks rm;
+      for (int64_t it = begin; it < end; ++it) {
+        const int64_t bh = it / blocks, l0 = (it % blocks) * kBlockRows;
+        const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, L - l0);
+        const int64_t visible = VisibleEnd(l0, rows);
+        float* w = a->weights + (bh * L + l0) * S;
+        Scores(b, h, l0, rows, 0, visible, w, S);
+        for (int64_t r = 0; r < rows; ++r) {
+          float* p = w + r * S;
+          const int64_t l = l0 + r;
+          memset(p + visible, 0, (S - visible) * sizeof(float));
+          masks.Row(b, h, l, 0, visible, mha::causal_limit(a->causal, l, L, S, 0, visible), &rm);
+          const float mx = k_->mask_max_row(p, p, visible, a->scale, &rm);
+          if (mx == -INFINITY) memset(p, 0, visible * sizeof(float));
+          else k_->scale_row(p, visible, 1.0f / k_->exp_sum_row(p, visible, mx));
+        }
+        float* o = a->out + b * a->o_sb + h * a->o_sh + l0 * a->o_sl;
+        for (int64_t r = 0; r < rows; ++r) memset(o + r * a->o_sl, 0, a->dv * sizeof(float));
+        k_->pv(w, S, a->v + b * a->v_sb + h * a->v_sh, a->v_ss, rows, visible, a->dv, o, a->o_sl);
+      }
+    });
+  }
+
+ private:
+  // Splits of the keys per (batch, head) so that a single-block problem still gives the
+  // pool about four work items per thread, each at least kMinSplitKeys long.
+  int64_t KeySplits(int64_t items) const {
+    const int64_t want = 4 * mha::num_threads();
+    if (items >= want) return 1;
+    return std::max<int64_t>(1, std::min(ceil_div(want, items), a_->s / kMinSplitKeys));
+  }
+
+  const float* KtTile(int64_t bh, int64_t t) const {
+    return kt_.data() + (bh * tiles_ + t) * a_->d * kTileKeys;
+  }
+
+  // kt_[bh][tile][d][kTileKeys] = k[b, h, tile * kTileKeys + j, d], zero past the last key.
+  void PackKeys() {
+    const mha_attention_args* a = a_;
+    const int64_t d = a->d;
+    kt_.resize(a->batch * a->heads * tiles_ * d * kTileKeys);
+    mha::parallel_for(a->batch * a->heads, [&](int64_t begin, int64_t end) {
+      for (int64_t bh = begin; bh < end; ++bh) {
+        const float* kb = a->k + (bh / a->heads) * a->k_sb + (bh % a->heads) * a->k_sh;
+        for (int64_t t = 0; t < tiles_; ++t) {
+          float* dst = kt_.data() + (bh * tiles_ + t) * d * kTileKeys;
+          const int64_t n = std::min(kTileKeys, a->s - t * kTileKeys);
+          for (int64_t j = 0; j < n; ++j) {
+            const float* src = kb + (t * kTileKeys + j) * a->k_ss;
+            for (int64_t c = 0; c < d; ++c) dst[c * kTileKeys + j] = src[c];
+          }
+          for (int64_t c = 0; c < d && n < kTileKeys; ++c) memset(dst + c * kTileKeys + n, 0, (kTileKeys - n) * sizeof(float));
+        }
+      }
+    });
+  }
+
+  const mha_attn_kernels* k_;
+  const mha_attention_args* a_;
+  int64_t tiles_;
+  std::vector<float> kt_;
+};
+
+}  // namespace
+
+void mha_attention_with(const mha_attn_kernels* k, const mha_attention_args* args) {
+  if (args->batch <= 0 || args->heads <= 0 || args->l <= 0 || args->dv <= 0) return;
+  if (args->s <= 0) {  // no key at all: every row is fully blocked
+    for (int64_t b = 0; b < args->batch; ++b)
+      for (int64_t h = 0; h < args->heads; ++h)
+        for (int64_t l = 0; l < args->l; ++l)
+          memset(args->out + b * args->o_sb + h * args->o_sh + l * args->o_sl, 0, args->dv * sizeof(float));
+    return;
+  }
+  Attention attention(k, args);
+  if (args->weights) attention.WithWeights();
+  else attention.Fused();
+}
+
+void mha_attention(const mha_attention_args* args) { mha_attention_with(mha_kernels()->attn, args); }

@@ -1,0 +1,48 @@
+// Attention tile kernels, scalar (tile 1 x 1: one score / one output element at a time,
+// inner loops contiguous so the compiler may vectorize them). The K^T tile, the score
+// tile and the accumulator rows a caller streams through are sized for L1/L2.
+#include "kernels/scalar/attn_scalar.h"
+
+namespace mha_scalar {
+namespace {
+
+void scores(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t rows, int64_t n,
+            int64_t d, float* s, int64_t lds) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* sr = s + r * lds;
+    for (int64_t j = 0; j < n; ++j) sr[j] = 0;
+    for (int64_t c = 0; c < d; ++c) {
+      const float qc = q[r * ldq + c];
+      const float* kc = kt + c * ldkt;
+      for (int64_t j = 0; j < n; ++j) sr[j] += qc * kc[j];
+    }
+  }
+}
+
+void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, float* s) {
+  for (int64_t j = 0; j < n; ++j) {
+    float acc = 0;
+    for (int64_t c = 0; c < d; ++c) acc += q[c] * k[j * ldk + c];
+    s[j] = acc;
+  }
+}
+
+void pv(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t rows, int64_t n,
+        int64_t dv, float* acc, int64_t ldacc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* ar = acc + r * ldacc;
+    for (int64_t j = 0; j < n; ++j) {
+      const float pj = p[r * ldp + j];
+      const float* vj = v + j * ldv;
+      for (int64_t c = 0; c < dv; ++c) ar[c] += pj * vj[c];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mha_scalar
+
+const mha_attn_kernels mha_attn_kernels_scalar = {
+    mha_scalar::mask_max_row, mha_scalar::exp_sum_row, mha_scalar::scale_row,
+    mha_scalar::scores,       mha_scalar::dots,        mha_scalar::pv,
+};

@@ -1,0 +1,317 @@
+// Standalone parity test of mha_masked_softmax and mha_attention (fused and with weights)
+// against a double-precision naive evaluation, for every kernel set this CPU runs: sizes
+// L, S in {1, 7, 33, 129, 1000}, head sizes {8, 12, 64, 80, 128}, Dv != D, every mask kind
+// and combination, causal with L == S, L < S, L > S, fully blocked rows, inputs x30,
+// interleaved-head (strided) layouts. Exits nonzero on any failure.
+// Build: native/test/build.sh (g++, per-ISA flags from native/isa.json).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/attn_kernels.h"
+#include "core/threadpool.h"
+
+namespace {
+
+const double kTol = 2e-5;
+int g_failures = 0, g_checks = 0;
+
+struct Isa {
+  const char* name;
+  const mha_attn_kernels* k;
+};
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out = {{"scalar", &mha_attn_kernels_scalar}};
+#ifdef MHA_HAVE_AVX2
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", &mha_attn_kernels_avx2});
+#endif
+#ifdef MHA_HAVE_AVX512
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    out.push_back({"avx512", &mha_attn_kernels_avx512});
+#endif
+#ifdef MHA_HAVE_NEON
+  out.push_back({"neon", &mha_attn_kernels_neon});
+#endif
+  return out;
+}
+
+// Mask configurations: which masks exist and how they are laid out.
+enum MaskCfg {
+  kNone, kBoolShared, kBoolPerHead, kAddFinite, kAddInfPerHead, kPadBool, kPadAdd,
+  kCausal, kCausalPadBool, kCausalAddHugePadAdd, kBoolTransposedPadBool, kBlockedRowsCausal,
+  kMaskCfgCount
+};
+const char* kMaskNames[] = {"none", "bool[L,S]", "bool[B,H,L,S]", "add[L,S]", "add-inf[B,H,L,S]",
+                            "pad-bool", "pad-add", "causal", "causal+pad-bool+bool",
+                            "causal+add-1e9+pad-add", "bool[S,L]T+pad-bool", "blocked-rows+causal"};
+
+struct MaskBuf {
+  mha_mask m{nullptr, MHA_MASK_NONE, 0, 0, 0, 0};
+  std::vector<uint8_t> b;
+  std::vector<float> f;
+  double at(int64_t bi, int64_t h, int64_t l, int64_t s, bool* blocked) const {
+    if (m.kind == MHA_MASK_NONE) return 0;
+    const int64_t i = bi * m.stride_b + h * m.stride_h + l * m.stride_l + s * m.stride_s;
+    if (m.kind == MHA_MASK_BOOL) {
+      if (b[i]) *blocked = true;
+      return 0;
+    }
+    if (f[i] == -INFINITY) *blocked = true;
+    return f[i];
+  }
+};
+
+struct Problem {
+  int64_t B, H, L, S, D, Dv;
+  MaskBuf attn, pad;
+  int causal = 0;
+  float scale;
+};
+
+void make_bool(MaskBuf* mb, size_t n, std::mt19937& rng, double p) {
+  std::bernoulli_distribution blk(p);
+  mb->b.resize(n);
+  for (auto& x : mb->b) x = blk(rng);
+  mb->m.kind = MHA_MASK_BOOL;
+  mb->m.data = mb->b.data();
+}
+
+void make_add(MaskBuf* mb, size_t n, std::mt19937& rng, double p_block, float blocked) {
+  std::uniform_real_distribution<float> u(-2.f, 0.5f);
+  std::bernoulli_distribution blk(p_block);
+  mb->f.resize(n);
+  for (auto& x : mb->f) x = blk(rng) ? blocked : u(rng);
+  mb->m.kind = MHA_MASK_ADDITIVE;
+  mb->m.data = mb->f.data();
+}
+
+void set_strides(mha_mask* m, int64_t sb, int64_t sh, int64_t sl, int64_t ss) {
+  m->stride_b = sb; m->stride_h = sh; m->stride_l = sl; m->stride_s = ss;
+}
+
+void build_masks(Problem* p, int cfg, std::mt19937& rng) {
+  const int64_t B = p->B, H = p->H, L = p->L, S = p->S;
+  auto shared = [&](mha_mask* m) { set_strides(m, 0, 0, S, 1); };
+  auto per_head = [&](mha_mask* m) { set_strides(m, H * L * S, L * S, S, 1); };
+  auto padding = [&](MaskBuf* mb, bool additive) {
+    // batch 0 unpadded, others pad the last third of the keys (all of them when S == 1)
+    const int64_t first = S == 1 ? 0 : S - S / 3;
+    if (additive) { mb->f.assign(B * S, 0.f); mb->m.kind = MHA_MASK_ADDITIVE; mb->m.data = mb->f.data(); }
+    else { mb->b.assign(B * S, 0); mb->m.kind = MHA_MASK_BOOL; mb->m.data = mb->b.data(); }
+    for (int64_t b = 1; b < B; ++b)
+      for (int64_t s = first; s < S; ++s) {
+        if (additive) mb->f[b * S + s] = -INFINITY;
+        else mb->b[b * S + s] = 1;
+      }
+    set_strides(&mb->m, S, 0, 0, 1);
+  };
+  switch (cfg) {
+    case kNone: break;
+    case kBoolShared: make_bool(&p->attn, L * S, rng, 0.3); shared(&p->attn.m); break;
+    case kBoolPerHead: make_bool(&p->attn, B * H * L * S, rng, 0.5); per_head(&p->attn.m); break;
+    case kAddFinite: make_add(&p->attn, L * S, rng, 0, 0); shared(&p->attn.m); break;
+    case kAddInfPerHead: make_add(&p->attn, B * H * L * S, rng, 0.4, -INFINITY); per_head(&p->attn.m); break;
+    case kPadBool: padding(&p->pad, false); break;
+    case kPadAdd: padding(&p->pad, true); break;
+    case kCausal: p->causal = 1; break;
+    case kCausalPadBool:
+      p->causal = 1; padding(&p->pad, false);
+      make_bool(&p->attn, L * S, rng, 0.2); shared(&p->attn.m); break;
+    case kCausalAddHugePadAdd:
+      p->causal = 1; padding(&p->pad, true);
+      make_add(&p->attn, L * S, rng, 0.3, -1e9f); shared(&p->attn.m); break;
+    case kBoolTransposedPadBool:  // stored [S, L]: key stride L
+      make_bool(&p->attn, L * S, rng, 0.3); set_strides(&p->attn.m, 0, 0, 1, L);
+      padding(&p->pad, false); break;
+    case kBlockedRowsCausal:  // every third query row fully blocked (per head, some heads)
+      p->causal = 1;
+      make_bool(&p->attn, B * H * L * S, rng, 0.1); per_head(&p->attn.m);
+      for (int64_t bh = 0; bh < B * H; bh += 2)
+        for (int64_t l = 0; l < L; l += 3) memset(&p->attn.b[(bh * L + l) * S], 1, S);
+      break;
+  }
+}
+
+double rel_l2(const std::vector<double>& ref, const float* got, int64_t n, bool* nan) {
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(got[i])) *nan = true;
+    num += (got[i] - ref[i]) * (got[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return den == 0 ? sqrt(num) : sqrt(num / den);
+}
+
+// Double-precision probabilities of row (b, h, l) from raw scores z (scale not applied).
+void ref_softmax_row(const Problem& p, int64_t b, int64_t h, int64_t l, const std::vector<double>& z,
+                     double* out) {
+  std::vector<double> y(p.S);
+  std::vector<bool> blocked(p.S);
+  double mx = -INFINITY;
+  for (int64_t s = 0; s < p.S; ++s) {
+    bool blk = p.causal && s > l + (p.S - p.L);
+    // the masked score rounded to float32 as any float32 evaluation (torch included) does:
+    // an additive -1e9 swallows the score
+    y[s] = (float)(p.scale * z[s] + p.attn.at(b, h, l, s, &blk) + p.pad.at(b, h, l, s, &blk));
+    blocked[s] = blk;
+    if (!blk) mx = std::max(mx, y[s]);
+  }
+  double sum = 0;
+  for (int64_t s = 0; s < p.S; ++s) sum += out[s] = blocked[s] ? 0.0 : exp(y[s] - mx);
+  for (int64_t s = 0; s < p.S; ++s) out[s] = sum > 0 ? out[s] / sum : 0.0;
+}
+
+void check(const char* isa, const std::string& what, double err, bool nan) {
+  ++g_checks;
+  if (err <= kTol && !nan) return;
+  ++g_failures;
+  printf("FAIL [%s] %s: rel L2 %.3g%s\n", isa, what.c_str(), err, nan ? " (non-finite)" : "");
+}
+
+struct AttnLayout {  // element strides of q/k/v/out; strided = [B, L, H*D] (interleaved heads)
+  bool strided;
+  int64_t sb, sh, sl;
+  AttnLayout(bool st, int64_t H, int64_t L, int64_t D) : strided(st) {
+    if (st) { sb = L * H * D; sh = D; sl = H * D; }
+    else { sb = H * L * D; sh = L * D; sl = D; }
+  }
+  int64_t at(int64_t b, int64_t h, int64_t l) const { return b * sb + h * sh + l * sl; }
+};
+
+void run_attention(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int64_t D, int64_t Dv,
+                   int cfg, float amp, bool strided, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Problem p{B, H, L, S, D, Dv, {}, {}, 0, 0};
+  p.scale = 1.0f / sqrtf(static_cast<float>(D));
+  build_masks(&p, cfg, rng);
+  AttnLayout lq(strided, H, L, D), lk(strided, H, S, D), lv(strided, H, S, Dv), lo(strided, H, L, Dv);
+  std::uniform_real_distribution<float> u(-amp, amp);
+  std::vector<float> q(B * H * L * D), k(B * H * S * D), v(B * H * S * Dv);
+  for (auto* t : {&q, &k, &v})
+    for (auto& x : *t) x = u(rng);
+
+  // reference
+  std::vector<double> ref_o(B * H * L * Dv), ref_w(B * H * L * S), z(S);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t l = 0; l < L; ++l) {
+        for (int64_t s = 0; s < S; ++s) {
+          double acc = 0;
+          for (int64_t c = 0; c < D; ++c) acc += (double)q[lq.at(b, h, l) + c] * k[lk.at(b, h, s) + c];
+          z[s] = acc;
+        }
+        double* w = &ref_w[((b * H + h) * L + l) * S];
+        ref_softmax_row(p, b, h, l, z, w);
+        for (int64_t s = 0; s < S; ++s)
+          for (int64_t c = 0; c < Dv; ++c) ref_o[lo.at(b, h, l) + c] += w[s] * v[lv.at(b, h, s) + c];
+      }
+
+  char buf[256];
+  snprintf(buf, sizeof buf, "attention B=%lld H=%lld L=%lld S=%lld D=%lld Dv=%lld %s amp=%g %s",
+           (long long)B, (long long)H, (long long)L, (long long)S, (long long)D, (long long)Dv,
+           kMaskNames[cfg], amp, strided ? "strided" : "contiguous");
+  for (int with_weights = 0; with_weights < 2; ++with_weights) {
+    std::vector<float> out(B * H * L * Dv, NAN), weights(with_weights ? B * H * L * S : 0, NAN);
+    mha_attention_args a{};
+    a.batch = B; a.heads = H; a.l = L; a.s = S; a.d = D; a.dv = Dv;
+    a.q = q.data(); a.q_sb = lq.sb; a.q_sh = lq.sh; a.q_sl = lq.sl;
+    a.k = k.data(); a.k_sb = lk.sb; a.k_sh = lk.sh; a.k_ss = lk.sl;
+    a.v = v.data(); a.v_sb = lv.sb; a.v_sh = lv.sh; a.v_ss = lv.sl;
+    a.out = out.data(); a.o_sb = lo.sb; a.o_sh = lo.sh; a.o_sl = lo.sl;
+    a.scale = p.scale; a.attn_mask = p.attn.m; a.key_padding = p.pad.m; a.causal = p.causal;
+    a.weights = with_weights ? weights.data() : nullptr;
+    mha_attention_with(isa.k, &a);
+    bool nan = false;
+    const double e = rel_l2(ref_o, out.data(), out.size(), &nan);
+    check(isa.name, std::string(buf) + (with_weights ? " [weights] out" : " [fused] out"), e, nan);
+    if (with_weights) {
+      nan = false;
+      check(isa.name, std::string(buf) + " [weights] probabilities",
+            rel_l2(ref_w, weights.data(), weights.size(), &nan), nan);
+    }
+    // fully blocked rows must be exactly zero
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t l = 0; l < L; ++l) {
+          const double* w = &ref_w[((b * H + h) * L + l) * S];
+          bool any = false;
+          for (int64_t s = 0; s < S && !any; ++s) any = w[s] != 0;
+          if (any) continue;
+          for (int64_t c = 0; c < Dv; ++c)
+            if (out[lo.at(b, h, l) + c] != 0.0f) {
+              check(isa.name, std::string(buf) + " blocked row not zero", 1, false);
+              c = Dv; l = L; h = H; b = B;
+            }
+        }
+  }
+}
+
+void run_softmax(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int cfg, float amp,
+                 bool in_place, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Problem p{B, H, L, S, 0, 0, {}, {}, 0, 0};
+  p.scale = 0.7f;
+  build_masks(&p, cfg, rng);
+  std::uniform_real_distribution<float> u(-amp, amp);
+  std::vector<float> x(B * H * L * S), out(in_place ? 0 : x.size(), NAN);
+  for (auto& e : x) e = u(rng);
+  std::vector<double> ref(x.size()), z(S);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t l = 0; l < L; ++l) {
+        const int64_t row = ((b * H + h) * L + l) * S;
+        for (int64_t s = 0; s < S; ++s) z[s] = x[row + s];
+        ref_softmax_row(p, b, h, l, z, &ref[row]);
+      }
+  mha_softmax_args a{};
+  a.batch = B; a.heads = H; a.l = L; a.s = S; a.x = x.data();
+  a.out = in_place ? x.data() : out.data();
+  a.scale = p.scale; a.attn_mask = p.attn.m; a.key_padding = p.pad.m; a.causal = p.causal;
+  mha_masked_softmax_with(isa.k, &a);
+  bool nan = false;
+  const double e = rel_l2(ref, a.out, x.size(), &nan);
+  char buf[200];
+  snprintf(buf, sizeof buf, "softmax B=%lld H=%lld L=%lld S=%lld %s amp=%g%s", (long long)B, (long long)H,
+           (long long)L, (long long)S, kMaskNames[cfg], amp, in_place ? " in-place" : "");
+  check(isa.name, buf, e, nan);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t sizes[] = {1, 7, 33, 129, 1000};
+  const int64_t heads[] = {8, 12, 64, 80, 128};
+  for (const Isa& isa : available_isas()) {
+    const int before = g_failures;
+    int counter = 0;
+    for (int64_t L : sizes)
+      for (int64_t S : sizes)
+        for (int cfg = 0; cfg < kMaskCfgCount; ++cfg, ++counter) {
+          const int64_t D = heads[counter % 5];
+          const int64_t Dv = counter % 3 == 0 ? heads[(counter + 2) % 5] : D;
+          const bool big = L * S >= 100000;
+          const int64_t B = big ? 2 : 3, H = big ? 1 : 2;
+          const float amp = counter % 4 == 3 ? 30.f : 1.f;
+          run_attention(isa, B, H, L, S, D, Dv, cfg, amp, counter % 2 == 1, 1000 + counter);
+          run_softmax(isa, B, H, L, S, cfg, amp, counter % 2 == 0, 5000 + counter);
+        }
+    // decode (L = 1) with few heads: keys split across the pool, then combined
+    for (int cfg : {kNone, kPadBool, kCausal, kAddInfPerHead})
+      run_attention(isa, 1, 1, 1, 4000, 64, 64, cfg, 1.f, false, 77 + cfg);
+    run_attention(isa, 1, 2, 3, 2500, 64, 80, kCausalPadBool, 1.f, true, 99);
+    printf("[%s] %s (%d checks so far)\n", isa.name, g_failures == before ? "ok" : "FAILED", g_checks);
+  }
+  if (g_failures) {
+    printf("%d of %d checks failed\n", g_failures, g_checks);
+    return 1;
+  }
+  printf("all %d checks passed\n", g_checks);
+  return 0;
+}
