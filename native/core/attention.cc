@@ -7,8 +7,10 @@
 //    partial (max, sum, acc) are combined afterwards.
 //  - weights != NULL: scores of a query block are written to weights, turned into
 //    probabilities by the masked softmax row kernels, then out = P.V.
-// K is packed once per (batch, head) into K^T tiles when there are enough query rows to
-// amortize it; otherwise (decode) scores are dot products against K in place.
+// When there are enough query rows to amortize it, K is packed once per (batch, head) into
+// K^T tiles, and strided V rows and query blocks are copied contiguous (strided rows of an
+// [B, L, H*D] layout alias a few cache sets); otherwise (decode) scores are dot products
+// against K in place and V is read in place.
 #include "core/attention.h"
 
 #include <math.h>
@@ -35,7 +37,7 @@ class Attention {
  public:
   Attention(const mha_attn_kernels* k, const mha_attention_args* a) : k_(k), a_(a) {
     tiles_ = ceil_div(a->s, kTileKeys);
-    if (a->l >= kPackMinRows) PackKeys();
+    if (a->l >= kPackMinRows) Pack();
   }
 
   // Keys [0, end) are visible to some query of [l0, l0 + rows).
@@ -44,19 +46,41 @@ class Attention {
     return std::max<int64_t>(0, std::min(a_->s, l0 + rows + a_->s - a_->l));
   }
 
-  // s[r * lds + j - j0] = q[l0 + r] . k[j] for r < rows, j in [j0, j0 + n), j0 % kTileKeys == 0.
-  void Scores(int64_t b, int64_t h, int64_t l0, int64_t rows, int64_t j0, int64_t n, float* s,
-              int64_t lds) const {
+  // The query rows [l0, l0 + rows) as a (pointer, row stride): copied contiguous into
+  // scratch (rows x d) when K is packed and q rows are strided.
+  const float* Queries(int64_t b, int64_t h, int64_t l0, int64_t rows, float* scratch, int64_t* ldq) const {
     const mha_attention_args* a = a_;
     const float* q = a->q + b * a->q_sb + h * a->q_sh + l0 * a->q_sl;
+    *ldq = a->q_sl;
+    if (kt_.empty() || a->q_sl == a->d) return q;
+    for (int64_t r = 0; r < rows; ++r) memcpy(scratch + r * a->d, q + r * a->q_sl, a->d * sizeof(float));
+    *ldq = a->d;
+    return scratch;
+  }
+
+  // V of (b, h) as a (pointer, row stride).
+  const float* Values(int64_t b, int64_t h, int64_t* ldv) const {
+    const mha_attention_args* a = a_;
+    if (!vp_.empty()) {
+      *ldv = a->dv;
+      return vp_.data() + (b * a->heads + h) * a->s * a->dv;
+    }
+    *ldv = a->v_ss;
+    return a->v + b * a->v_sb + h * a->v_sh;
+  }
+
+  // s[r * lds + j - j0] = q[r] . k[j] for r < rows, j in [j0, j0 + n), j0 % kTileKeys == 0.
+  void Scores(int64_t b, int64_t h, const float* q, int64_t ldq, int64_t rows, int64_t j0, int64_t n,
+              float* s, int64_t lds) const {
+    const mha_attention_args* a = a_;
     if (kt_.empty()) {
       const float* kb = a->k + b * a->k_sb + h * a->k_sh + j0 * a->k_ss;
-      for (int64_t r = 0; r < rows; ++r) k_->dots(q + r * a->q_sl, kb, a->k_ss, n, a->d, s + r * lds);
+      for (int64_t r = 0; r < rows; ++r) k_->dots(q + r * ldq, kb, a->k_ss, n, a->d, s + r * lds);
       return;
     }
     for (int64_t t = j0 / kTileKeys; n > 0; ++t) {
       const int64_t m = std::min(n, kTileKeys);
-      k_->scores(q, a->q_sl, KtTile(b * a->heads + h, t), kTileKeys, rows, m, a->d, s, lds);
+      k_->scores(q, ldq, KtTile(b * a->heads + h, t), kTileKeys, rows, m, a->d, s, lds);
       s += m;
       n -= m;
     }
@@ -64,14 +88,17 @@ class Attention {
 
   // Online softmax of query rows [l0, l0 + rows) over keys [j_begin, j_end): updates the
   // running max m, sum and accumulator acc (rows x dv).
+  // qbuf: scratch of rows x d floats.
   void Stream(int64_t b, int64_t h, int64_t l0, int64_t rows, int64_t j_begin, int64_t j_end,
-              mha::MaskRows& masks, float* tile, float* acc, float* m, float* sum) const {
+              mha::MaskRows& masks, float* qbuf, float* tile, float* acc, float* m, float* sum) const {
     const mha_attention_args* a = a_;
-    const float* vb = a->v + b * a->v_sb + h * a->v_sh;
+    int64_t ldq, ldv;
+    const float* q = Queries(b, h, l0, rows, qbuf, &ldq);
+    const float* vb = Values(b, h, &ldv);
     mha_row_masks rm;
     for (int64_t j0 = j_begin; j0 < j_end; j0 += kTileKeys) {
       const int64_t n = std::min(kTileKeys, j_end - j0);
-      Scores(b, h, l0, rows, j0, n, tile, kTileKeys);
+      Scores(b, h, q, ldq, rows, j0, n, tile, kTileKeys);
       for (int64_t r = 0; r < rows; ++r) {
         float* p = tile + r * kTileKeys;
         const int64_t l = l0 + r;
@@ -90,7 +117,7 @@ class Attention {
         }
         sum[r] += tile_sum;
       }
-      k_->pv(tile, kTileKeys, vb + j0 * a->v_ss, a->v_ss, rows, n, a->dv, acc, a->dv);
+      k_->pv(tile, kTileKeys, vb + j0 * ldv, ldv, rows, n, a->dv, acc, a->dv);
     }
   }
 
@@ -112,7 +139,8 @@ class Attention {
     if (splits > 1) return FusedSplit(splits);
     mha::parallel_for(items, [&](int64_t begin, int64_t end) {
       const int64_t max_rows = std::min(a->l, kBlockRows);
-      std::vector<float> tile(max_rows * kTileKeys), acc(max_rows * a->dv), m(max_rows), sum(max_rows);
+      std::vector<float> tile(max_rows * kTileKeys), acc(max_rows * a->dv), m(max_rows), sum(max_rows),
+          qbuf(max_rows * a->d);
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
         const int64_t bh = it / blocks, l0 = (it % blocks) * kBlockRows;
@@ -120,7 +148,8 @@ class Attention {
         std::fill(acc.begin(), acc.end(), 0.0f);
         std::fill(m.begin(), m.end(), -INFINITY);
         std::fill(sum.begin(), sum.end(), 0.0f);
-        Stream(b, h, l0, rows, 0, VisibleEnd(l0, rows), masks, tile.data(), acc.data(), m.data(), sum.data());
+        Stream(b, h, l0, rows, 0, VisibleEnd(l0, rows), masks, qbuf.data(), tile.data(), acc.data(),
+               m.data(), sum.data());
         Finish(b, h, l0, rows, acc.data(), sum.data());
       }
     });
@@ -134,7 +163,7 @@ class Attention {
     const int64_t part = (2 + dv) * L;  // m[L], sum[L], acc[L * dv]
     std::vector<float> partial(bhs * splits * part);
     mha::parallel_for(bhs * splits, [&](int64_t begin, int64_t end) {
-      std::vector<float> tile(L * kTileKeys);
+      std::vector<float> tile(L * kTileKeys), qbuf(L * a->d);
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
         const int64_t bh = it / splits, sp = it % splits;
@@ -145,7 +174,7 @@ class Attention {
         float* acc = sum + L;
         std::fill(m, m + L, -INFINITY);
         std::fill(sum, sum + L + L * dv, 0.0f);
-        Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, tile.data(), acc, m, sum);
+        Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, qbuf.data(), tile.data(), acc, m, sum);
       }
     });
     mha::parallel_for(bhs, [&](int64_t begin, int64_t end) {
@@ -179,12 +208,15 @@ class Attention {
     mha::parallel_for(a->batch * a->heads * blocks, [&](int64_t begin, int64_t end) {
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
       mha_row_masks rm;
+      std::vector<float> qbuf(std::min(L, kBlockRows) * a->d);
       for (int64_t it = begin; it < end; ++it) {
         const int64_t bh = it / blocks, l0 = (it % blocks) * kBlockRows;
         const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, L - l0);
         const int64_t visible = VisibleEnd(l0, rows);
         float* w = a->weights + (bh * L + l0) * S;
-        Scores(b, h, l0, rows, 0, visible, w, S);
+        int64_t ldq, ldv;
+        const float* q = Queries(b, h, l0, rows, qbuf.data(), &ldq);
+        Scores(b, h, q, ldq, rows, 0, visible, w, S);
         for (int64_t r = 0; r < rows; ++r) {
           float* p = w + r * S;
           const int64_t l = l0 + r;
@@ -196,7 +228,8 @@ class Attention {
         }
         float* o = a->out + b * a->o_sb + h * a->o_sh + l0 * a->o_sl;
         for (int64_t r = 0; r < rows; ++r) memset(o + r * a->o_sl, 0, a->dv * sizeof(float));
-        k_->pv(w, S, a->v + b * a->v_sb + h * a->v_sh, a->v_ss, rows, visible, a->dv, o, a->o_sl);
+        const float* vb = Values(b, h, &ldv);
+        k_->pv(w, S, vb, ldv, rows, visible, a->dv, o, a->o_sl);
       }
     });
   }
@@ -214,14 +247,20 @@ class Attention {
     return kt_.data() + (bh * tiles_ + t) * a_->d * kTileKeys;
   }
 
-  // kt_[bh][tile][d][kTileKeys] = k[b, h, tile * kTileKeys + j, d], zero past the last key.
-  void PackKeys() {
+  // kt_[bh][tile][d][kTileKeys] = k[b, h, tile * kTileKeys + j, d], zero past the last key;
+  // vp_[bh][s][dv] = v[b, h, s, :] when v rows are strided.
+  void Pack() {
     const mha_attention_args* a = a_;
-    const int64_t d = a->d;
+    const int64_t d = a->d, dv = a->dv, S = a->s;
     kt_.resize(a->batch * a->heads * tiles_ * d * kTileKeys);
+    if (a->v_ss != dv) vp_.resize(a->batch * a->heads * S * dv);
     mha::parallel_for(a->batch * a->heads, [&](int64_t begin, int64_t end) {
       for (int64_t bh = begin; bh < end; ++bh) {
-        const float* kb = a->k + (bh / a->heads) * a->k_sb + (bh % a->heads) * a->k_sh;
+        const int64_t b = bh / a->heads, h = bh % a->heads;
+        if (!vp_.empty())
+          for (int64_t j = 0; j < S; ++j)
+            memcpy(vp_.data() + (bh * S + j) * dv, a->v + b * a->v_sb + h * a->v_sh + j * a->v_ss, dv * sizeof(float));
+        const float* kb = a->k + b * a->k_sb + h * a->k_sh;
         for (int64_t t = 0; t < tiles_; ++t) {
           float* dst = kt_.data() + (bh * tiles_ + t) * d * kTileKeys;
           const int64_t n = std::min(kTileKeys, a->s - t * kTileKeys);
@@ -238,7 +277,7 @@ class Attention {
   const mha_attn_kernels* k_;
   const mha_attention_args* a_;
   int64_t tiles_;
-  std::vector<float> kt_;
+  std::vector<float> kt_, vp_;
 };
 
 }  // namespace

@@ -15,22 +15,24 @@ esac
 cxx="${CXX:-g++} -O3 -std=c++17 -fno-math-errno -DNDEBUG -I native $defs $*"
 objdir=$(mktemp -d)
 trap 'rm -rf "$objdir"' EXIT
-compile() {  # <source> [isa flags...]
+pids=()
+compile() {  # <source> [isa flags...], in the background
   local src=$1
   shift
-  $cxx "$@" -c "$src" -o "$objdir/$(echo "$src" | tr / _).o"
+  $cxx "$@" -c "$src" -o "$objdir/$(echo "$src" | tr / _).o" &
+  pids+=($!)
 }
 for src in $(node tools/native-sources.mjs sources native/core native/kernels/scalar) "$main"; do
-  compile "$src" &
+  compile "$src"
 done
 if [ "$arch" != none ]; then
   for isa in $(node tools/native-sources.mjs isas "$arch"); do
     flags=$(node tools/native-sources.mjs flags "$arch" "$isa" | tr '\n' ' ')
     for src in $(node tools/native-sources.mjs sources "native/kernels/$isa"); do
-      compile "$src" $flags &
+      compile "$src" $flags
     done
   done
 fi
-wait
+for pid in "${pids[@]}"; do wait "$pid"; done
 mkdir -p "$(dirname "$out")"
 $cxx "$objdir"/*.o -o "$out" -lpthread

@@ -1,0 +1,172 @@
+// Standalone timing of the attention kernels with the dispatched kernel set, at 1 and 2
+// threads (median of repeated runs; the machine is shared, so numbers are noisy):
+//  W2  B=1, L=S=2048, H=12, D=64, causal, projections laid out [B, L, H*D]:
+//      fused (no weights) vs unfused (mha_sgemm Q.K^T, mha_masked_softmax, mha_sgemm P.V),
+//      and the fused path's extra peak memory (max RSS growth over its first call).
+//  W3  B=16, H=12, L=1, S=1024, D=64 decode against [B, H, S, D] keys and values:
+//      K+V bytes / time, next to a streaming-read probe of the same thread count.
+// Build: native/test/build.sh native/test/attention_bench.cc <out>
+#include <math.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "core/attention.h"
+#include "core/dispatch.h"
+#include "core/gemm.h"
+#include "core/softmax.h"
+#include "core/threadpool.h"
+
+namespace {
+
+double now_ms(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+// Median wall time of fn; *cpu_ms (optional) gets the median process CPU time, which
+// tells the work apart from waiting for a loaded machine.
+double median_ms(int reps, const std::function<void()>& fn, double* cpu_ms = nullptr) {
+  std::vector<double> wall, cpu;
+  for (int i = 0; i < reps; ++i) {
+    const double w0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+    fn();
+    cpu.push_back(now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0);
+    wall.push_back(now_ms(CLOCK_MONOTONIC) - w0);
+  }
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  if (cpu_ms) *cpu_ms = cpu[cpu.size() / 2];
+  return wall[wall.size() / 2];
+}
+
+long max_rss_kb() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+std::vector<float> random_vec(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+mha_attention_args interleaved_args(int64_t B, int64_t H, int64_t L, int64_t S, int64_t D,
+                                    const float* q, const float* k, const float* v, float* out) {
+  mha_attention_args a{};
+  a.batch = B; a.heads = H; a.l = L; a.s = S; a.d = D; a.dv = D;
+  const int64_t E = H * D;
+  a.q = q; a.q_sb = L * E; a.q_sh = D; a.q_sl = E;
+  a.k = k; a.k_sb = S * E; a.k_sh = D; a.k_ss = E;
+  a.v = v; a.v_sb = S * E; a.v_sh = D; a.v_ss = E;
+  a.out = out; a.o_sb = L * E; a.o_sh = D; a.o_sl = E;
+  a.scale = 1.0f / sqrtf(static_cast<float>(D));
+  return a;
+}
+
+// The unfused baseline: scores = scale * Q.K^T (one GEMM per batch entry over heads),
+// masked softmax in place, out = P.V.
+void unfused(const mha_attention_args& a, float* scores) {
+  const int64_t E = a.heads * a.d, L = a.l, S = a.s;
+  for (int64_t b = 0; b < a.batch; ++b) {
+    float* sc = scores + b * a.heads * L * S;
+    mha_gemm_args g{};
+    g.batch = a.heads; g.m = L; g.n = S; g.k = a.d;
+    g.a = a.q + b * a.q_sb; g.lda = E; g.stride_a = a.d;
+    g.b = a.k + b * a.k_sb; g.ldb = E; g.stride_b = a.d; g.trans_b = 1;
+    g.c = sc; g.ldc = S; g.stride_c = L * S;
+    g.alpha = a.scale;
+    mha_sgemm(&g);
+  }
+  mha_softmax_args sm{};
+  sm.batch = a.batch; sm.heads = a.heads; sm.l = L; sm.s = S;
+  sm.x = scores; sm.out = scores; sm.scale = 1.0f;
+  sm.attn_mask = a.attn_mask; sm.key_padding = a.key_padding; sm.causal = a.causal;
+  mha_masked_softmax(&sm);
+  for (int64_t b = 0; b < a.batch; ++b) {
+    mha_gemm_args g{};
+    g.batch = a.heads; g.m = L; g.n = a.dv; g.k = S;
+    g.a = scores + b * a.heads * L * S; g.lda = S; g.stride_a = L * S;
+    g.b = a.v + b * a.v_sb; g.ldb = E; g.stride_b = a.dv;
+    g.c = a.out + b * a.o_sb; g.ldc = E; g.stride_c = a.dv;
+    g.alpha = 1.0f;
+    mha_sgemm(&g);
+  }
+}
+
+// Streaming read bandwidth (GB/s) of the pool's threads over buf (integer sums, which the
+// compiler vectorizes at any ISA).
+double read_bandwidth(const std::vector<uint32_t>& buf) {
+  const int64_t chunks = 64, per = buf.size() / chunks;
+  std::vector<uint32_t> sums(chunks);
+  const double ms = median_ms(7, [&] {
+    mha::parallel_for(chunks, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const uint32_t* p = buf.data() + c * per;
+        uint32_t s = 0;
+        for (int64_t i = 0; i < per; ++i) s += p[i];
+        sums[c] = s;
+      }
+    });
+  });
+  if (std::count(sums.begin(), sums.end(), 0u) == chunks) printf("(probe sums zero)\n");
+  return buf.size() * 4.0 / (ms * 1e6);
+}
+
+}  // namespace
+
+int main() {
+  printf("kernel set: %s\n", mha_kernels()->isa);
+  {  // W2
+    const int64_t B = 1, L = 2048, S = 2048, H = 12, D = 64, E = H * D;
+    const auto q = random_vec(B * L * E, 1), k = random_vec(B * S * E, 2), v = random_vec(B * S * E, 3);
+    std::vector<float> out(B * L * E);
+    mha_attention_args a = interleaved_args(B, H, L, S, D, q.data(), k.data(), v.data(), out.data());
+    a.causal = 1;
+    const long rss0 = max_rss_kb();
+    mha_attention(&a);
+    const long extra_kb = max_rss_kb() - rss0;
+    std::vector<float> scores(B * H * L * S);
+    for (int threads : {1, 2}) {
+      mha::set_num_threads(threads);
+      double fused_cpu, base_cpu;
+      const double fused = median_ms(7, [&] { mha_attention(&a); }, &fused_cpu);
+      const double base = median_ms(5, [&] { unfused(a, scores.data()); }, &base_cpu);
+      printf("W2 causal L=S=2048 threads=%d: fused %.2f ms (cpu %.2f), unfused %.2f ms (cpu %.2f): x%.2f; "
+             "fused extra peak RSS %.1f MB, unfused scores %.1f MB\n", threads, fused, fused_cpu, base,
+             base_cpu, base / fused, extra_kb / 1024.0, scores.size() * 4.0 / (1 << 20));
+    }
+  }
+  {  // W3
+    const int64_t B = 16, H = 12, S = 1024, D = 64;
+    const auto q = random_vec(B * H * D, 4), k = random_vec(B * H * S * D, 5), v = random_vec(B * H * S * D, 6);
+    std::vector<float> out(B * H * D);
+    mha_attention_args a{};
+    a.batch = B; a.heads = H; a.l = 1; a.s = S; a.d = D; a.dv = D;
+    a.q = q.data(); a.q_sb = H * D; a.q_sh = D; a.q_sl = D;
+    a.k = k.data(); a.k_sb = H * S * D; a.k_sh = S * D; a.k_ss = D;
+    a.v = v.data(); a.v_sb = H * S * D; a.v_sh = S * D; a.v_ss = D;
+    a.out = out.data(); a.o_sb = H * D; a.o_sh = D; a.o_sl = D;
+    a.scale = 0.125f;
+    const double bytes = 2.0 * B * H * S * D * 4;
+    const std::vector<uint32_t> probe(64 << 20, 1u);  // 256 MB
+    for (int threads : {1, 2}) {
+      mha::set_num_threads(threads);
+      double cpu;
+      const double ms = median_ms(21, [&] { mha_attention(&a); }, &cpu);
+      const double bw = read_bandwidth(probe);
+      printf("W3 decode B=16 H=12 S=1024 threads=%d: %.3f ms (cpu %.3f), %.1f GB/s (read probe %.1f GB/s: %.0f%%)\n",
+             threads, ms, cpu, bytes / (ms * 1e6), bw, 100.0 * bytes / (ms * 1e6) / bw);
+    }
+  }
+  return 0;
+}
