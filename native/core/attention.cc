@@ -4,7 +4,8 @@
 //    (running max and sum, rescaled accumulator) and accumulates P.V, so no L x S matrix
 //    exists. Causal tiles past the diagonal are never visited. With a single query block
 //    and too few (batch, head) items for the pool (decode), the keys are split too and the
-//    partial (max, sum, acc) are combined afterwards.
+//    partial (max, sum, acc) are combined afterwards. Key tiles past the last key the
+//    key padding mask leaves open are skipped too.
 //  - weights != NULL: scores of a query block are written to weights, turned into
 //    probabilities by the masked softmax row kernels, then out = P.V.
 // When there are enough query rows to amortize it, K is packed once per (batch, head) into
@@ -37,13 +38,15 @@ class Attention {
  public:
   Attention(const mha_attn_kernels* k, const mha_attention_args* a) : k_(k), a_(a) {
     tiles_ = ceil_div(a->s, kTileKeys);
+    FindPaddingEnds();
     if (a->l >= kPackMinRows) Pack();
   }
 
-  // Keys [0, end) are visible to some query of [l0, l0 + rows).
-  int64_t VisibleEnd(int64_t l0, int64_t rows) const {
-    if (!a_->causal) return a_->s;
-    return std::max<int64_t>(0, std::min(a_->s, l0 + rows + a_->s - a_->l));
+  // Keys [0, end) hold every key visible to some query of [l0, l0 + rows) of batch entry b.
+  int64_t VisibleEnd(int64_t b, int64_t l0, int64_t rows) const {
+    const int64_t end = padding_end_.empty() ? a_->s : padding_end_[b];
+    if (!a_->causal) return end;
+    return std::max<int64_t>(0, std::min(end, l0 + rows + a_->s - a_->l));
   }
 
   // The query rows [l0, l0 + rows) as a (pointer, row stride): copied contiguous into
@@ -134,7 +137,7 @@ class Attention {
 
   void Fused() const {
     const mha_attention_args* a = a_;
-    const int64_t blocks = ceil_div(a->l, kBlockRows), items = a->batch * a->heads * blocks;
+    const int64_t blocks = ceil_div(a->l, kBlockRows), bhs = a->batch * a->heads, items = bhs * blocks;
     const int64_t splits = blocks == 1 ? KeySplits(items) : 1;
     if (splits > 1) return FusedSplit(splits);
     mha::parallel_for(items, [&](int64_t begin, int64_t end) {
@@ -143,12 +146,13 @@ class Attention {
           qbuf(max_rows * a->d);
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
-        const int64_t bh = it / blocks, l0 = (it % blocks) * kBlockRows;
+        // heaviest query blocks (the last, under causal) first, every head at each level
+        const int64_t bh = it % bhs, l0 = (blocks - 1 - it / bhs) * kBlockRows;
         const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, a->l - l0);
         std::fill(acc.begin(), acc.end(), 0.0f);
         std::fill(m.begin(), m.end(), -INFINITY);
         std::fill(sum.begin(), sum.end(), 0.0f);
-        Stream(b, h, l0, rows, 0, VisibleEnd(l0, rows), masks, qbuf.data(), tile.data(), acc.data(),
+        Stream(b, h, l0, rows, 0, VisibleEnd(b, l0, rows), masks, qbuf.data(), tile.data(), acc.data(),
                m.data(), sum.data());
         Finish(b, h, l0, rows, acc.data(), sum.data());
       }
@@ -167,7 +171,7 @@ class Attention {
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
         const int64_t bh = it / splits, sp = it % splits;
-        const int64_t visible = VisibleEnd(0, L), step = ceil_div(ceil_div(visible, splits), kTileKeys) * kTileKeys;
+        const int64_t visible = VisibleEnd(bh / a->heads, 0, L), step = ceil_div(ceil_div(visible, splits), kTileKeys) * kTileKeys;
         const int64_t j0 = std::min(visible, sp * step), j1 = std::min(visible, j0 + step);
         float* m = partial.data() + it * part;
         float* sum = m + L;
@@ -212,7 +216,7 @@ class Attention {
       for (int64_t it = begin; it < end; ++it) {
         const int64_t bh = it / blocks, l0 = (it % blocks) * kBlockRows;
         const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, L - l0);
-        const int64_t visible = VisibleEnd(l0, rows);
+        const int64_t visible = VisibleEnd(b, l0, rows);
         float* w = a->weights + (bh * L + l0) * S;
         int64_t ldq, ldv;
         const float* q = Queries(b, h, l0, rows, qbuf.data(), &ldq);
@@ -241,6 +245,24 @@ class Attention {
     const int64_t want = 4 * mha::num_threads();
     if (items >= want) return 1;
     return std::max<int64_t>(1, std::min(ceil_div(want, items), a_->s / kMinSplitKeys));
+  }
+
+  // padding_end_[b] = 1 + the last key the key padding mask leaves open in batch entry b
+  // (keys past it are blocked for every query, so their tiles are skipped).
+  void FindPaddingEnds() {
+    const mha_mask& m = a_->key_padding;
+    if (m.kind == MHA_MASK_NONE) return;
+    padding_end_.resize(a_->batch);
+    for (int64_t b = 0; b < a_->batch; ++b) {
+      int64_t end = a_->s;
+      for (; end > 0; --end) {
+        const int64_t i = b * m.stride_b + (end - 1) * m.stride_s;
+        const bool blocked = m.kind == MHA_MASK_BOOL ? static_cast<const uint8_t*>(m.data)[i] != 0
+                                                     : static_cast<const float*>(m.data)[i] == -INFINITY;
+        if (!blocked) break;
+      }
+      padding_end_[b] = end;
+    }
   }
 
   const float* KtTile(int64_t bh, int64_t t) const {
@@ -278,6 +300,7 @@ class Attention {
   const mha_attention_args* a_;
   int64_t tiles_;
   std::vector<float> kt_, vp_;
+  std::vector<int64_t> padding_end_;
 };
 
 }  // namespace
