@@ -24,7 +24,9 @@
       "defines": [
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
+        "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
+        "MHA_NATIVE_VERSION=<!(node -p \"require('./package.json').version\")"
       ],
       "libraries": ["-lpthread"],
       "conditions": [

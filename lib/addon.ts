@@ -63,12 +63,20 @@ export interface NativeAddon {
 
 let cached: NativeAddon | undefined;
 
-/** The addon, loaded once per environment. MHA_NATIVE_BINARY points at another build. */
+/**
+ * The addon, loaded once per environment: MHA_NATIVE_BINARY when set (another build, e.g.
+ * cmake-js's), else node-gyp-build's pick from the package root: build/Release (compiled
+ * at install or in development), then prebuilds/<platform>-<arch>/.
+ */
 export function addon(): NativeAddon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  const path = process.env.MHA_NATIVE_BINARY
-    ?? fileURLToPath(new URL('../build/Release/mha_native.node', import.meta.url));
-  cached = require(path) as NativeAddon;
+  const binary = process.env.MHA_NATIVE_BINARY;
+  if (binary) {
+    cached = require(binary) as NativeAddon;
+  } else {
+    const load = require('node-gyp-build') as (packageRoot: string) => unknown;
+    cached = load(fileURLToPath(new URL('..', import.meta.url))) as NativeAddon;
+  }
   return cached;
 }

@@ -1,0 +1,13 @@
+// mha-native: masked multi-head attention with native SIMD kernels and a TypeScript reference.
+export type { Mask, Tensor } from './tensor.js';
+export { tensor } from './tensor.js';
+export type {
+  AttentionResult, Backend, ForwardOptions, MultiHeadAttentionOptions, MultiHeadAttentionWeights, StateDictOptions,
+} from './mha-types.js';
+export { MultiHeadAttention } from './mha.js';
+export type { MaskedSoftmaxOptions, MatmulOptions, ScaledDotProductAttentionOptions } from './op-args.js';
+export { maskedSoftmax, matmul, scaledDotProductAttention } from './functional.js';
+export { getNumThreads, nativeInfo, setNumThreads } from './runtime.js';
+/** The TypeScript reference of the functional API (same signatures, validation and results). */
+export * as reference from './reference-api.js';
+export { createBatcher, type BatchableLayer, type Batcher, type BatcherOptions } from './batcher.js';

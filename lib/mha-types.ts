@@ -1,0 +1,36 @@
+// The public types of the MultiHeadAttention layer.
+import type { Mask, Tensor } from './tensor.js';
+
+export type Backend = 'native' | 'reference';
+
+/** torch.nn.Linear layout: [out, in], row-major. */
+export interface MultiHeadAttentionWeights {
+  qWeight: Float32Array;   // [E, E]
+  kWeight: Float32Array;   // [E, kDim]
+  vWeight: Float32Array;   // [E, vDim]
+  outWeight: Float32Array; // [E, E]
+  qBias?: Float32Array; kBias?: Float32Array; vBias?: Float32Array; outBias?: Float32Array; // [E]
+}
+
+export interface MultiHeadAttentionOptions {
+  embedDim: number;            // E
+  numHeads: number;            // H, must divide E; headDim = E / H
+  kDim?: number;               // default E
+  vDim?: number;               // default E
+  bias?: boolean;              // default true (q/k/v/out biases)
+  weights?: MultiHeadAttentionWeights;  // default: Xavier-uniform weights, zero biases, seeded
+  seed?: number;               // seed for default weights (an integer, taken modulo 2^32; default 0)
+  backend?: Backend;           // default 'native'
+}
+
+export interface ForwardOptions {
+  keyPaddingMask?: Mask;       // [B, S]
+  attnMask?: Mask;             // [L, S], [B*H, L, S] or [B, H, L, S] (a dim of 1 broadcasts)
+  isCausal?: boolean;          // query i may see key j only where j <= i + (S - L)
+  needWeights?: boolean;       // default false
+  averageAttnWeights?: boolean;// default true: weights [B, L, S]; false: [B, H, L, S]
+}
+
+export interface AttentionResult { output: Tensor; attnWeights?: Tensor }
+
+export interface StateDictOptions { numHeads: number; backend?: Backend }

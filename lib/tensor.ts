@@ -1,0 +1,38 @@
+// Tensors and masks: row-major, contiguous, batch-first. Plain objects of these shapes are
+// accepted everywhere; every result is a fresh object owning fresh memory.
+import { checkShapeArray, invalidParameterError } from './validate.js';
+
+export interface Tensor {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+/** Uint8Array: boolean, nonzero = blocked. Float32Array: additive (-Infinity = blocked). */
+export interface Mask {
+  readonly data: Uint8Array | Float32Array;
+  readonly shape: readonly number[];
+}
+
+/** Product of the dims (1 for a scalar shape). */
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * A tensor from data and a shape. A Float32Array is used as is (no copy); a number array is
+ * copied into a new Float32Array. Throws RangeError when the length does not match the shape.
+ */
+export function tensor(data: Float32Array | readonly number[], shape: readonly number[]): Tensor {
+  const dims = checkShapeArray('tensor', shape);
+  if (!(data instanceof Float32Array || Array.isArray(data))) {
+    throw invalidParameterError('tensor data', 'a Float32Array or an array of numbers', data, TypeError);
+  }
+  const array = data instanceof Float32Array ? data : Float32Array.from(data);
+  if (array.length !== elementCount(dims)) {
+    throw invalidParameterError('tensor data length', `${elementCount(dims)} (the product of shape [${dims.join(', ')}])`,
+      array.length);
+  }
+  return { data: array, shape: Object.freeze(dims) };
+}

@@ -1,0 +1,135 @@
+#include "binding/args.h"
+
+#include <math.h>
+
+#include <string>
+
+namespace mha_binding {
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+
+bool IsAbsent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
+
+bool IsFloat32Array(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
+}
+
+bool IsUint8Array(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+}
+
+// A non-negative safe integer (min 0) or positive one (min 1).
+int64_t GetInteger(Napi::Env env, const Napi::Value& v, const std::string& name, double min) {
+  if (!v.IsNumber()) ThrowType(env, name + " must be a number");
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!(x >= min && x <= kMaxSafeInteger && x == floor(x)))
+    ThrowRange(env, name + " must be an integer in [" + std::to_string(static_cast<int>(min)) + ", 2^53)");
+  return static_cast<int64_t>(x);
+}
+
+int64_t CheckedMulAdd(Napi::Env env, int64_t acc, int64_t a, int64_t b) {
+  int64_t prod, sum;
+  if (__builtin_mul_overflow(a, b, &prod) || __builtin_add_overflow(acc, prod, &sum))
+    ThrowRange(env, "mask strides reach beyond the int64 range");
+  return sum;
+}
+
+}  // namespace
+
+int64_t ElementCount(Napi::Env env, std::initializer_list<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(n, d, &n)) ThrowRange(env, "element count overflows int64");
+  return n;
+}
+
+Napi::Object ArgObject(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || !info[index].IsObject()) ThrowType(info.Env(), "argument must be an object");
+  return info[index].As<Napi::Object>();
+}
+
+int64_t GetDim(const Napi::Object& o, const char* name) { return GetInteger(o.Env(), o.Get(name), name, 1); }
+
+bool GetBool(const Napi::Object& o, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsBoolean()) ThrowType(o.Env(), std::string(name) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+float GetFloat(const Napi::Object& o, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsNumber()) ThrowType(o.Env(), std::string(name) + " must be a number");
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!isfinite(x)) ThrowRange(o.Env(), std::string(name) + " must be finite");
+  return static_cast<float>(x);
+}
+
+Napi::Float32Array GetFloat32(const Napi::Object& o, const char* name, int64_t min_length) {
+  Napi::Value v = o.Get(name);
+  if (!IsFloat32Array(v)) ThrowType(o.Env(), std::string(name) + " must be a Float32Array");
+  Napi::Float32Array a = v.As<Napi::Float32Array>();
+  if (static_cast<uint64_t>(a.ElementLength()) < static_cast<uint64_t>(min_length))
+    ThrowRange(o.Env(), std::string(name) + " has " + std::to_string(a.ElementLength()) +
+                            " elements, needs at least " + std::to_string(min_length));
+  return a;
+}
+
+Napi::Float32Array GetOptionalFloat32(const Napi::Object& o, const char* name, int64_t min_length) {
+  if (IsAbsent(o.Get(name))) return Napi::Float32Array();
+  return GetFloat32(o, name, min_length);
+}
+
+MaskView GetOptionalMask(const Napi::Object& o, const char* name, int64_t b, int64_t h, int64_t l, int64_t s) {
+  Napi::Env env = o.Env();
+  MaskView view = {{nullptr, MHA_MASK_NONE, 0, 0, 0, 0}, 0};
+  Napi::Value v = o.Get(name);
+  if (IsAbsent(v)) return view;
+  const std::string n(name);
+  if (!v.IsObject()) ThrowType(env, n + " must be an object");
+  Napi::Object m = v.As<Napi::Object>();
+  Napi::Value data = m.Get("data");
+  Napi::Value strides = m.Get("strides");
+  size_t elem_size, length;
+  if (IsUint8Array(data)) {
+    view.mask.kind = MHA_MASK_BOOL;
+    view.mask.data = data.As<Napi::Uint8Array>().Data();
+    length = data.As<Napi::Uint8Array>().ElementLength();
+    elem_size = 1;
+  } else if (IsFloat32Array(data)) {
+    view.mask.kind = MHA_MASK_ADDITIVE;
+    view.mask.data = data.As<Napi::Float32Array>().Data();
+    length = data.As<Napi::Float32Array>().ElementLength();
+    elem_size = 4;
+  } else {
+    ThrowType(env, n + ".data must be a Uint8Array or a Float32Array");
+  }
+  if (!strides.IsArray() || strides.As<Napi::Array>().Length() != 4)
+    ThrowType(env, n + ".strides must be an array of 4 numbers");
+  Napi::Array sa = strides.As<Napi::Array>();
+  int64_t* fields[4] = {&view.mask.stride_b, &view.mask.stride_h, &view.mask.stride_l, &view.mask.stride_s};
+  const int64_t dims[4] = {b, h, l, s};
+  int64_t max_index = 0;
+  for (uint32_t i = 0; i < 4; ++i) {
+    *fields[i] = GetInteger(env, sa.Get(i), n + ".strides[" + std::to_string(i) + "]", 0);
+    max_index = CheckedMulAdd(env, max_index, dims[i] - 1, *fields[i]);
+  }
+  if (static_cast<uint64_t>(max_index) >= length)
+    ThrowRange(env, n + ".data has " + std::to_string(length) + " elements, its strides reach index " +
+                        std::to_string(max_index));
+  view.extent_bytes = (static_cast<size_t>(max_index) + 1) * elem_size;
+  return view;
+}
+
+OwnedMask::OwnedMask(const MaskView& view) : mask_(view.mask) {
+  if (mask_.kind == MHA_MASK_NONE) return;
+  const uint8_t* src = static_cast<const uint8_t*>(view.mask.data);
+  bytes_.assign(src, src + view.extent_bytes);
+  mask_.data = bytes_.data();
+}
+
+}  // namespace mha_binding
+

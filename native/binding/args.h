@@ -1,0 +1,54 @@
+// Unwrapping the addon's argument objects (lib/addon.ts) with the size re-checks that come
+// before any native code touches memory: every dimension is a positive safe integer, every
+// element count fits in int64, every typed array is long enough for the dimensions given,
+// and every mask index reachable from its strides is inside its data. Violations throw a
+// JS TypeError (wrong kind of value) or RangeError (wrong size), never crash.
+#pragma once
+#include <napi.h>
+
+#include <stdint.h>
+
+#include <initializer_list>
+#include <vector>
+
+#include "core/mask.h"
+
+namespace mha_binding {
+
+// The product of dims; RangeError when it overflows int64.
+int64_t ElementCount(Napi::Env env, std::initializer_list<int64_t> dims);
+
+// info[index] as an object (TypeError otherwise).
+Napi::Object ArgObject(const Napi::CallbackInfo& info, size_t index);
+
+int64_t GetDim(const Napi::Object& o, const char* name);  // a positive safe integer
+bool GetBool(const Napi::Object& o, const char* name);
+float GetFloat(const Napi::Object& o, const char* name);  // a finite number
+
+// A Float32Array property with at least min_length elements (any byteOffset).
+Napi::Float32Array GetFloat32(const Napi::Object& o, const char* name, int64_t min_length);
+// The same, or an empty handle when the property is undefined or null.
+Napi::Float32Array GetOptionalFloat32(const Napi::Object& o, const char* name, int64_t min_length);
+
+// A mask over (b, h, l, s) as the core sees it, plus how many bytes of its data the strides
+// reach (0 when undefined or null); Uint8Array = MHA_MASK_BOOL, Float32Array = MHA_MASK_ADDITIVE.
+struct MaskView {
+  mha_mask mask;
+  size_t extent_bytes;
+};
+MaskView GetOptionalMask(const Napi::Object& o, const char* name, int64_t b, int64_t h, int64_t l, int64_t s);
+
+// A mask copied into native memory (for work that outlives the JS call).
+class OwnedMask {
+ public:
+  explicit OwnedMask(const MaskView& view);
+  OwnedMask(const OwnedMask&) = delete;  // mask_.data points into bytes_
+  OwnedMask& operator=(const OwnedMask&) = delete;
+  const mha_mask& mask() const { return mask_; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  mha_mask mask_;
+};
+
+}  // namespace mha_binding

@@ -1,0 +1,140 @@
+// mha_model: the projection weights packed once; a forward pass is three GEMMs (or one
+// fused QKV GEMM for self-attention) into [B*L, ...] scratch, attention reading heads
+// through strides (head h = column block h*D), and the output projection.
+#include "core/mha_model.h"
+
+#include <math.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "core/attention.h"
+#include "core/gemm.h"
+
+namespace {
+
+struct PackedFree {
+  void operator()(mha_packed_b* p) const { mha_packed_b_free(p); }
+};
+using PackedB = std::unique_ptr<mha_packed_b, PackedFree>;
+
+// A torch.nn.Linear weight [out, in] packed as the right operand of x [rows, in].
+PackedB pack_linear(const float* weight, int64_t in, int64_t out) {
+  return PackedB(mha_pack_b(weight, in, 1, in, out));
+}
+
+std::vector<float> copy_bias(const float* bias, int64_t n) {
+  return bias ? std::vector<float>(bias, bias + n) : std::vector<float>();
+}
+
+const float* bias_or_null(const std::vector<float>& bias) { return bias.empty() ? nullptr : bias.data(); }
+
+}  // namespace
+
+struct mha_model {
+  int64_t embed_dim, num_heads, k_dim, v_dim;
+  PackedB q_proj, k_proj, v_proj, out_proj;
+  PackedB qkv_proj;  // [E -> 3E] when k_dim == v_dim == E, else null
+  std::vector<float> q_bias, k_bias, v_bias, out_bias, qkv_bias;  // empty = no bias
+};
+
+mha_model* mha_model_create(const mha_model_desc* d) {
+  const int64_t e = d->embed_dim;
+  std::unique_ptr<mha_model> m(new mha_model());
+  m->embed_dim = e;
+  m->num_heads = d->num_heads;
+  m->k_dim = d->k_dim;
+  m->v_dim = d->v_dim;
+  m->q_proj = pack_linear(d->q_weight, e, e);
+  m->k_proj = pack_linear(d->k_weight, d->k_dim, e);
+  m->v_proj = pack_linear(d->v_weight, d->v_dim, e);
+  m->out_proj = pack_linear(d->out_weight, e, e);
+  m->q_bias = copy_bias(d->q_bias, e);
+  m->k_bias = copy_bias(d->k_bias, e);
+  m->v_bias = copy_bias(d->v_bias, e);
+  m->out_bias = copy_bias(d->out_bias, e);
+  if (d->k_dim == e && d->v_dim == e) {
+    std::vector<float> qkv(3 * e * e);  // [3E, E]: q, k, v weights stacked by output row
+    std::copy(d->q_weight, d->q_weight + e * e, qkv.begin());
+    std::copy(d->k_weight, d->k_weight + e * e, qkv.begin() + e * e);
+    std::copy(d->v_weight, d->v_weight + e * e, qkv.begin() + 2 * e * e);
+    m->qkv_proj = pack_linear(qkv.data(), e, 3 * e);
+    if (d->q_bias || d->k_bias || d->v_bias) {
+      m->qkv_bias.assign(3 * e, 0.0f);
+      const float* parts[3] = {d->q_bias, d->k_bias, d->v_bias};
+      for (int p = 0; p < 3; ++p)
+        if (parts[p]) std::copy(parts[p], parts[p] + e, m->qkv_bias.begin() + p * e);
+    }
+  }
+  return m.release();
+}
+
+void mha_model_free(mha_model* model) { delete model; }
+
+void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
+  const int64_t e = m->embed_dim, heads = m->num_heads, hd = e / heads;
+  const int64_t rows_q = a->batch * a->l, rows_kv = a->batch * a->s;
+
+  // Projections: q, k, v as [rows, ld] matrices whose head h is the column block h*hd.
+  std::vector<float> proj;
+  const float *q, *k, *v;
+  int64_t ld_q, ld_kv;
+  if (a->self_attention && m->qkv_proj) {
+    proj.resize(rows_q * 3 * e);
+    mha_sgemm_packed(rows_q, a->query, e, m->qkv_proj.get(), proj.data(), 3 * e, bias_or_null(m->qkv_bias));
+    q = proj.data();
+    k = q + e;
+    v = q + 2 * e;
+    ld_q = ld_kv = 3 * e;
+  } else {
+    proj.resize((rows_q + 2 * rows_kv) * e);
+    float* pq = proj.data();
+    float* pk = pq + rows_q * e;
+    float* pv = pk + rows_kv * e;
+    mha_sgemm_packed(rows_q, a->query, e, m->q_proj.get(), pq, e, bias_or_null(m->q_bias));
+    mha_sgemm_packed(rows_kv, a->key, m->k_dim, m->k_proj.get(), pk, e, bias_or_null(m->k_bias));
+    mha_sgemm_packed(rows_kv, a->value, m->v_dim, m->v_proj.get(), pv, e, bias_or_null(m->v_bias));
+    q = pq;
+    k = pk;
+    v = pv;
+    ld_q = ld_kv = e;
+  }
+
+  std::vector<float> context(rows_q * e);
+  std::vector<float> per_head_weights;
+  float* weights = a->weights;
+  if (weights && a->average_weights) {
+    per_head_weights.resize(a->batch * heads * a->l * a->s);
+    weights = per_head_weights.data();
+  }
+
+  mha_attention_args att = {};
+  att.batch = a->batch; att.heads = heads; att.l = a->l; att.s = a->s; att.d = hd; att.dv = hd;
+  att.q = q; att.q_sb = a->l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
+  att.k = k; att.k_sb = a->s * ld_kv; att.k_sh = hd; att.k_ss = ld_kv;
+  att.v = v; att.v_sb = a->s * ld_kv; att.v_sh = hd; att.v_ss = ld_kv;
+  att.out = context.data(); att.o_sb = a->l * e; att.o_sh = hd; att.o_sl = e;
+  att.scale = 1.0f / sqrtf(static_cast<float>(hd));
+  att.attn_mask = a->attn_mask;
+  att.key_padding = a->key_padding;
+  att.causal = a->causal;
+  att.weights = weights;
+  mha_attention(&att);
+
+  if (a->weights && a->average_weights) {
+    const int64_t ls = a->l * a->s;
+    const float inv_heads = 1.0f / static_cast<float>(heads);
+    for (int64_t b = 0; b < a->batch; ++b) {
+      float* avg = a->weights + b * ls;
+      const float* per_head = per_head_weights.data() + b * heads * ls;
+      for (int64_t x = 0; x < ls; ++x) {
+        float sum = 0.0f;
+        for (int64_t h = 0; h < heads; ++h) sum += per_head[h * ls + x];
+        avg[x] = sum * inv_heads;
+      }
+    }
+  }
+
+  mha_sgemm_packed(rows_q, context.data(), e, m->out_proj.get(), a->out, e, bias_or_null(m->out_bias));
+}
