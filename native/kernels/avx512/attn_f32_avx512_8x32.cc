@@ -8,6 +8,10 @@
 //    the end; K is read once, straight from memory.
 // Column tails use lane masks; no kernel reads or writes past a row's end (K^T tiles are
 // zero-padded to MHA_ATTN_KT_PAD).
+// GCC 12's avx512fintrin.h self-initializes its "undefined" vectors (GCC bug 105593),
+// which -Wall reports at every inlined use.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "kernels/avx512/attn_avx512.h"

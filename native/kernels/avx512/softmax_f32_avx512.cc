@@ -3,6 +3,10 @@
 // k-mask built from the boolean bytes (vptestmb) and the causal limit. exp is Cephes'
 // (see exp_nonpositive).
 // Rows are a score tile's (L1) or a softmax input's (streamed once per pass).
+// GCC 12's avx512fintrin.h self-initializes its "undefined" vectors (GCC bug 105593),
+// which -Wall reports at every inlined use.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #include <math.h>
 
