@@ -1,0 +1,134 @@
+// The process-wide persistent thread pool (see threadpool.h). One pool object, created on
+// first use and never destroyed (so process exit never waits on it), shared by every Node
+// environment. Top-level parallel_for calls are serialized by a mutex, so concurrent callers
+// never oversubscribe the cores; a parallel_for from inside a task runs inline.
+// set_num_threads only records the size; the pool is resized at the start of the next
+// top-level parallel_for (so resizing from inside a task can never deadlock).
+#include "core/threadpool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mha {
+namespace {
+
+thread_local bool in_parallel = false;
+
+int default_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : (int)n;
+}
+
+std::atomic<int> requested_threads{default_threads()};
+
+class Pool {
+ public:
+  // The caller holds call_mu for the whole job.
+  std::mutex call_mu;
+
+  void resize(int total) {  // total = workers + the calling thread
+    if ((int)workers_.size() == total - 1) return;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+    const uint64_t gen = generation_;  // no job is running: workers start idle at this one
+    for (int i = 1; i < total; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
+  }
+
+  void run(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+    const int64_t total = (int64_t)workers_.size() + 1;
+    fn_ = &fn;
+    n_ = n;
+    chunk_ = std::max<int64_t>(1, n / (total * 4));
+    next_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      ++generation_;
+      active_ = (int)workers_.size();
+    }
+    work_cv_.notify_all();
+    run_chunks();
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [this] { return active_ == 0; });
+    fn_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void run_chunks() {
+    in_parallel = true;
+    try {
+      for (;;) {
+        int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
+        if (begin >= n_) break;
+        (*fn_)(begin, std::min(n_, begin + chunk_));
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!error_) error_ = std::current_exception();
+      next_.store(n_, std::memory_order_relaxed);  // let the others stop early
+    }
+    in_parallel = false;
+  }
+
+  void worker_loop(uint64_t seen) {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        work_cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      run_chunks();
+      std::lock_guard<std::mutex> lk(mu_);
+      if (--active_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::vector<std::thread> workers_;
+  bool stop_ = false;
+  uint64_t generation_ = 0;
+  int active_ = 0;
+  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  int64_t n_ = 0, chunk_ = 1;
+  std::atomic<int64_t> next_{0};
+  std::exception_ptr error_;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: no join at process exit
+  return *p;
+}
+
+}  // namespace
+
+void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (in_parallel || n == 1 || requested_threads.load() == 1) {
+    fn(0, n);
+    return;
+  }
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lk(p.call_mu);
+  p.resize(requested_threads.load());
+  p.run(n, fn);
+}
+
+int num_threads() { return requested_threads.load(); }
+
+void set_num_threads(int n) { requested_threads.store(std::max(1, n)); }
+
+}  // namespace mha
