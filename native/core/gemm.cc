@@ -1,64 +1,298 @@
-// Bootstrap scalar GEMM (replaced by the packed BLIS-style framework): one output row per
-// task, accumulated over K with the row of C held in a contiguous accumulator.
+// Batched SGEMM in the Goto/BLIS design (see gemm.h for the contract, gemm_kernels.h for the
+// micro-kernel contract). Loops, outermost first, for one batch entry:
+//   jc (nc columns) -> pc (kc depth) -> ic (mc rows; pack A block, L2) -> jr (nr; B micro-panel
+//   stays in L1) -> ir (mr; A micro-panel) -> micro-kernel.
+// B is packed once per call at full depth, as nr-wide panels (a kc block of a panel is then
+// just an offset), so the same code serves mha_sgemm and weights packed by mha_pack_b.
+// Threading (mha::parallel_for): a shared B (stride_b == 0, or batch == 1) is packed once and
+// the work is split over (batch entry x row block x column block) tasks; distinct B matrices
+// are handled one batch entry per task (many small GEMMs, e.g. attention heads) unless there
+// are too few entries to balance, then each entry runs parallel on its own.
 #include "core/gemm.h"
 
-#include <vector>
+#include <stdlib.h>
+#include <string.h>
 
+#include <algorithm>
+#include <new>
+
+#include "core/dispatch.h"
 #include "core/threadpool.h"
 
-struct mha_packed_b {
-  int64_t k, n;
-  std::vector<float> data;  // op(B), K x N row-major
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// A grow-only, 64-byte aligned float buffer (one per thread: packing scratch).
+class Scratch {
+ public:
+  ~Scratch() { free(p_); }
+  float* get(size_t n) {
+    if (n > cap_) {
+      free(p_);
+      p_ = static_cast<float*>(aligned_alloc(64, round_up((int64_t)(n * sizeof(float)), 64)));
+      if (!p_) {
+        cap_ = 0;
+        throw std::bad_alloc();
+      }
+      cap_ = n;
+    }
+    return p_;
+  }
+
+ private:
+  float* p_ = nullptr;
+  size_t cap_ = 0;
 };
 
-void mha_sgemm(const mha_gemm_args* g) {
-  const mha_gemm_args args = *g;
-  mha::parallel_for(args.batch * args.m, [&args](int64_t begin, int64_t end) {
-    std::vector<float> acc(args.n);
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t bi = row / args.m, i = row % args.m;
-      const float* a = args.a + bi * args.stride_a;
-      const float* b = args.b + bi * args.stride_b;
-      float* c = args.c + bi * args.stride_c + i * args.ldc;
-      for (float& x : acc) x = 0.0f;
-      for (int64_t p = 0; p < args.k; ++p) {
-        const float aip = args.trans_a ? a[p * args.lda + i] : a[i * args.lda + p];
-        if (args.trans_b) {
-          for (int64_t j = 0; j < args.n; ++j) acc[j] += aip * b[j * args.ldb + p];
-        } else {
-          const float* brow = b + p * args.ldb;
-          for (int64_t j = 0; j < args.n; ++j) acc[j] += aip * brow[j];
-        }
-      }
-      for (int64_t j = 0; j < args.n; ++j) {
-        float v = args.alpha * acc[j];
-        if (args.beta != 0.0f) v += args.beta * c[j];  // beta == 0: C may be uninitialized
-        if (args.bias) v += args.bias[j];
-        c[j] = v;
-      }
+thread_local Scratch scratch_a;  // packed A block (mc x kc)
+thread_local Scratch scratch_b;  // packed B (full depth) of the current call or batch entry
+
+// Packs one panel: dst[p*w + r] = src[r*so + p*sd] for r < valid, 0 for valid <= r < w.
+// so/sd: source strides along the panel's width (rows of A, columns of B) and its depth.
+void pack_panel(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
+  if (so == 1) {  // each depth step is a contiguous run of `valid` floats
+    for (int64_t p = 0; p < k; ++p) {
+      float* d = dst + p * w;
+      const float* s = src + p * sd;
+      for (int r = 0; r < valid; ++r) d[r] = s[r];
+      for (int r = valid; r < w; ++r) d[r] = 0.0f;
     }
-  });
+    return;
+  }
+  for (int r = 0; r < valid; ++r) {  // each panel row is a strided run along the depth
+    const float* s = src + r * so;
+    for (int64_t p = 0; p < k; ++p) dst[p * w + r] = s[p * sd];
+  }
+  for (int r = valid; r < w; ++r)
+    for (int64_t p = 0; p < k; ++p) dst[p * w + r] = 0.0f;
 }
 
+// op(X)(i, j) = p[i*rs + j*cs]
+struct View {
+  const float* p;
+  int64_t rs, cs;
+};
+
+View view_of(const float* x, int64_t ld, int trans) {
+  return trans ? View{x, 1, ld} : View{x, ld, 1};
+}
+
+// Packs panels [begin, end) of op(B) (k x n) at full depth into dst (panel j at dst + j*k*nr).
+void pack_b_panels(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst,
+                   int64_t begin, int64_t end) {
+  for (int64_t jp = begin; jp < end; ++jp) {
+    int64_t j0 = jp * kt.nr;
+    pack_panel(dst + jp * k * kt.nr, b.p + j0 * b.cs, kt.nr, (int)std::min<int64_t>(kt.nr, n - j0),
+               k, b.cs, b.rs);
+  }
+}
+
+// One GEMM's operands besides B (for batch entry e: A + e*stride_a, C + e*stride_c).
+struct Problem {
+  const mha_gemm_kernels* kt;
+  int64_t m, n, k;
+  View a;
+  int64_t stride_a;
+  float* c;
+  int64_t ldc, stride_c;
+  float alpha, beta;
+  const float* bias;
+};
+
+// C tile (rows x cols valid, rows <= mr, cols <= nr) from packed micro-panels.
+void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, const float* b, float* c,
+              int64_t ldc, int rows, int cols, float alpha, float beta, const float* bias) {
+  if (rows == kt.mr && cols == kt.nr) {
+    kt.ukernel(kcur, a, b, c, ldc, alpha, beta);
+    if (bias)
+      for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];
+    return;
+  }
+  alignas(64) float tmp[MHA_GEMM_MAX_TILE];
+  kt.ukernel(kcur, a, b, tmp, kt.nr, alpha, 0.0f);
+  for (int i = 0; i < rows; ++i) {
+    float* ci = c + i * ldc;
+    const float* ti = tmp + i * kt.nr;
+    for (int j = 0; j < cols; ++j) {
+      float v = beta == 0.0f ? ti[j] : ti[j] + beta * ci[j];
+      ci[j] = bias ? v + bias[j] : v;
+    }
+  }
+}
+
+// Rows [i0, i1) x columns [j0, j1) of batch entry e (j0 a multiple of nr), with op(B) packed
+// at full depth in pb. Runs on the calling thread.
+void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, int64_t i1,
+                   int64_t j0, int64_t j1) {
+  const mha_gemm_kernels& kt = *pr.kt;
+  const int mr = kt.mr, nr = kt.nr;
+  const float* a = pr.a.p + e * pr.stride_a;
+  float* c = pr.c + e * pr.stride_c;
+  const int64_t mc = round_up(kt.mc, mr);
+  float* pa = scratch_a.get((size_t)(mc * std::min<int64_t>(kt.kc, pr.k)));
+  for (int64_t pc = 0; pc < pr.k; pc += kt.kc) {
+    const int64_t kcur = std::min<int64_t>(kt.kc, pr.k - pc);
+    const float beta = pc == 0 ? pr.beta : 1.0f;
+    const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
+    for (int64_t ic = i0; ic < i1; ic += mc) {
+      const int64_t mcur = std::min(mc, i1 - ic);
+      for (int64_t ir = 0; ir < mcur; ir += mr)
+        pack_panel(pa + ir * kcur, a + (ic + ir) * pr.a.rs + pc * pr.a.cs, mr,
+                   (int)std::min<int64_t>(mr, mcur - ir), kcur, pr.a.rs, pr.a.cs);
+      for (int64_t jr = j0; jr < j1; jr += nr) {
+        const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
+        const int cols = (int)std::min<int64_t>(nr, j1 - jr);
+        for (int64_t ir = 0; ir < mcur; ir += mr)
+          run_tile(kt, kcur, pa + ir * kcur, b, c + (ic + ir) * pr.ldc + jr, pr.ldc,
+                   (int)std::min<int64_t>(mr, mcur - ir), cols, pr.alpha, beta,
+                   bias ? bias + jr : nullptr);
+      }
+    }
+  }
+}
+
+// k == 0: C = beta * C (+ bias); beta == 0 ignores C's contents.
+void scale_c(const Problem& pr, int64_t e) {
+  float* c = pr.c + e * pr.stride_c;
+  for (int64_t i = 0; i < pr.m; ++i)
+    for (int64_t j = 0; j < pr.n; ++j) {
+      float v = pr.beta == 0.0f ? 0.0f : pr.beta * c[i * pr.ldc + j];
+      c[i * pr.ldc + j] = pr.bias ? v + pr.bias[j] : v;
+    }
+}
+
+// Below this many flops per parallel_for, waking the pool costs more than it saves.
+const double kMinParallelFlops = 1 << 18;
+
+// Splits `batch` entries of an m x n output into tasks of mcb x ncb (multiples of mr, nr)
+// so that there are enough tasks of equal size for the pool.
+void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, int threads,
+               int64_t* mcb, int64_t* ncb) {
+  const int64_t mmax = ceil_div(m, kt.mr), nmax = ceil_div(n, kt.nr);  // finest split
+  int64_t mb = ceil_div(m, round_up(kt.mc, kt.mr));
+  int64_t nb = ceil_div(n, round_up(kt.nc, kt.nr));
+  if (batch * mb * nb < 4 * threads) {  // few tasks: make their count a multiple of threads
+    int64_t want = round_up(batch * mb * nb, threads);
+    mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
+    nb = std::min(nmax, std::max(nb, ceil_div(want, batch * mb)));
+  }
+  *mcb = round_up(ceil_div(m, mb), kt.mr);
+  *ncb = round_up(ceil_div(n, nb), kt.nr);
+}
+
+// Every entry against one packed B: tasks over (entry, row block, column block).
+void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
+  const int threads = mha::num_threads();
+  int64_t mcb, ncb;
+  task_grid(*pr.kt, batch, pr.m, pr.n, threads, &mcb, &ncb);
+  const int64_t mb = ceil_div(pr.m, mcb), nb = ceil_div(pr.n, ncb);
+  auto task = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      int64_t e = t / (mb * nb), r = t % (mb * nb);
+      int64_t i0 = (r / nb) * mcb, j0 = (r % nb) * ncb;
+      compute_block(pr, e, pb, i0, std::min(pr.m, i0 + mcb), j0, std::min(pr.n, j0 + ncb));
+    }
+  };
+  const double flops = 2.0 * batch * pr.m * pr.n * pr.k;
+  if (flops < kMinParallelFlops) task(0, batch * mb * nb);
+  else mha::parallel_for(batch * mb * nb, task);
+}
+
+// Packs op(B) at full depth into dst, in parallel when it is large.
+void pack_b(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst) {
+  const int64_t panels = ceil_div(n, kt.nr);
+  auto task = [&](int64_t begin, int64_t end) { pack_b_panels(kt, b, k, n, dst, begin, end); };
+  if (k * n < (1 << 16)) task(0, panels);
+  else mha::parallel_for(panels, task);
+}
+
+size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
+  return (size_t)(round_up(n, kt.nr) * k);
+}
+
+}  // namespace
+
+void mha_sgemm(const mha_gemm_args* g) {
+  if (g->batch <= 0 || g->m <= 0 || g->n <= 0 || g->k < 0) return;
+  const mha_gemm_kernels& kt = *mha_kernels()->gemm;
+  const Problem pr{&kt,       g->m,     g->n, g->k,       view_of(g->a, g->lda, g->trans_a),
+                   g->stride_a, g->c,   g->ldc, g->stride_c, g->alpha,
+                   g->beta,   g->bias};
+  if (g->k == 0) {
+    for (int64_t e = 0; e < g->batch; ++e) scale_c(pr, e);
+    return;
+  }
+  const View b = view_of(g->b, g->ldb, g->trans_b);
+  const int threads = mha::num_threads();
+  if (g->stride_b == 0 || g->batch == 1) {
+    float* pb = scratch_b.get(packed_b_size(kt, g->k, g->n));
+    pack_b(kt, b, g->k, g->n, pb);
+    run_shared_b(pr, g->batch, pb);
+    return;
+  }
+  const double entry_flops = 2.0 * g->m * g->n * g->k;
+  if (g->batch % threads == 0 || g->batch >= 4 * threads || entry_flops < (1 << 22)) {
+    // One entry per task: pack its B into the thread's scratch, run it whole.
+    auto task = [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        float* pb = scratch_b.get(packed_b_size(kt, g->k, g->n));
+        pack_b_panels(kt, View{b.p + e * g->stride_b, b.rs, b.cs}, g->k, g->n, pb, 0,
+                      ceil_div(g->n, kt.nr));
+        compute_block(pr, e, pb, 0, g->m, 0, g->n);
+      }
+    };
+    if (entry_flops * g->batch < kMinParallelFlops) task(0, g->batch);
+    else mha::parallel_for(g->batch, task);
+    return;
+  }
+  // Few large entries: each one parallel on its own.
+  float* pb = scratch_b.get(packed_b_size(kt, g->k, g->n));
+  for (int64_t e = 0; e < g->batch; ++e) {
+    Problem one = pr;
+    one.a.p += e * g->stride_a;
+    one.c += e * g->stride_c;
+    pack_b(kt, View{b.p + e * g->stride_b, b.rs, b.cs}, g->k, g->n, pb);
+    run_shared_b(one, 1, pb);
+  }
+}
+
+struct mha_packed_b {
+  const mha_gemm_kernels* kt;  // the table whose nr the panels were packed for
+  int64_t k, n;
+  float* data;
+};
+
 mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, int64_t n) {
-  mha_packed_b* p = new mha_packed_b{k, n, std::vector<float>(k * n)};
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t j = 0; j < n; ++j) p->data[r * n + j] = trans_b ? b[j * ldb + r] : b[r * ldb + j];
+  const mha_gemm_kernels& kt = *mha_kernels()->gemm;
+  mha_packed_b* p = new mha_packed_b{&kt, k, n, nullptr};
+  size_t size = packed_b_size(kt, k, n);
+  if (size > 0) {
+    p->data = static_cast<float*>(aligned_alloc(64, round_up((int64_t)(size * sizeof(float)), 64)));
+    if (!p->data) {
+      delete p;
+      throw std::bad_alloc();
+    }
+    pack_b(kt, view_of(b, ldb, trans_b), k, n, p->data);
+  }
   return p;
 }
 
-void mha_packed_b_free(mha_packed_b* p) { delete p; }
+void mha_packed_b_free(mha_packed_b* p) {
+  if (!p) return;
+  free(p->data);
+  delete p;
+}
+
 int64_t mha_packed_b_k(const mha_packed_b* p) { return p->k; }
 int64_t mha_packed_b_n(const mha_packed_b* p) { return p->n; }
 
-void mha_sgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b* b,
-                      float* c, int64_t ldc, const float* bias) {
-  mha_gemm_args args = {};
-  args.batch = 1; args.m = m; args.n = b->n; args.k = b->k;
-  args.a = a; args.lda = lda;
-  args.b = b->data.data(); args.ldb = b->n;
-  args.c = c; args.ldc = ldc;
-  args.alpha = 1.0f; args.beta = 0.0f;
-  args.bias = bias;
-  mha_sgemm(&args);
+void mha_sgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b* b, float* c,
+                      int64_t ldc, const float* bias) {
+  if (m <= 0 || b->n <= 0) return;
+  const Problem pr{b->kt, m, b->n, b->k, View{a, lda, 1}, 0, c, ldc, 0, 1.0f, 0.0f, bias};
+  if (b->k == 0) scale_c(pr, 0);
+  else run_shared_b(pr, 1, b->data);
 }

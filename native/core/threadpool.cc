@@ -1,9 +1,9 @@
-// The persistent pool behind mha::parallel_for: num_threads() - 1 workers sleep on a
-// condition variable; a call publishes one job, the workers and the caller take chunks
-// from an atomic counter, and the caller waits until every worker has finished the job.
-// A mutex serializes calls from different threads (Node environments, libuv workers);
-// a call made from inside a job runs inline. The first exception a chunk throws is
-// rethrown to the caller after the job has drained.
+// The process-wide persistent thread pool (see threadpool.h). One pool object, created on
+// first use and never destroyed (so process exit never waits on it), shared by every Node
+// environment. Top-level parallel_for calls are serialized by a mutex, so concurrent callers
+// never oversubscribe the cores; a parallel_for from inside a task runs inline.
+// set_num_threads only records the size; the pool is resized at the start of the next
+// top-level parallel_for (so resizing from inside a task can never deadlock).
 #include "core/threadpool.h"
 
 #include <algorithm>
@@ -17,135 +17,118 @@
 namespace mha {
 namespace {
 
-using Body = std::function<void(int64_t, int64_t)>;
+thread_local bool in_parallel = false;
 
-thread_local bool t_in_job = false;
+int default_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : (int)n;
+}
 
-struct InJob {  // marks the current thread as running a chunk, so nested calls run inline
-  InJob() { t_in_job = true; }
-  ~InJob() { t_in_job = false; }
-};
+std::atomic<int> requested_threads{default_threads()};
 
 class Pool {
  public:
-  explicit Pool(int threads) { Start(threads); }
+  // The caller holds call_mu for the whole job.
+  std::mutex call_mu;
 
-  int Threads() const { return threads_.load(); }
-
-  void Resize(int threads) {
-    std::lock_guard<std::mutex> call(call_mu_);
-    Stop();
-    Start(threads);
-  }
-
-  void Run(int64_t n, const Body& body) {
-    if (n <= 0) return;
-    if (t_in_job) {
-      body(0, n);
-      return;
-    }
-    std::lock_guard<std::mutex> call(call_mu_);
-    if (workers_.empty() || n == 1) {
-      InJob in_job;
-      body(0, n);
-      return;
-    }
+  void resize(int total) {  // total = workers + the calling thread
+    if ((int)workers_.size() == total - 1) return;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      body_ = &body;
-      n_ = n;
-      chunks_ = std::min<int64_t>(n, 4 * static_cast<int64_t>(threads_.load()));
-      next_.store(0);
-      pending_ = static_cast<int>(workers_.size());
-      error_ = nullptr;
-      ++generation_;
-    }
-    wake_.notify_all();
-    RunChunks();
-    std::exception_ptr error;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      done_.wait(lock, [this] { return pending_ == 0; });
-      body_ = nullptr;
-      error = error_;
-      error_ = nullptr;
-    }
-    if (error) std::rethrow_exception(error);
-  }
-
- private:
-  void Start(int threads) {
-    threads_.store(1);
-    for (int i = 1; i < threads; ++i) {
-      workers_.emplace_back(&Pool::WorkerLoop, this, generation_);
-      threads_.store(i + 1);
-    }
-  }
-
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
     }
-    wake_.notify_all();
+    work_cv_.notify_all();
     for (std::thread& t : workers_) t.join();
     workers_.clear();
     stop_ = false;
+    const uint64_t gen = generation_;  // no job is running: workers start idle at this one
+    for (int i = 1; i < total; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
   }
 
-  void WorkerLoop(uint64_t seen) {
+  void run(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+    const int64_t total = (int64_t)workers_.size() + 1;
+    fn_ = &fn;
+    n_ = n;
+    chunk_ = std::max<int64_t>(1, n / (total * 4));
+    next_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      ++generation_;
+      active_ = (int)workers_.size();
+    }
+    work_cv_.notify_all();
+    run_chunks();
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [this] { return active_ == 0; });
+    fn_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void run_chunks() {
+    in_parallel = true;
+    try {
+      for (;;) {
+        int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
+        if (begin >= n_) break;
+        (*fn_)(begin, std::min(n_, begin + chunk_));
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!error_) error_ = std::current_exception();
+      next_.store(n_, std::memory_order_relaxed);  // let the others stop early
+    }
+    in_parallel = false;
+  }
+
+  void worker_loop(uint64_t seen) {
     for (;;) {
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        std::unique_lock<std::mutex> lk(mu_);
+        work_cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
       }
-      RunChunks();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      run_chunks();
+      std::lock_guard<std::mutex> lk(mu_);
+      if (--active_ == 0) done_cv_.notify_one();
     }
   }
 
-  void RunChunks() {
-    InJob in_job;
-    const int64_t base = n_ / chunks_, extra = n_ % chunks_;
-    for (int64_t c = next_.fetch_add(1); c < chunks_; c = next_.fetch_add(1)) {
-      const int64_t begin = c * base + std::min(c, extra);
-      const int64_t end = begin + base + (c < extra ? 1 : 0);
-      try {
-        (*body_)(begin, end);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!error_) error_ = std::current_exception();
-      }
-    }
-  }
-
-  std::mutex call_mu_;  // one job (or resize) at a time
-  std::mutex mu_;       // guards the job fields below and the worker wake-ups
-  std::condition_variable wake_, done_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
   std::vector<std::thread> workers_;
-  std::atomic<int> threads_{1};
-  const Body* body_ = nullptr;
-  int64_t n_ = 0, chunks_ = 0;
-  std::atomic<int64_t> next_{0};
-  int pending_ = 0;
-  uint64_t generation_ = 0;
   bool stop_ = false;
+  uint64_t generation_ = 0;
+  int active_ = 0;
+  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  int64_t n_ = 0, chunk_ = 1;
+  std::atomic<int64_t> next_{0};
   std::exception_ptr error_;
 };
 
 Pool& pool() {
-  // Never destroyed: workers may still be parked on it while the process exits.
-  static Pool* p = new Pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  static Pool* p = new Pool();  // never destroyed: no join at process exit
   return *p;
 }
 
 }  // namespace
 
-void parallel_for(int64_t n, const Body& fn) { pool().Run(n, fn); }
-int num_threads() { return pool().Threads(); }
-void set_num_threads(int n) { pool().Resize(std::max(1, n)); }
+void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (in_parallel || n == 1 || requested_threads.load() == 1) {
+    fn(0, n);
+    return;
+  }
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lk(p.call_mu);
+  p.resize(requested_threads.load());
+  p.run(n, fn);
+}
+
+int num_threads() { return requested_threads.load(); }
+
+void set_num_threads(int n) { requested_threads.store(std::max(1, n)); }
 
 }  // namespace mha
