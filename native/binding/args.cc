@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include <algorithm>
 #include <string>
 
 namespace mha_binding {
@@ -54,6 +55,8 @@ Napi::Object ArgObject(const Napi::CallbackInfo& info, size_t index) {
 
 int64_t GetDim(const Napi::Object& o, const char* name) { return GetInteger(o.Env(), o.Get(name), name, 1); }
 
+int64_t GetCount(const Napi::Object& o, const char* name) { return GetInteger(o.Env(), o.Get(name), name, 0); }
+
 bool GetBool(const Napi::Object& o, const char* name) {
   Napi::Value v = o.Get(name);
   if (!v.IsBoolean()) ThrowType(o.Env(), std::string(name) + " must be a boolean");
@@ -81,6 +84,25 @@ Napi::Float32Array GetFloat32(const Napi::Object& o, const char* name, int64_t m
 Napi::Float32Array GetOptionalFloat32(const Napi::Object& o, const char* name, int64_t min_length) {
   if (IsAbsent(o.Get(name))) return Napi::Float32Array();
   return GetFloat32(o, name, min_length);
+}
+
+Napi::Uint8Array GetOptionalUint8(const Napi::Object& o, const char* name, int64_t min_length) {
+  Napi::Value v = o.Get(name);
+  if (IsAbsent(v)) return Napi::Uint8Array();
+  if (!IsUint8Array(v)) ThrowType(o.Env(), std::string(name) + " must be a Uint8Array");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  if (static_cast<uint64_t>(a.ElementLength()) < static_cast<uint64_t>(min_length))
+    ThrowRange(o.Env(), std::string(name) + " has " + std::to_string(a.ElementLength()) +
+                            " elements, needs at least " + std::to_string(min_length));
+  return a;
+}
+
+bool CopyOut(const Napi::Reference<Napi::Float32Array>& ref, const std::vector<float>& src) {
+  if (ref.IsEmpty()) return true;
+  Napi::Float32Array dst = ref.Value();
+  if (dst.ElementLength() < src.size()) return false;
+  std::copy(src.begin(), src.end(), dst.Data());
+  return true;
 }
 
 MaskView GetOptionalMask(const Napi::Object& o, const char* name, int64_t b, int64_t h, int64_t l, int64_t s) {

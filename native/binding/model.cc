@@ -5,16 +5,11 @@
 #include <vector>
 
 #include "binding/args.h"
+#include "binding/kv_cache.h"
 #include "core/mha_model.h"
 
 namespace mha_binding {
 namespace {
-
-using ModelPtr = std::shared_ptr<const mha_model>;
-
-struct ModelShape {
-  int64_t embed_dim, num_heads, k_dim, v_dim;
-};
 
 // A forward call's arguments, unwrapped and size-checked; args points at the JS buffers.
 struct ForwardView {
@@ -110,14 +105,6 @@ class ForwardWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  static bool CopyOut(const Napi::Reference<Napi::Float32Array>& ref, const std::vector<float>& src) {
-    if (ref.IsEmpty()) return true;
-    Napi::Float32Array dst = ref.Value();
-    if (dst.ElementLength() < src.size()) return false;
-    std::copy(src.begin(), src.end(), dst.Data());
-    return true;
-  }
-
   Napi::Promise::Deferred deferred_;
   ModelPtr model_;
   std::vector<float> query_, key_, value_;
@@ -157,7 +144,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod("forward", &ModelWrap::Forward),
-                        InstanceMethod("forwardAsync", &ModelWrap::ForwardAsync)});
+                        InstanceMethod("forwardAsync", &ModelWrap::ForwardAsync),
+                        InstanceMethod("createKVCache", &ModelWrap::CreateKVCache),
+                        InstanceMethod("appendKV", &ModelWrap::AppendKV),
+                        InstanceMethod("forwardCached", &ModelWrap::ForwardCached),
+                        InstanceMethod("forwardCachedAsync", &ModelWrap::ForwardCachedAsync)});
   }
 
  private:
@@ -175,6 +166,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
+  }
+
+  Napi::Value CreateKVCache(const Napi::CallbackInfo& info) { return mha_binding::CreateKVCache(info, model_, shape_); }
+  Napi::Value AppendKV(const Napi::CallbackInfo& info) { return mha_binding::AppendKV(info, model_, shape_); }
+  Napi::Value ForwardCached(const Napi::CallbackInfo& info) { return mha_binding::ForwardCached(info, model_, shape_); }
+  Napi::Value ForwardCachedAsync(const Napi::CallbackInfo& info) {
+    return mha_binding::ForwardCachedAsync(info, model_, shape_);
   }
 
   ModelShape shape_ = {};
