@@ -97,11 +97,29 @@ Napi::Uint8Array GetOptionalUint8(const Napi::Object& o, const char* name, int64
   return a;
 }
 
-bool CopyOut(const Napi::Reference<Napi::Float32Array>& ref, const std::vector<float>& src) {
-  if (ref.IsEmpty()) return true;
-  Napi::Float32Array dst = ref.Value();
-  if (dst.ElementLength() < src.size()) return false;
-  std::copy(src.begin(), src.end(), dst.Data());
+AsyncOutputs::AsyncOutputs(const Napi::Float32Array& out, size_t out_len, const Napi::Float32Array& weights,
+                           size_t weights_len)
+    : out_len_(out_len), weights_len_(weights.IsEmpty() ? 0 : weights_len), out_ref_(Napi::Persistent(out)) {
+  if (!weights.IsEmpty()) weights_ref_ = Napi::Persistent(weights);
+}
+
+void AsyncOutputs::Allocate(float** out, float** weights) {
+  out_.resize(out_len_);
+  weights_.resize(weights_len_);
+  *out = out_.data();
+  *weights = weights_ref_.IsEmpty() ? nullptr : weights_.data();
+}
+
+bool AsyncOutputs::Deliver() {
+  const std::pair<Napi::Reference<Napi::Float32Array>*, std::vector<float>*> parts[] = {
+      {&out_ref_, &out_}, {&weights_ref_, &weights_}};
+  for (const auto& [ref, src] : parts) {
+    if (ref->IsEmpty()) continue;
+    Napi::Float32Array dst = ref->Value();
+    if (dst.ElementLength() < src->size()) return false;
+  }
+  for (const auto& [ref, src] : parts)
+    if (!ref->IsEmpty()) std::copy(src->begin(), src->end(), ref->Value().Data());
   return true;
 }
 

@@ -103,28 +103,26 @@ class CachedForwardWorker : public Napi::AsyncWorker {
         query_(f.args.query, f.args.query + f.query_len),
         padding_(f.args.new_padding, f.args.new_padding + f.padding_len),
         attn_mask_(f.attn_mask),
-        out_(f.query_len),
-        weights_(f.weights_len),
-        out_ref_(Napi::Persistent(f.out)) {
-    if (!f.weights.IsEmpty()) weights_ref_ = Napi::Persistent(f.weights);
+        outputs_(f.out, f.query_len, f.weights, f.weights_len) {
     args_ = f.args;
     args_.query = query_.data();
     args_.new_padding = f.args.new_padding ? padding_.data() : nullptr;
     args_.attn_mask = attn_mask_.mask();
-    args_.out = out_.data();
-    args_.weights = weights_ref_.IsEmpty() ? nullptr : weights_.data();
     cache_->busy = true;
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { mha_model_forward_cached(model_.get(), cache_->memory.get(), &args_); }
+  void Execute() override {
+    outputs_.Allocate(&args_.out, &args_.weights);
+    mha_model_forward_cached(model_.get(), cache_->memory.get(), &args_);
+  }
 
   void OnOK() override {
     cache_->busy = false;
     Napi::Env env = Env();
-    if (!CopyOut(out_ref_, out_) || !CopyOut(weights_ref_, weights_)) {
+    if (!outputs_.Deliver()) {
       deferred_.Reject(Napi::RangeError::New(env, "out or weights was detached during forwardCachedAsync").Value());
       return;
     }
@@ -143,8 +141,7 @@ class CachedForwardWorker : public Napi::AsyncWorker {
   std::vector<float> query_;
   std::vector<uint8_t> padding_;
   OwnedMask attn_mask_;
-  std::vector<float> out_, weights_;
-  Napi::Reference<Napi::Float32Array> out_ref_, weights_ref_;
+  AsyncOutputs outputs_;
   mha_cached_forward_args args_;
 };
 

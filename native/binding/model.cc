@@ -73,29 +73,27 @@ class ForwardWorker : public Napi::AsyncWorker {
         value_(f.args.value, f.args.value + f.value_len),
         attn_mask_(f.attn_mask),
         key_padding_(f.key_padding),
-        out_(f.out_len),
-        weights_(f.weights_len),
-        out_ref_(Napi::Persistent(f.out)) {
-    if (!f.weights.IsEmpty()) weights_ref_ = Napi::Persistent(f.weights);
+        outputs_(f.out, f.out_len, f.weights, f.weights_len) {
     args_ = f.args;
     args_.query = query_.data();
     args_.key = f.args.self_attention ? args_.query : key_.data();
     args_.value = f.args.self_attention ? args_.query : value_.data();
     args_.attn_mask = attn_mask_.mask();
     args_.key_padding = key_padding_.mask();
-    args_.out = out_.data();
-    args_.weights = weights_ref_.IsEmpty() ? nullptr : weights_.data();
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { mha_model_forward(model_.get(), &args_); }
+  void Execute() override {
+    outputs_.Allocate(&args_.out, &args_.weights);
+    mha_model_forward(model_.get(), &args_);
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
     // The arrays may have been detached (transferred) while the work ran.
-    if (!CopyOut(out_ref_, out_) || !CopyOut(weights_ref_, weights_)) {
+    if (!outputs_.Deliver()) {
       deferred_.Reject(Napi::RangeError::New(env, "out or weights was detached during forwardAsync").Value());
       return;
     }
@@ -109,8 +107,7 @@ class ForwardWorker : public Napi::AsyncWorker {
   ModelPtr model_;
   std::vector<float> query_, key_, value_;
   OwnedMask attn_mask_, key_padding_;
-  std::vector<float> out_, weights_;
-  Napi::Reference<Napi::Float32Array> out_ref_, weights_ref_;
+  AsyncOutputs outputs_;
   mha_forward_args args_;
 };
 
