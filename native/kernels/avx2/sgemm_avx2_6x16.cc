@@ -15,23 +15,34 @@ constexpr int kMr = 6, kNr = 16;
 void sgemm_avx2_6x16(int64_t k, const float* a, const float* b, float* c, int64_t ldc,
                      float alpha, float beta) {
   __m256 acc[kMr][2];
+#pragma GCC unroll 16
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   for (int64_t p = 0; p < k; ++p, a += kMr, b += kNr) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
   }
-  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  for (int i = 0; i < kMr; ++i)
-    for (int j = 0; j < 2; ++j) {
-      float* cij = c + i * ldc + 8 * j;
-      __m256 v = _mm256_mul_ps(va, acc[i][j]);
-      if (beta != 0.0f) v = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cij), v);
-      _mm256_storeu_ps(cij, v);
+  // Fully unrolled (like the loops above) so the accumulators stay in registers.
+  const __m256 va = _mm256_set1_ps(alpha);
+  if (beta == 0.0f) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kMr; ++i) {
+      _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, acc[i][0]));
+      _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, acc[i][1]));
     }
+  } else {
+    const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMr; ++i) {
+      float* ci = c + i * ldc;
+      _mm256_storeu_ps(ci, _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), _mm256_mul_ps(va, acc[i][0])));
+      _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8), _mm256_mul_ps(va, acc[i][1])));
+    }
+  }
 }
 
 }  // namespace

@@ -15,23 +15,34 @@ constexpr int kMr = 12, kNr = 32;
 void sgemm_avx512_12x32(int64_t k, const float* a, const float* b, float* c, int64_t ldc,
                         float alpha, float beta) {
   __m512 acc[kMr][2];
+#pragma GCC unroll 16
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p, a += kMr, b += kNr) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
   }
-  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  for (int i = 0; i < kMr; ++i)
-    for (int j = 0; j < 2; ++j) {
-      float* cij = c + i * ldc + 16 * j;
-      __m512 v = _mm512_mul_ps(va, acc[i][j]);
-      if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cij), v);
-      _mm512_storeu_ps(cij, v);
+  // Fully unrolled (like the loops above) so the accumulators stay in registers.
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (beta == 0.0f) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kMr; ++i) {
+      _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc[i][0]));
+      _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc[i][1]));
     }
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMr; ++i) {
+      float* ci = c + i * ldc;
+      _mm512_storeu_ps(ci, _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci), _mm512_mul_ps(va, acc[i][0])));
+      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16), _mm512_mul_ps(va, acc[i][1])));
+    }
+  }
 }
 
 }  // namespace
