@@ -49,9 +49,9 @@ class Scratch {
 thread_local Scratch scratch_a;  // packed A block (mc x kc)
 thread_local Scratch scratch_b;  // packed B (full depth) of the current call or batch entry
 
-// Packs one panel: dst[p*w + r] = src[r*so + p*sd] for r < valid, 0 for valid <= r < w.
-// so/sd: source strides along the panel's width (rows of A, columns of B) and its depth.
-void pack_panel(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
+// Portable panel packing (contract in gemm_kernels.h): dst[p*w + r] = src[r*so + p*sd],
+// zero for valid <= r < w. so/sd: source strides along the panel's width and depth.
+void pack_panel_portable(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
   if (so == 1) {  // each depth step is a contiguous run of `valid` floats
     for (int64_t p = 0; p < k; ++p) {
       float* d = dst + p * w;
@@ -69,6 +69,11 @@ void pack_panel(float* dst, const float* src, int w, int valid, int64_t k, int64
     for (int64_t p = 0; p < k; ++p) dst[p * w + r] = 0.0f;
 }
 
+void pack_panel(const mha_gemm_kernels& kt, float* dst, const float* src, int w, int valid,
+                int64_t k, int64_t so, int64_t sd) {
+  (kt.pack ? kt.pack : pack_panel_portable)(dst, src, w, valid, k, so, sd);
+}
+
 // op(X)(i, j) = p[i*rs + j*cs]
 struct View {
   const float* p;
@@ -84,7 +89,7 @@ void pack_b_panels(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, flo
                    int64_t begin, int64_t end) {
   for (int64_t jp = begin; jp < end; ++jp) {
     int64_t j0 = jp * kt.nr;
-    pack_panel(dst + jp * k * kt.nr, b.p + j0 * b.cs, kt.nr, (int)std::min<int64_t>(kt.nr, n - j0),
+    pack_panel(kt, dst + jp * k * kt.nr, b.p + j0 * b.cs, kt.nr, (int)std::min<int64_t>(kt.nr, n - j0),
                k, b.cs, b.rs);
   }
 }
@@ -101,27 +106,39 @@ struct Problem {
   const float* bias;
 };
 
-// C tile (rows x cols valid, rows <= mr, cols <= nr) from packed micro-panels.
-void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, const float* b, float* c,
-              int64_t ldc, int rows, int cols, float alpha, float beta, const float* bias) {
+// C tile (rows x cols valid, rows <= mr, cols <= nr) from a packed B micro-panel and either a
+// packed A micro-panel (lda == 0) or row-major A rows (lda > 0, all mr rows valid).
+void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t lda,
+              const float* b, float* c, int64_t ldc, int rows, int cols, float alpha, float beta,
+              const float* bias) {
+  auto ukernel = [&](float* out, int64_t ldo, float beta_out) {
+    if (lda) kt.ukernel_direct_a(kcur, a, lda, b, out, ldo, alpha, beta_out);
+    else kt.ukernel(kcur, a, b, out, ldo, alpha, beta_out);
+  };
   if (rows == kt.mr && cols == kt.nr) {
-    kt.ukernel(kcur, a, b, c, ldc, alpha, beta);
+    ukernel(c, ldc, beta);
     if (bias)
       for (int i = 0; i < rows; ++i)
         for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];
     return;
   }
   alignas(64) float tmp[MHA_GEMM_MAX_TILE];
-  kt.ukernel(kcur, a, b, tmp, kt.nr, alpha, 0.0f);
+  ukernel(tmp, kt.nr, 0.0f);
   for (int i = 0; i < rows; ++i) {
     float* ci = c + i * ldc;
     const float* ti = tmp + i * kt.nr;
-    for (int j = 0; j < cols; ++j) {
-      float v = beta == 0.0f ? ti[j] : ti[j] + beta * ci[j];
-      ci[j] = bias ? v + bias[j] : v;
-    }
+    if (beta != 0.0f)
+      for (int j = 0; j < cols; ++j) ci[j] = ti[j] + beta * ci[j];
+    else
+      memcpy(ci, ti, cols * sizeof(float));
+    if (bias)
+      for (int j = 0; j < cols; ++j) ci[j] += bias[j];
   }
 }
+
+// A row-major A is read in place (not packed) when its block is used for at most this many
+// B micro-panels: packing would not pay for itself (small GEMMs such as attention heads).
+const int64_t kDirectAMaxPanels = 4;
 
 // Rows [i0, i1) x columns [j0, j1) of batch entry e (j0 a multiple of nr), with op(B) packed
 // at full depth in pb. Runs on the calling thread.
@@ -132,6 +149,8 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
   const float* a = pr.a.p + e * pr.stride_a;
   float* c = pr.c + e * pr.stride_c;
   const int64_t mc = round_up(kt.mc, mr);
+  const bool direct_a =
+      kt.ukernel_direct_a && pr.a.cs == 1 && pr.a.rs > 0 && ceil_div(j1 - j0, nr) <= kDirectAMaxPanels;
   float* pa = scratch_a.get((size_t)(mc * std::min<int64_t>(kt.kc, pr.k)));
   for (int64_t pc = 0; pc < pr.k; pc += kt.kc) {
     const int64_t kcur = std::min<int64_t>(kt.kc, pr.k - pc);
@@ -139,16 +158,22 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
     const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
     for (int64_t ic = i0; ic < i1; ic += mc) {
       const int64_t mcur = std::min(mc, i1 - ic);
-      for (int64_t ir = 0; ir < mcur; ir += mr)
-        pack_panel(pa + ir * kcur, a + (ic + ir) * pr.a.rs + pc * pr.a.cs, mr,
-                   (int)std::min<int64_t>(mr, mcur - ir), kcur, pr.a.rs, pr.a.cs);
+      const float* a_block = a + ic * pr.a.rs + pc * pr.a.cs;
+      for (int64_t ir = 0; ir < mcur; ir += mr) {
+        const int rows = (int)std::min<int64_t>(mr, mcur - ir);
+        if (!direct_a || rows < mr)
+          pack_panel(kt, pa + ir * kcur, a_block + ir * pr.a.rs, mr, rows, kcur, pr.a.rs, pr.a.cs);
+      }
       for (int64_t jr = j0; jr < j1; jr += nr) {
         const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
         const int cols = (int)std::min<int64_t>(nr, j1 - jr);
-        for (int64_t ir = 0; ir < mcur; ir += mr)
-          run_tile(kt, kcur, pa + ir * kcur, b, c + (ic + ir) * pr.ldc + jr, pr.ldc,
-                   (int)std::min<int64_t>(mr, mcur - ir), cols, pr.alpha, beta,
-                   bias ? bias + jr : nullptr);
+        for (int64_t ir = 0; ir < mcur; ir += mr) {
+          const int rows = (int)std::min<int64_t>(mr, mcur - ir);
+          const bool direct = direct_a && rows == mr;
+          run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
+                   direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
+                   pr.alpha, beta, bias ? bias + jr : nullptr);
+        }
       }
     }
   }

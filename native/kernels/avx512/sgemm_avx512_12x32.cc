@@ -7,21 +7,24 @@
 #include <stdint.h>
 
 #include "core/gemm_kernels.h"
+#include "kernels/avx2/pack_avx2.h"
 
 namespace {
 
 constexpr int kMr = 12, kNr = 32;
 
-void sgemm_avx512_12x32(int64_t k, const float* a, const float* b, float* c, int64_t ldc,
-                        float alpha, float beta) {
+// A(i, p) is a[p*kMr + i] (packed) or, with kDirectA, a[i*lda + p] (row-major).
+template <bool kDirectA>
+inline void tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                 float alpha, float beta) {
   __m512 acc[kMr][2];
 #pragma GCC unroll 16
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < k; ++p, a += kMr, b += kNr) {
+  for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : kMr, b += kNr) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = _mm512_set1_ps(kDirectA ? a[i * lda] : a[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -45,7 +48,18 @@ void sgemm_avx512_12x32(int64_t k, const float* a, const float* b, float* c, int
   }
 }
 
+void sgemm_avx512_12x32(int64_t k, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                        float beta) {
+  tile<false>(k, a, 0, b, c, ldc, alpha, beta);
+}
+
+void sgemm_avx512_12x32_direct_a(int64_t k, const float* a, int64_t lda, const float* b, float* c,
+                                 int64_t ldc, float alpha, float beta) {
+  tile<true>(k, a, lda, b, c, ldc, alpha, beta);
+}
+
 }  // namespace
 
 extern const mha_gemm_kernels mha_gemm_kernels_avx512 = {
-    "sgemm_avx512_12x32", kMr, kNr, /*mc=*/384, /*kc=*/256, /*nc=*/4096, sgemm_avx512_12x32};
+    "sgemm_avx512_12x32", kMr, kNr, /*mc=*/384, /*kc=*/256, /*nc=*/4096, sgemm_avx512_12x32,
+    sgemm_avx512_12x32_direct_a, mha_pack_avx::pack<kMr, kNr>};
