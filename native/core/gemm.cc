@@ -189,8 +189,9 @@ void scale_c(const Problem& pr, int64_t e) {
     }
 }
 
-// Below this many flops per parallel_for, waking the pool costs more than it saves.
-const double kMinParallelFlops = 1 << 18;
+// Below this many flops (~10-20 us of work) per parallel_for, waking the pool costs more
+// than it saves.
+const double kMinParallelFlops = 1 << 21;
 
 // Splits `batch` entries of an m x n output into tasks of mcb x ncb (multiples of mr, nr)
 // so that there are enough tasks of equal size for the pool.
@@ -243,9 +244,8 @@ size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
 void mha_sgemm(const mha_gemm_args* g) {
   if (g->batch <= 0 || g->m <= 0 || g->n <= 0 || g->k < 0) return;
   const mha_gemm_kernels& kt = *mha_kernels()->gemm;
-  const Problem pr{&kt,       g->m,     g->n, g->k,       view_of(g->a, g->lda, g->trans_a),
-                   g->stride_a, g->c,   g->ldc, g->stride_c, g->alpha,
-                   g->beta,   g->bias};
+  const Problem pr{&kt,  g->m,   g->n,        g->k,     view_of(g->a, g->lda, g->trans_a),
+                   g->stride_a, g->c, g->ldc, g->stride_c, g->alpha, g->beta, g->bias};
   if (g->k == 0) {
     for (int64_t e = 0; e < g->batch; ++e) scale_c(pr, e);
     return;

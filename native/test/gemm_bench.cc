@@ -1,6 +1,7 @@
 // GEMM benchmark (tuning tool, not a test): GFLOP/s of mha_sgemm / mha_sgemm_packed on square
 // and attention shapes for the kernel set dispatch picks (set MHA_NATIVE_ISA to choose), at
-// the given thread counts, plus an FMA-throughput probe (the machine's peak) on x86-64.
+// the given thread counts, each next to the FMA peak (an AVX-512 FMA-throughput probe on as
+// many threads, measured just before it) on x86-64 machines with AVX-512.
 //   gemm_bench [threads...]      (default: 1 2)
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/cpu.h"
 #include "core/dispatch.h"
 #include "core/gemm.h"
 #include "core/threadpool.h"
@@ -49,10 +51,6 @@ Timing best_time(const std::function<void()>& fn, double flops) {
   return best;
 }
 
-void report(const char* label, double flops, Timing t) {
-  printf("  %-34s %7.1f GFLOP/s  (%8.3f ms)  %6.1f GFLOP per CPU-second\n", label,
-         flops / t.wall / 1e9, t.wall * 1e3, flops / t.cpu / 1e9);
-}
 
 #if defined(__x86_64__)
 // 12 independent zmm FMA chains per thread: 32 flops each.
@@ -67,24 +65,38 @@ __attribute__((target("avx512f"))) double fma_probe_avx512(int64_t iters) {
   _mm512_store_ps(out, acc[0]);
   return out[0];
 }
+#endif
 
-void fma_peak(int threads) {
-  const int64_t iters = 100000000;
-  double best = 0, best_cpu = 0;
+// The FMA peak (GFLOP/s, best of 3) on `threads` threads, or 0 without AVX-512. Measured again
+// right before every shape, as the load from other processes changes from one second to the next.
+double fma_peak(int threads) {
+#if defined(__x86_64__)
+  if (!mha_cpu_detect().avx512) return 0;
+  const int64_t iters = 20000000;
+  double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     std::vector<std::thread> ts;
-    double t0 = seconds(), c0 = cpu_seconds();
+    double t0 = seconds();
     for (int t = 0; t < threads; ++t)
       ts.emplace_back([=] { volatile double r = fma_probe_avx512(iters); (void)r; });
     for (auto& t : ts) t.join();
-    double flops = threads * iters * 12 * 32.0;
-    best = std::max(best, flops / (seconds() - t0) / 1e9);
-    best_cpu = std::max(best_cpu, flops / (cpu_seconds() - c0) / 1e9);
+    best = std::max(best, threads * iters * 12 * 32.0 / (seconds() - t0) / 1e9);
   }
-  printf("FMA peak (avx512 zmm, %d thread%s): %.1f GFLOP/s, %.1f GFLOP per CPU-second\n", threads,
-         threads > 1 ? "s" : "", best, best_cpu);
-}
+  return best;
+#else
+  (void)threads;
+  return 0;
 #endif
+}
+
+int g_threads = 1;
+
+void report(const char* label, double flops, Timing t, double peak) {
+  printf("  %-34s %7.1f GFLOP/s (%8.3f ms) %6.1f GFLOP/CPU-s", label, flops / t.wall / 1e9,
+         t.wall * 1e3, flops / t.cpu / 1e9);
+  if (peak > 0) printf("  %5.1f%% of FMA peak %.0f", 100 * flops / t.wall / 1e9 / peak, peak);
+  printf("\n");
+}
 
 void bench_gemm(const char* label, int64_t batch, int64_t m, int64_t n, int64_t k, int tb,
                 bool shared_b) {
@@ -94,15 +106,18 @@ void bench_gemm(const char* label, int64_t batch, int64_t m, int64_t n, int64_t 
                   b.data(), tb ? k : n, shared_b ? 0 : k * n, tb,
                   c.data(), n, m * n, 1.0f, 0.0f, nullptr};
   double flops = 2.0 * batch * m * n * k;
-  report(label, flops, best_time([&] { mha_sgemm(&g); }, flops));
+  double peak = fma_peak(g_threads);
+  report(label, flops, best_time([&] { mha_sgemm(&g); }, flops), peak);
 }
 
 void bench_packed(const char* label, int64_t m, int64_t n, int64_t k) {
   std::vector<float> a(m * k, 0.5f), w(n * k, 0.25f), bias(n, 1.0f), c(m * n);
   mha_packed_b* pb = mha_pack_b(w.data(), k, 1, k, n);
   double flops = 2.0 * m * n * k;
+  double peak = fma_peak(g_threads);
   report(label, flops,
-         best_time([&] { mha_sgemm_packed(m, a.data(), k, pb, c.data(), n, bias.data()); }, flops));
+         best_time([&] { mha_sgemm_packed(m, a.data(), k, pb, c.data(), n, bias.data()); }, flops),
+         peak);
   mha_packed_b_free(pb);
 }
 
@@ -116,10 +131,8 @@ int main(int argc, char** argv) {
   printf("isa %s, kernel %s (mr %d nr %d mc %d kc %d nc %d)\n", kt->isa, kt->gemm->name,
          kt->gemm->mr, kt->gemm->nr, kt->gemm->mc, kt->gemm->kc, kt->gemm->nc);
   for (int t : threads) {
-#if defined(__x86_64__)
-    if (getenv("MHA_BENCH_PEAK")) fma_peak(t);
-#endif
     mha::set_num_threads(t);
+    g_threads = t;
     printf("threads %d\n", t);
     bench_gemm("256^3", 1, 256, 256, 256, 0, false);
     bench_gemm("1024^3", 1, 1024, 1024, 1024, 0, false);

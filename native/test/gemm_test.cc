@@ -4,7 +4,13 @@
 // with guard values around every C matrix to catch out-of-bounds writes.
 //   gemm_test               runs itself once per ISA (MHA_NATIVE_ISA=<isa> gemm_test --isa <isa>)
 //   gemm_test --isa <isa>   tests the kernel set dispatch picks under MHA_NATIVE_ISA=<isa>
-// Exits nonzero on any failure.
+// Exits nonzero on any failure. Build (x86-64; each kernel unit with its flags from isa.json):
+//   g++ -O2 -std=c++17 -I native -DMHA_HAVE_AVX2 -DMHA_HAVE_AVX512 -c native/core/{cpu,dispatch,
+//     threadpool,gemm}.cc native/kernels/scalar/*.cc native/test/gemm_test.cc
+//   g++ ... $(node tools/native-sources.mjs flags x64 avx2)   -c native/kernels/avx2/*.cc
+//   g++ ... $(node tools/native-sources.mjs flags x64 avx512) -c native/kernels/avx512/*.cc
+//   g++ *.o -o gemm_test -lpthread
+// aarch64 (cross-built, run under qemu): tools/build-neon-test.sh
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
