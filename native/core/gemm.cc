@@ -10,7 +10,6 @@
 // are too few entries to balance, then each entry runs parallel on its own.
 #include "core/gemm.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <algorithm>
@@ -24,18 +23,22 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// A grow-only, 64-byte aligned float buffer (one per thread: packing scratch).
+// 64-byte aligned float arrays (operator new throws std::bad_alloc on failure).
+float* alloc_floats(size_t n) {
+  return static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t(64)));
+}
+void free_floats(float* p) { ::operator delete(p, std::align_val_t(64)); }
+
+// A grow-only float buffer (one per thread: packing scratch).
 class Scratch {
  public:
-  ~Scratch() { free(p_); }
+  ~Scratch() { free_floats(p_); }
   float* get(size_t n) {
     if (n > cap_) {
-      free(p_);
-      p_ = static_cast<float*>(aligned_alloc(64, round_up((int64_t)(n * sizeof(float)), 64)));
-      if (!p_) {
-        cap_ = 0;
-        throw std::bad_alloc();
-      }
+      free_floats(p_);
+      p_ = nullptr;
+      cap_ = 0;
+      p_ = alloc_floats(n);
       cap_ = n;
     }
     return p_;
@@ -292,22 +295,15 @@ struct mha_packed_b {
 
 mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, int64_t n) {
   const mha_gemm_kernels& kt = *mha_kernels()->gemm;
-  mha_packed_b* p = new mha_packed_b{&kt, k, n, nullptr};
-  size_t size = packed_b_size(kt, k, n);
-  if (size > 0) {
-    p->data = static_cast<float*>(aligned_alloc(64, round_up((int64_t)(size * sizeof(float)), 64)));
-    if (!p->data) {
-      delete p;
-      throw std::bad_alloc();
-    }
-    pack_b(kt, view_of(b, ldb, trans_b), k, n, p->data);
-  }
-  return p;
+  const size_t size = packed_b_size(kt, k, n);
+  float* data = size > 0 ? alloc_floats(size) : nullptr;
+  if (data) pack_b(kt, view_of(b, ldb, trans_b), k, n, data);
+  return new mha_packed_b{&kt, k, n, data};
 }
 
 void mha_packed_b_free(mha_packed_b* p) {
   if (!p) return;
-  free(p->data);
+  free_floats(p->data);
   delete p;
 }
 
