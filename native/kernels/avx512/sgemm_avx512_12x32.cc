@@ -19,11 +19,7 @@ inline void tile(int64_t k, const float* a, int64_t lda, const float* b, float* 
                  float alpha, float beta) {
   __m512 acc[kMr][2];
 #pragma GCC unroll 16
-  for (int i = 0; i < kMr; ++i) {
-    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    _mm_prefetch((const char*)(c + i * ldc), _MM_HINT_T0);  // the C tile, needed at the end
-    _mm_prefetch((const char*)(c + i * ldc + 31), _MM_HINT_T0);
-  }
+  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : kMr, b += kNr) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16
