@@ -1,13 +1,16 @@
-// Batched SGEMM in the Goto/BLIS design (see gemm.h for the contract, gemm_kernels.h for the
-// micro-kernel contract). Loops, outermost first, for one batch entry:
-//   jc (nc columns) -> pc (kc depth) -> ic (mc rows; pack A block, L2) -> jr (nr; B micro-panel
-//   stays in L1) -> ir (mr; A micro-panel) -> micro-kernel.
-// B is packed once per call at full depth, as nr-wide panels (a kc block of a panel is then
-// just an offset), so the same code serves mha_sgemm and weights packed by mha_pack_b.
+// Batched SGEMM in the Goto/BLIS design (contracts: gemm.h; micro-kernels: gemm_kernels.h).
+// op(B) is packed once per call (or once per weight, by mha_pack_b) at full depth, as nr-wide
+// zero-padded panels, so a kc-deep block of a panel is just an offset. The output is split into
+// tasks (batch entry x row block <= mc x column block <= nc); each task runs the loops
+//   pc (kc deep) -> ic (mc rows: pack the A block, kept in L2) -> jr (nr columns: one B
+//   micro-panel, kept in L1) -> ir (mr rows: one A micro-panel) -> micro-kernel.
+// A small GEMM whose A block meets only a few B micro-panels reads a row-major A in place (the
+// direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
+// mr x nr buffer, so kernels never touch memory outside C.
 // Threading (mha::parallel_for): a shared B (stride_b == 0, or batch == 1) is packed once and
-// the work is split over (batch entry x row block x column block) tasks; distinct B matrices
-// are handled one batch entry per task (many small GEMMs, e.g. attention heads) unless there
-// are too few entries to balance, then each entry runs parallel on its own.
+// the tasks run in parallel; distinct B matrices are handled one batch entry per task (many
+// small GEMMs, e.g. attention heads) unless there are too few entries to balance, then each
+// entry runs parallel on its own.
 #include "core/gemm.h"
 
 #include <string.h>

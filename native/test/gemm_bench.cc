@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <thread>
 #include <vector>
 
 #include "core/cpu.h"
@@ -67,19 +66,22 @@ __attribute__((target("avx512f"))) double fma_probe_avx512(int64_t iters) {
 }
 #endif
 
-// The FMA peak (GFLOP/s, best of 3) on `threads` threads, or 0 without AVX-512. Measured again
-// right before every shape, as the load from other processes changes from one second to the next.
+// The FMA peak (GFLOP/s) on `threads` threads of the GEMM's own pool, or 0 without AVX-512:
+// the best of many ~1 ms runs, like the GEMM timings, and measured again right before every
+// shape, as the load from other processes changes from one second to the next.
 double fma_peak(int threads) {
 #if defined(__x86_64__)
   if (!mha_cpu_detect().avx512) return 0;
-  const int64_t iters = 20000000;
+  const int64_t iters = 1 << 19;
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    std::vector<std::thread> ts;
+  for (int rep = 0; rep < 30; ++rep) {
     double t0 = seconds();
-    for (int t = 0; t < threads; ++t)
-      ts.emplace_back([=] { volatile double r = fma_probe_avx512(iters); (void)r; });
-    for (auto& t : ts) t.join();
+    mha::parallel_for(threads, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        volatile double r = fma_probe_avx512(iters);
+        (void)r;
+      }
+    });
     best = std::max(best, threads * iters * 12 * 32.0 / (seconds() - t0) / 1e9);
   }
   return best;
