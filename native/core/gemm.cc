@@ -122,6 +122,13 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
     else kt.ukernel(kcur, a, b, out, ldo, alpha, beta_out);
   };
   if (rows == kt.mr && cols == kt.nr) {
+#if defined(__GNUC__)
+    // The kernel reads/writes C only at its end: start fetching the tile's lines now.
+    for (int i = 0; i < rows; ++i) {
+      __builtin_prefetch(c + i * ldc, 1);
+      __builtin_prefetch(c + i * ldc + cols - 1, 1);
+    }
+#endif
     ukernel(c, ldc, beta);
     if (bias)
       for (int i = 0; i < rows; ++i)
