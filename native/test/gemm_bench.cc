@@ -33,15 +33,16 @@ double cpu_seconds() {  // CPU time of the whole process (all threads)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-// Best wall time of several runs after one warm-up, and the CPU time of that run: this
-// machine is shared, so GFLOP per CPU-second shows the kernel's speed on the cores it got.
+// Best wall time of repeated runs (at least 3, for about 2 s) after one warm-up, and the CPU
+// time of that run: this machine is shared, so the best run is the one that found the cores
+// free, and GFLOP per CPU-second shows the speed on the cores the run got.
 struct Timing { double wall, cpu; };
 
-Timing best_time(const std::function<void()>& fn, double flops) {
+Timing best_time(const std::function<void()>& fn) {
   fn();
-  int reps = std::max(3, (int)std::min(50.0, 2e10 / flops));
   Timing best{1e30, 1e30};
-  for (int r = 0; r < reps; ++r) {
+  const double start = seconds();
+  for (int r = 0; r < 3 || (seconds() - start < 2.0 && r < 500); ++r) {
     double t0 = seconds(), c0 = cpu_seconds();
     fn();
     double t = seconds() - t0, c = cpu_seconds() - c0;
@@ -49,7 +50,6 @@ Timing best_time(const std::function<void()>& fn, double flops) {
   }
   return best;
 }
-
 
 #if defined(__x86_64__)
 // 12 independent zmm FMA chains per thread: 32 flops each.
@@ -109,7 +109,7 @@ void bench_gemm(const char* label, int64_t batch, int64_t m, int64_t n, int64_t 
                   c.data(), n, m * n, 1.0f, 0.0f, nullptr};
   double flops = 2.0 * batch * m * n * k;
   double peak = fma_peak(g_threads);
-  report(label, flops, best_time([&] { mha_sgemm(&g); }, flops), peak);
+  report(label, flops, best_time([&] { mha_sgemm(&g); }), peak);
 }
 
 void bench_packed(const char* label, int64_t m, int64_t n, int64_t k) {
@@ -118,7 +118,7 @@ void bench_packed(const char* label, int64_t m, int64_t n, int64_t k) {
   double flops = 2.0 * m * n * k;
   double peak = fma_peak(g_threads);
   report(label, flops,
-         best_time([&] { mha_sgemm_packed(m, a.data(), k, pb, c.data(), n, bias.data()); }, flops),
+         best_time([&] { mha_sgemm_packed(m, a.data(), k, pb, c.data(), n, bias.data()); }),
          peak);
   mha_packed_b_free(pb);
 }
