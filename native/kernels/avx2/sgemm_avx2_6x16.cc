@@ -3,6 +3,8 @@
 // of A (1 ymm), 12 FMAs: 15 of the 16 ymm registers.
 // Blocks: kc = 256 (B micro-panel 256 x 16 = 16 KiB in L1), mc = 144 (A block 144 x 256 =
 // 144 KiB in L2), nc = 4096 (B block streams from L3).
+// Two entry points: packed A, and direct A (row-major A read in place, for small GEMMs);
+// panels are packed by pack_avx2.h (8 x 8 register transposes).
 #include <immintrin.h>
 #include <stdint.h>
 

@@ -3,6 +3,8 @@
 // of A (1 zmm), 24 FMAs: 27 of the 32 zmm registers.
 // Blocks: kc = 256 (B micro-panel 256 x 32 = 32 KiB in the 48 KiB L1), mc = 384 (A block
 // 384 x 256 = 384 KiB in L2), nc = 4096 (B block streams from L3).
+// Two entry points: packed A, and direct A (row-major A read in place, for small GEMMs);
+// panels are packed by pack_avx2.h (8 x 8 register transposes).
 #include <immintrin.h>
 #include <stdint.h>
 
