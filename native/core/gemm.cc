@@ -1,16 +1,18 @@
-// Batched SGEMM in the Goto/BLIS design (see gemm.h for the contract, gemm_kernels.h for the
-// micro-kernel contract). Loops, outermost first, for one batch entry:
-//   jc (nc columns) -> pc (kc depth) -> ic (mc rows; pack A block, L2) -> jr (nr; B micro-panel
-//   stays in L1) -> ir (mr; A micro-panel) -> micro-kernel.
-// B is packed once per call at full depth, as nr-wide panels (a kc block of a panel is then
-// just an offset), so the same code serves mha_sgemm and weights packed by mha_pack_b.
+// Batched SGEMM in the Goto/BLIS design (contracts: gemm.h; micro-kernels: gemm_kernels.h).
+// op(B) is packed once per call (or once per weight, by mha_pack_b) at full depth, as nr-wide
+// zero-padded panels, so a kc-deep block of a panel is just an offset. The output is split into
+// tasks (batch entry x row block <= mc x column block <= nc); each task runs the loops
+//   pc (kc deep) -> ic (mc rows: pack the A block, kept in L2) -> jr (nr columns: one B
+//   micro-panel, kept in L1) -> ir (mr rows: one A micro-panel) -> micro-kernel.
+// A small GEMM whose A block meets only a few B micro-panels reads a row-major A in place (the
+// direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
+// mr x nr buffer, so kernels never touch memory outside C.
 // Threading (mha::parallel_for): a shared B (stride_b == 0, or batch == 1) is packed once and
-// the work is split over (batch entry x row block x column block) tasks; distinct B matrices
-// are handled one batch entry per task (many small GEMMs, e.g. attention heads) unless there
-// are too few entries to balance, then each entry runs parallel on its own.
+// the tasks run in parallel; distinct B matrices are handled one batch entry per task (many
+// small GEMMs, e.g. attention heads) unless there are too few entries to balance, then each
+// entry runs parallel on its own.
 #include "core/gemm.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <algorithm>
@@ -24,18 +26,22 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// A grow-only, 64-byte aligned float buffer (one per thread: packing scratch).
+// 64-byte aligned float arrays (operator new throws std::bad_alloc on failure).
+float* alloc_floats(size_t n) {
+  return static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t(64)));
+}
+void free_floats(float* p) { ::operator delete(p, std::align_val_t(64)); }
+
+// A grow-only float buffer (one per thread: packing scratch).
 class Scratch {
  public:
-  ~Scratch() { free(p_); }
+  ~Scratch() { free_floats(p_); }
   float* get(size_t n) {
     if (n > cap_) {
-      free(p_);
-      p_ = static_cast<float*>(aligned_alloc(64, round_up((int64_t)(n * sizeof(float)), 64)));
-      if (!p_) {
-        cap_ = 0;
-        throw std::bad_alloc();
-      }
+      free_floats(p_);
+      p_ = nullptr;
+      cap_ = 0;
+      p_ = alloc_floats(n);
       cap_ = n;
     }
     return p_;
@@ -49,9 +55,9 @@ class Scratch {
 thread_local Scratch scratch_a;  // packed A block (mc x kc)
 thread_local Scratch scratch_b;  // packed B (full depth) of the current call or batch entry
 
-// Packs one panel: dst[p*w + r] = src[r*so + p*sd] for r < valid, 0 for valid <= r < w.
-// so/sd: source strides along the panel's width (rows of A, columns of B) and its depth.
-void pack_panel(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
+// Portable panel packing (contract in gemm_kernels.h): dst[p*w + r] = src[r*so + p*sd],
+// zero for valid <= r < w. so/sd: source strides along the panel's width and depth.
+void pack_panel_portable(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
   if (so == 1) {  // each depth step is a contiguous run of `valid` floats
     for (int64_t p = 0; p < k; ++p) {
       float* d = dst + p * w;
@@ -69,6 +75,11 @@ void pack_panel(float* dst, const float* src, int w, int valid, int64_t k, int64
     for (int64_t p = 0; p < k; ++p) dst[p * w + r] = 0.0f;
 }
 
+void pack_panel(const mha_gemm_kernels& kt, float* dst, const float* src, int w, int valid,
+                int64_t k, int64_t so, int64_t sd) {
+  (kt.pack ? kt.pack : pack_panel_portable)(dst, src, w, valid, k, so, sd);
+}
+
 // op(X)(i, j) = p[i*rs + j*cs]
 struct View {
   const float* p;
@@ -84,7 +95,7 @@ void pack_b_panels(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, flo
                    int64_t begin, int64_t end) {
   for (int64_t jp = begin; jp < end; ++jp) {
     int64_t j0 = jp * kt.nr;
-    pack_panel(dst + jp * k * kt.nr, b.p + j0 * b.cs, kt.nr, (int)std::min<int64_t>(kt.nr, n - j0),
+    pack_panel(kt, dst + jp * k * kt.nr, b.p + j0 * b.cs, kt.nr, (int)std::min<int64_t>(kt.nr, n - j0),
                k, b.cs, b.rs);
   }
 }
@@ -101,27 +112,46 @@ struct Problem {
   const float* bias;
 };
 
-// C tile (rows x cols valid, rows <= mr, cols <= nr) from packed micro-panels.
-void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, const float* b, float* c,
-              int64_t ldc, int rows, int cols, float alpha, float beta, const float* bias) {
+// C tile (rows x cols valid, rows <= mr, cols <= nr) from a packed B micro-panel and either a
+// packed A micro-panel (lda == 0) or row-major A rows (lda > 0, all mr rows valid).
+void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t lda,
+              const float* b, float* c, int64_t ldc, int rows, int cols, float alpha, float beta,
+              const float* bias) {
+  auto ukernel = [&](float* out, int64_t ldo, float beta_out) {
+    if (lda) kt.ukernel_direct_a(kcur, a, lda, b, out, ldo, alpha, beta_out);
+    else kt.ukernel(kcur, a, b, out, ldo, alpha, beta_out);
+  };
   if (rows == kt.mr && cols == kt.nr) {
-    kt.ukernel(kcur, a, b, c, ldc, alpha, beta);
+#if defined(__GNUC__)
+    // The kernel reads/writes C only at its end: start fetching the tile's lines now.
+    for (int i = 0; i < rows; ++i) {
+      __builtin_prefetch(c + i * ldc, 1);
+      __builtin_prefetch(c + i * ldc + cols - 1, 1);
+    }
+#endif
+    ukernel(c, ldc, beta);
     if (bias)
       for (int i = 0; i < rows; ++i)
         for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];
     return;
   }
   alignas(64) float tmp[MHA_GEMM_MAX_TILE];
-  kt.ukernel(kcur, a, b, tmp, kt.nr, alpha, 0.0f);
+  ukernel(tmp, kt.nr, 0.0f);
   for (int i = 0; i < rows; ++i) {
     float* ci = c + i * ldc;
     const float* ti = tmp + i * kt.nr;
-    for (int j = 0; j < cols; ++j) {
-      float v = beta == 0.0f ? ti[j] : ti[j] + beta * ci[j];
-      ci[j] = bias ? v + bias[j] : v;
-    }
+    if (beta != 0.0f)
+      for (int j = 0; j < cols; ++j) ci[j] = ti[j] + beta * ci[j];
+    else
+      memcpy(ci, ti, cols * sizeof(float));
+    if (bias)
+      for (int j = 0; j < cols; ++j) ci[j] += bias[j];
   }
 }
+
+// A row-major A is read in place (not packed) when its block is used for at most this many
+// B micro-panels: packing would not pay for itself (small GEMMs such as attention heads).
+const int64_t kDirectAMaxPanels = 4;
 
 // Rows [i0, i1) x columns [j0, j1) of batch entry e (j0 a multiple of nr), with op(B) packed
 // at full depth in pb. Runs on the calling thread.
@@ -132,6 +162,8 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
   const float* a = pr.a.p + e * pr.stride_a;
   float* c = pr.c + e * pr.stride_c;
   const int64_t mc = round_up(kt.mc, mr);
+  const bool direct_a =
+      kt.ukernel_direct_a && pr.a.cs == 1 && pr.a.rs > 0 && ceil_div(j1 - j0, nr) <= kDirectAMaxPanels;
   float* pa = scratch_a.get((size_t)(mc * std::min<int64_t>(kt.kc, pr.k)));
   for (int64_t pc = 0; pc < pr.k; pc += kt.kc) {
     const int64_t kcur = std::min<int64_t>(kt.kc, pr.k - pc);
@@ -139,16 +171,22 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
     const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
     for (int64_t ic = i0; ic < i1; ic += mc) {
       const int64_t mcur = std::min(mc, i1 - ic);
-      for (int64_t ir = 0; ir < mcur; ir += mr)
-        pack_panel(pa + ir * kcur, a + (ic + ir) * pr.a.rs + pc * pr.a.cs, mr,
-                   (int)std::min<int64_t>(mr, mcur - ir), kcur, pr.a.rs, pr.a.cs);
+      const float* a_block = a + ic * pr.a.rs + pc * pr.a.cs;
+      for (int64_t ir = 0; ir < mcur; ir += mr) {
+        const int rows = (int)std::min<int64_t>(mr, mcur - ir);
+        if (!direct_a || rows < mr)
+          pack_panel(kt, pa + ir * kcur, a_block + ir * pr.a.rs, mr, rows, kcur, pr.a.rs, pr.a.cs);
+      }
       for (int64_t jr = j0; jr < j1; jr += nr) {
         const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
         const int cols = (int)std::min<int64_t>(nr, j1 - jr);
-        for (int64_t ir = 0; ir < mcur; ir += mr)
-          run_tile(kt, kcur, pa + ir * kcur, b, c + (ic + ir) * pr.ldc + jr, pr.ldc,
-                   (int)std::min<int64_t>(mr, mcur - ir), cols, pr.alpha, beta,
-                   bias ? bias + jr : nullptr);
+        for (int64_t ir = 0; ir < mcur; ir += mr) {
+          const int rows = (int)std::min<int64_t>(mr, mcur - ir);
+          const bool direct = direct_a && rows == mr;
+          run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
+                   direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
+                   pr.alpha, beta, bias ? bias + jr : nullptr);
+        }
       }
     }
   }
@@ -164,8 +202,9 @@ void scale_c(const Problem& pr, int64_t e) {
     }
 }
 
-// Below this many flops per parallel_for, waking the pool costs more than it saves.
-const double kMinParallelFlops = 1 << 18;
+// Below this many flops (~10-20 us of work) per parallel_for, waking the pool costs more
+// than it saves.
+const double kMinParallelFlops = 1 << 21;
 
 // Splits `batch` entries of an m x n output into tasks of mcb x ncb (multiples of mr, nr)
 // so that there are enough tasks of equal size for the pool.
@@ -218,9 +257,8 @@ size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
 void mha_sgemm(const mha_gemm_args* g) {
   if (g->batch <= 0 || g->m <= 0 || g->n <= 0 || g->k < 0) return;
   const mha_gemm_kernels& kt = *mha_kernels()->gemm;
-  const Problem pr{&kt,       g->m,     g->n, g->k,       view_of(g->a, g->lda, g->trans_a),
-                   g->stride_a, g->c,   g->ldc, g->stride_c, g->alpha,
-                   g->beta,   g->bias};
+  const Problem pr{&kt,  g->m,   g->n,        g->k,     view_of(g->a, g->lda, g->trans_a),
+                   g->stride_a, g->c, g->ldc, g->stride_c, g->alpha, g->beta, g->bias};
   if (g->k == 0) {
     for (int64_t e = 0; e < g->batch; ++e) scale_c(pr, e);
     return;
@@ -267,22 +305,15 @@ struct mha_packed_b {
 
 mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, int64_t n) {
   const mha_gemm_kernels& kt = *mha_kernels()->gemm;
-  mha_packed_b* p = new mha_packed_b{&kt, k, n, nullptr};
-  size_t size = packed_b_size(kt, k, n);
-  if (size > 0) {
-    p->data = static_cast<float*>(aligned_alloc(64, round_up((int64_t)(size * sizeof(float)), 64)));
-    if (!p->data) {
-      delete p;
-      throw std::bad_alloc();
-    }
-    pack_b(kt, view_of(b, ldb, trans_b), k, n, p->data);
-  }
-  return p;
+  const size_t size = packed_b_size(kt, k, n);
+  float* data = size > 0 ? alloc_floats(size) : nullptr;
+  if (data) pack_b(kt, view_of(b, ldb, trans_b), k, n, data);
+  return new mha_packed_b{&kt, k, n, data};
 }
 
 void mha_packed_b_free(mha_packed_b* p) {
   if (!p) return;
-  free(p->data);
+  free_floats(p->data);
   delete p;
 }
 

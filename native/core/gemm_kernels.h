@@ -13,6 +13,17 @@
 //     part copied, so a kernel never reads or writes outside its mr x nr tile.
 //   - No alignment is promised for a, b or c (the framework aligns packed panels to 64 bytes).
 //
+// Direct-A variant (mha_sgemm_ukernel_direct_a, optional per ISA; NULL = always pack A):
+//   the same tile, but A is read unpacked from row-major storage: A(i, p) = a[i*lda + p]
+//   (all mr rows and k columns valid). Used for small GEMMs, where packing A would cost a
+//   large share of the time (e.g. attention heads with K = 64).
+//
+// Panel packing contract (mha_pack_panel, optional per ISA; NULL = the framework's portable one):
+//   pack(dst, src, w, valid, k, so, sd) writes one w-wide panel of depth k:
+//     dst[p*w + r] = src[r*so + p*sd] for r < valid,  0 for valid <= r < w   (0 <= p < k)
+//   w is the table's mr (A panels) or nr (B panels); so/sd are the source strides along the
+//   panel's width and depth (one of them is 1).
+//
 // Block sizes (Goto/BLIS loops; the framework rounds them to mr/nr multiples):
 //   kc: depth of one packed block; a kc x nr B micro-panel is meant to stay in L1.
 //   mc: rows of one packed A block (mc x kc), meant to stay in L2.
@@ -25,11 +36,20 @@ typedef void (*mha_sgemm_ukernel)(int64_t k, const float* a, const float* b, flo
 
 #define MHA_GEMM_MAX_TILE 1024  // mr * nr may not exceed this (the framework's edge-tile buffer)
 
+typedef void (*mha_sgemm_ukernel_direct_a)(int64_t k, const float* a, int64_t lda,
+                                           const float* b, float* c, int64_t ldc, float alpha,
+                                           float beta);
+
+typedef void (*mha_pack_panel)(float* dst, const float* src, int w, int valid, int64_t k,
+                               int64_t so, int64_t sd);
+
 typedef struct mha_gemm_kernels {
   const char* name;  // the micro-kernel's name, e.g. "sgemm_avx512_12x32"
   int mr, nr;        // micro-tile
   int mc, kc, nc;    // cache blocks
   mha_sgemm_ukernel ukernel;
+  mha_sgemm_ukernel_direct_a ukernel_direct_a;  // NULL: A is always packed
+  mha_pack_panel pack;  // NULL: the framework's portable packing
 } mha_gemm_kernels;
 
 extern const mha_gemm_kernels mha_gemm_kernels_scalar;

@@ -20,11 +20,16 @@ namespace {
 thread_local bool in_parallel = false;
 
 int default_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : (int)n;
+  static const int n = std::max(1u, std::thread::hardware_concurrency());
+  return n;
 }
 
-std::atomic<int> requested_threads{default_threads()};
+std::atomic<int> requested_threads{0};  // 0: the default (constant-initialized, so usable anytime)
+
+int pool_size() {
+  int n = requested_threads.load();
+  return n > 0 ? n : default_threads();
+}
 
 class Pool {
  public:
@@ -117,17 +122,18 @@ Pool& pool() {
 
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  if (in_parallel || n == 1 || requested_threads.load() == 1) {
+  const int threads = pool_size();
+  if (in_parallel || n == 1 || threads == 1) {
     fn(0, n);
     return;
   }
   Pool& p = pool();
   std::lock_guard<std::mutex> lk(p.call_mu);
-  p.resize(requested_threads.load());
+  p.resize(threads);
   p.run(n, fn);
 }
 
-int num_threads() { return requested_threads.load(); }
+int num_threads() { return pool_size(); }
 
 void set_num_threads(int n) { requested_threads.store(std::max(1, n)); }
 

@@ -1,0 +1,100 @@
+// Panel packing for the x86 kernel sets (AVX2 and AVX-512 units include this; it needs only
+// AVX). Implements the mha_pack_panel contract of core/gemm_kernels.h for a panel width W known
+// at compile time: a strided source (sd == 1: rows of A, or columns of a transposed B) is
+// transposed 8 x 8 (then 4 x 4) in registers; a contiguous one (so == 1) is copied W at a time.
+// Everything here has internal linkage: each unit gets its own copy compiled with its own ISA
+// flags (a shared inline copy could be an AVX-512 build picked by the linker for AVX2 code).
+#pragma once
+#include <immintrin.h>
+#include <stdint.h>
+
+namespace mha_pack_avx {
+namespace {
+
+// r[i] (8 rows of 8) becomes column i.
+inline void transpose8x8(__m256 r[8]) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    __m256 *u = t + 4 * h, *v = s + 4 * h;
+    v[0] = _mm256_shuffle_ps(u[0], u[2], _MM_SHUFFLE(1, 0, 1, 0));
+    v[1] = _mm256_shuffle_ps(u[0], u[2], _MM_SHUFFLE(3, 2, 3, 2));
+    v[2] = _mm256_shuffle_ps(u[1], u[3], _MM_SHUFFLE(1, 0, 1, 0));
+    v[3] = _mm256_shuffle_ps(u[1], u[3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+  }
+}
+
+// Rows [r0, r0 + n) of a strided panel, n in {8, 4}, whole 8-deep (4-deep) blocks of depth;
+// returns the depth done.
+template <int W>
+inline int64_t pack_rows8(float* dst, const float* src, int r0, int64_t k, int64_t so) {
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    __m256 r[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (r0 + i) * so + p);
+    transpose8x8(r);
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (p + i) * W + r0, r[i]);
+  }
+  return p;
+}
+
+template <int W>
+inline int64_t pack_rows4(float* dst, const float* src, int r0, int64_t k, int64_t so) {
+  int64_t p = 0;
+  for (; p + 4 <= k; p += 4) {
+    __m128 r0v = _mm_loadu_ps(src + (r0 + 0) * so + p), r1v = _mm_loadu_ps(src + (r0 + 1) * so + p);
+    __m128 r2v = _mm_loadu_ps(src + (r0 + 2) * so + p), r3v = _mm_loadu_ps(src + (r0 + 3) * so + p);
+    _MM_TRANSPOSE4_PS(r0v, r1v, r2v, r3v);
+    _mm_storeu_ps(dst + (p + 0) * W + r0, r0v);
+    _mm_storeu_ps(dst + (p + 1) * W + r0, r1v);
+    _mm_storeu_ps(dst + (p + 2) * W + r0, r2v);
+    _mm_storeu_ps(dst + (p + 3) * W + r0, r3v);
+  }
+  return p;
+}
+
+template <int W>
+void pack_panel(float* dst, const float* src, int valid, int64_t k, int64_t so, int64_t sd) {
+  if (so == 1) {  // contiguous along the width
+    for (int64_t p = 0; p < k; ++p) {
+      float* d = dst + p * W;
+      const float* s = src + p * sd;
+      if (valid == W) {
+        for (int r = 0; r < W; ++r) d[r] = s[r];
+      } else {
+        for (int r = 0; r < valid; ++r) d[r] = s[r];
+        for (int r = valid; r < W; ++r) d[r] = 0.0f;
+      }
+    }
+    return;
+  }
+  int r = 0;  // strided along the width, contiguous along the depth (sd == 1)
+  for (; r + 8 <= valid; r += 8)
+    for (int64_t p = pack_rows8<W>(dst, src, r, k, so); p < k; ++p)
+      for (int i = 0; i < 8; ++i) dst[p * W + r + i] = src[(r + i) * so + p];
+  for (; r + 4 <= valid; r += 4)
+    for (int64_t p = pack_rows4<W>(dst, src, r, k, so); p < k; ++p)
+      for (int i = 0; i < 4; ++i) dst[p * W + r + i] = src[(r + i) * so + p];
+  for (; r < valid; ++r)
+    for (int64_t p = 0; p < k; ++p) dst[p * W + r] = src[r * so + p];
+  if (valid < W)
+    for (int64_t p = 0; p < k; ++p)
+      for (int i = valid; i < W; ++i) dst[p * W + i] = 0.0f;
+}
+
+// The mha_pack_panel entry point for a kernel with tile MR x NR.
+template <int MR, int NR>
+void pack(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
+  if (w == MR) pack_panel<MR>(dst, src, valid, k, so, sd);
+  else pack_panel<NR>(dst, src, valid, k, so, sd);
+}
+
+}  // namespace
+}  // namespace mha_pack_avx
