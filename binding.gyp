@@ -8,6 +8,10 @@
     "cflags!": ["-fno-exceptions"],
     "include_dirs": ["native"],
     "defines": ["NDEBUG"],
+    "conditions": [
+      ["target_arch=='x64'", {"defines": ["MHA_HAVE_AVX2", "MHA_HAVE_AVX512"]}],
+      ["target_arch=='arm64'", {"defines": ["MHA_HAVE_NEON"]}]
+    ],
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
@@ -31,12 +35,10 @@
       "libraries": ["-lpthread"],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["mha_kernels_avx2", "mha_kernels_avx512"],
-          "defines": ["MHA_HAVE_AVX2", "MHA_HAVE_AVX512"]
+          "dependencies": ["mha_kernels_avx2", "mha_kernels_avx512"]
         }],
         ["target_arch=='arm64'", {
-          "dependencies": ["mha_kernels_neon"],
-          "defines": ["MHA_HAVE_NEON"]
+          "dependencies": ["mha_kernels_neon"]
         }]
       ]
     }

@@ -45,10 +45,39 @@ export interface NativeForwardArgs {
   averageWeights: boolean;
 }
 
+/** A KV cache's native memory (an opaque handle tied to the Model that created it). */
+export type NativeKVCache = object & { readonly __brand: 'NativeKVCache' };
+
+/** Projects key [batch, t, kDim] / value [batch, t, vDim] and stores them at [start, start + t). */
+export interface NativeAppendArgs {
+  cache: NativeKVCache; key: Float32Array; value: Float32Array;
+  batch: number; t: number; start: number;
+  padding?: Uint8Array;        // [batch, t], nonzero = padding
+}
+
+/** Attention of query [batch, l, E] over a cache holding `start` positions. */
+export interface NativeCachedForwardArgs {
+  cache: NativeKVCache; query: Float32Array;
+  batch: number; l: number; start: number;
+  append: boolean;             // self-attention: the query's K/V (and newPadding [batch, l]) are stored at [start, start + l) first
+  newPadding?: Uint8Array;
+  attnMask?: NativeMask;       // over (b, h, l, s), s = start + (append ? l : 0)
+  causal: boolean;
+  out: Float32Array;           // [B, L, E], written by the call
+  weights?: Float32Array;      // [B, L, s] or [B, H, L, s], written by the call
+  averageWeights: boolean;
+}
+
 export interface NativeModel {
   forward(args: NativeForwardArgs): void;
   /** Copies every input into native memory before queuing; writes out/weights, then resolves. */
   forwardAsync(args: NativeForwardArgs): Promise<void>;
+  /** Zeroed cache memory [batch, heads, capacity, headDim] for K and for V, plus [batch, capacity] padding flags. */
+  createKVCache(options: { batch: number; capacity: number }): NativeKVCache;
+  appendKV(args: NativeAppendArgs): void;
+  forwardCached(args: NativeCachedForwardArgs): void;
+  /** Like forwardAsync; the cache is marked busy (other calls on it throw) until it settles. */
+  forwardCachedAsync(args: NativeCachedForwardArgs): Promise<void>;
 }
 
 export interface NativeAddon {

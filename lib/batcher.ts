@@ -22,7 +22,7 @@ import type { AttentionResult, ForwardOptions } from './mha-types.js';
 import { attnMaskDescriptor, causalBlocked, keyPaddingDescriptor } from './masks.js';
 import type { Mask, Tensor } from './tensor.js';
 import {
-  checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkTensor, MAX_ELEMENTS,
+  checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkTensor, invalidParameterError, MAX_ELEMENTS,
 } from './validate.js';
 
 /** What the batcher needs from a layer (MultiHeadAttention, either backend). */
@@ -60,7 +60,7 @@ interface Request {
   reject(error: unknown): void;
 }
 
-interface Group { requests: Request[]; cancelTimer(): void }
+interface Group { requests: Request[]; l: number; s: number; cancelTimer(): void } // l, s: the longest L and S
 
 const BATCHABLE_OPTIONS = new Set(['keyPaddingMask', 'attnMask', 'isCausal', 'needWeights', 'averageAttnWeights']);
 
@@ -68,7 +68,7 @@ export function createBatcher(layer: BatchableLayer, options: BatcherOptions = {
   const opts = checkOptions('options', options);
   const maxBatchSize = opts.maxBatchSize === undefined ? 16 : checkPositiveInteger('options.maxBatchSize', opts.maxBatchSize);
   const maxDelayMs = checkFiniteNumber('options.maxDelayMs', opts.maxDelayMs, 2);
-  if (maxDelayMs < 0) throw new RangeError(`options.maxDelayMs: expected a number >= 0, got ${maxDelayMs}`);
+  if (maxDelayMs < 0) throw invalidParameterError('options.maxDelayMs', 'a number >= 0', maxDelayMs);
   const { embedDim: E, numHeads: H, kDim, vDim } = layer;
 
   const groups = new Map<string, Group>();
@@ -90,19 +90,27 @@ export function createBatcher(layer: BatchableLayer, options: BatcherOptions = {
     if (!group) return;
     groups.delete(key);
     group.cancelTimer();
-    const done = dispatch(layer, group.requests).finally(() => inFlight.delete(done));
+    const done = dispatch(layer, group).finally(() => inFlight.delete(done));
     inFlight.add(done);
+  }
+
+  /** Whether adding request keeps every padded tensor of the batch within MAX_ELEMENTS. */
+  function fits(group: Group, request: Request): boolean {
+    const B = group.requests.length + 1, L = Math.max(group.l, request.l), S = Math.max(group.s, request.s);
+    return B * L * Math.max(E, S * H) <= MAX_ELEMENTS && B * S * Math.max(E, kDim, vDim) <= MAX_ELEMENTS;
   }
 
   function enqueue(request: Request): void {
     const key = `${request.self ? 'self' : 'cross'}/${request.weights}`;
     let group = groups.get(key);
-    if (group && !fits(group.requests, request, E, H, kDim, vDim)) { send(key); group = undefined; }
+    if (group && !fits(group, request)) { send(key); group = undefined; }
     if (!group) {
-      group = { requests: [], cancelTimer: startTimer(() => send(key)) };
+      group = { requests: [], l: 0, s: 0, cancelTimer: startTimer(() => send(key)) };
       groups.set(key, group);
     }
     group.requests.push(request);
+    group.l = Math.max(group.l, request.l);
+    group.s = Math.max(group.s, request.s);
     if (group.requests.length >= maxBatchSize) send(key);
   }
 
@@ -168,29 +176,21 @@ function prepare(E: number, H: number, kDim: number, vDim: number,
   };
 }
 
-/** Whether adding request keeps every padded tensor of the batch within MAX_ELEMENTS. */
-function fits(requests: Request[], request: Request, E: number, H: number, kDim: number, vDim: number): boolean {
-  const B = requests.length + 1;
-  const L = Math.max(request.l, ...requests.map((r) => r.l));
-  const S = Math.max(request.s, ...requests.map((r) => r.s));
-  return B * L * Math.max(E, S * H) <= MAX_ELEMENTS && B * S * Math.max(kDim, vDim) <= MAX_ELEMENTS;
-}
 
 /** One batched forwardAsync for a group; settles every request's promise. */
-async function dispatch(layer: BatchableLayer, requests: Request[]): Promise<void> {
+async function dispatch(layer: BatchableLayer, { requests, l, s }: Group): Promise<void> {
   try {
-    const results = await forwardBatch(layer, requests);
+    const results = await forwardBatch(layer, requests, l, s);
     requests.forEach((r, b) => r.resolve(results[b]));
   } catch (error) {
     for (const r of requests) r.reject(error);
   }
 }
 
-async function forwardBatch(layer: BatchableLayer, requests: Request[]): Promise<AttentionResult[]> {
+/** requests padded to L and S (their longest), as one forwardAsync call; each request's result. */
+async function forwardBatch(layer: BatchableLayer, requests: Request[], L: number, S: number): Promise<AttentionResult[]> {
   const { embedDim: E, numHeads: H, kDim, vDim } = layer;
   const B = requests.length;
-  const L = Math.max(...requests.map((r) => r.l));
-  const S = Math.max(...requests.map((r) => r.s));
   const query = stack(requests.map((r) => r.query), B, L, E);
   const self = requests[0].self;
   const key = self ? query : stack(requests.map((r) => r.key), B, S, kDim);

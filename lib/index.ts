@@ -2,9 +2,12 @@
 export type { Mask, Tensor } from './tensor.js';
 export { tensor } from './tensor.js';
 export type {
-  AttentionResult, Backend, ForwardOptions, MultiHeadAttentionOptions, MultiHeadAttentionWeights, StateDictOptions,
+  AppendKVOptions, AttentionResult, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions,
+  MultiHeadAttentionWeights, SafetensorsOptions, StateDictOptions,
 } from './mha-types.js';
 export { MultiHeadAttention } from './mha.js';
+export type { KVCache } from './kv-cache.js';
+export { loadSafetensors } from './safetensors.js';
 export type { MaskedSoftmaxOptions, MatmulOptions, ScaledDotProductAttentionOptions } from './op-args.js';
 export { maskedSoftmax, matmul, scaledDotProductAttention } from './functional.js';
 export { getNumThreads, nativeInfo, setNumThreads } from './runtime.js';

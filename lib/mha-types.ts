@@ -1,4 +1,5 @@
 // The public types of the MultiHeadAttention layer.
+import type { KVCache } from './kv-cache.js';
 import type { Mask, Tensor } from './tensor.js';
 
 export type Backend = 'native' | 'reference';
@@ -29,8 +30,32 @@ export interface ForwardOptions {
   isCausal?: boolean;          // query i may see key j only where j <= i + (S - L)
   needWeights?: boolean;       // default false
   averageAttnWeights?: boolean;// default true: weights [B, L, S]; false: [B, H, L, S]
+  /**
+   * Incremental decoding through a cache from this layer's createKVCache:
+   * forward(x, x, x, { kvCache, isCausal: true }) appends x's keys/values, then attends to the
+   * whole cache (S = its length after appending); forward(query, null, null, { kvCache })
+   * attends to the cache as filled by appendKV (cross-attention). keyPaddingMask is then
+   * [B, T] over the new positions (boolean, or additive 0 / -Infinity).
+   */
+  kvCache?: KVCache;
 }
 
 export interface AttentionResult { output: Tensor; attnWeights?: Tensor }
 
 export interface StateDictOptions { numHeads: number; backend?: Backend }
+
+export interface SafetensorsOptions {
+  numHeads: number;
+  /** The attention block's name prefix, e.g. "encoder.layer.0.attention."; needed when the file holds several. */
+  prefix?: string;
+  backend?: Backend;
+}
+
+export interface KVCacheOptions {
+  batchSize: number;           // B: every call through the cache has this batch size
+  capacity: number;            // positions it can hold (per sequence)
+}
+
+export interface AppendKVOptions {
+  keyPaddingMask?: Mask;       // [B, T]: nonzero (or -Infinity) = a padding position, blocked for every query
+}

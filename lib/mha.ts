@@ -1,24 +1,25 @@
 // MultiHeadAttention: torch.nn.MultiheadAttention (batch-first) over the native addon, whose
 // Model packs the weights once at construction, or over the TypeScript reference.
-import { addon, type NativeForwardArgs, type NativeModelWeights } from './addon.js';
+import { addon, type NativeForwardArgs, type NativeKVCache, type NativeModelWeights } from './addon.js';
 import { defaultWeights } from './init.js';
+import {
+  appendArgs, cachedForwardArgs, checkKVCache, newKVCache, type CacheBackend, type KVCache,
+} from './kv-cache.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
 import type {
-  AttentionResult, Backend, ForwardOptions, MultiHeadAttentionOptions, MultiHeadAttentionWeights, StateDictOptions,
+  AppendKVOptions, AttentionResult, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions,
+  MultiHeadAttentionWeights, SafetensorsOptions, StateDictOptions,
 } from './mha-types.js';
+import { ReferenceKVStore, referenceAppendKV, referenceForwardCached } from './reference-kv-cache.js';
 import { referenceMultiHeadAttention } from './reference.js';
+import { loadSafetensors } from './safetensors.js';
 import { stateDictOptions } from './state-dict.js';
-import type { Tensor } from './tensor.js';
+import { sameTensor, type Tensor } from './tensor.js';
 import {
   checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkOneOf, checkOptions, checkPositiveInteger,
-  checkShape, checkTensor, invalidParameterError, shapesEqual,
+  checkShape, checkTensor, invalidParameterError,
 } from './validate.js';
-
-/** query, key and value are one tensor (fused QKV projection): the same object or the same memory and shape. */
-function sameTensor(a: Tensor, b: Tensor): boolean {
-  return a === b || (a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset
-    && a.data.length === b.data.length && shapesEqual(a.shape, b.shape));
-}
+import { attentionStateDict } from './weight-names.js';
 
 function checkSeed(value: unknown): number {
   if (value === undefined) return 0;
@@ -67,6 +68,8 @@ export class MultiHeadAttention {
   /** Runs a validated forward call on this layer's backend (filling args.out / args.weights). */
   readonly #run: (args: NativeForwardArgs) => void;
   readonly #runAsync: (args: NativeForwardArgs) => Promise<void>;
+  /** The KV cache operations of this layer's backend. */
+  readonly #cache: CacheBackend;
 
   constructor(options: MultiHeadAttentionOptions) {
     const opts = checkObject('options', options);
@@ -95,10 +98,22 @@ export class MultiHeadAttention {
       const model = new (addon().Model)({ embedDim: E, numHeads: H, kDim, vDim, ...weights }); // copies and packs them
       this.#run = (args) => model.forward(args);
       this.#runAsync = (args) => model.forwardAsync(args);
+      this.#cache = {
+        create: (batch, capacity) => model.createKVCache({ batch, capacity }),
+        append: (store, args) => model.appendKV({ ...args, cache: store as NativeKVCache }),
+        forward: (store, args) => model.forwardCached({ ...args, cache: store as NativeKVCache }),
+        forwardAsync: (store, args) => model.forwardCachedAsync({ ...args, cache: store as NativeKVCache }),
+      };
     } else {
       const own: NativeModelWeights = { embedDim: E, numHeads: H, kDim, vDim, ...copyWeights(weights) };
       this.#run = (args) => referenceMultiHeadAttention(own, args);
       this.#runAsync = (args) => Promise.resolve(this.#run(args));
+      this.#cache = {
+        create: (batch, capacity) => new ReferenceKVStore(batch, H, capacity, E / H),
+        append: (store, args) => referenceAppendKV(own, store as ReferenceKVStore, args),
+        forward: (store, args) => referenceForwardCached(own, store as ReferenceKVStore, args),
+        forwardAsync: (store, args) => Promise.resolve(referenceForwardCached(own, store as ReferenceKVStore, args)),
+      };
     }
   }
 
@@ -107,20 +122,108 @@ export class MultiHeadAttention {
     return new MultiHeadAttention(stateDictOptions(state, options));
   }
 
-  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): AttentionResult {
-    const { args, result } = this.#forwardArgs(query, key, value, options);
+  /**
+   * A layer from a safetensors checkpoint (path or bytes; F32/F16/BF16): the attention block
+   * at options.prefix, with PyTorch nn.MultiheadAttention names (<prefix>in_proj_weight, ...)
+   * or Hugging Face BERT names (<prefix>self.query.weight, ..., <prefix>output.dense.*). Without
+   * a prefix the file must hold exactly one block (RangeError naming the candidates otherwise).
+   */
+  static fromSafetensors(source: string | Uint8Array, options: SafetensorsOptions): MultiHeadAttention {
+    const opts = checkObject('options', options);
+    const state = attentionStateDict(loadSafetensors(source), opts.prefix as string | undefined);
+    return MultiHeadAttention.fromStateDict(state, { numHeads: opts.numHeads as number, backend: opts.backend as Backend });
+  }
+
+  /**
+   * A KV cache for incremental decoding through this layer (and no other): room for `capacity`
+   * positions of `batchSize` sequences, allocated once. Use it with forward/forwardAsync
+   * (options.kvCache) and appendKV.
+   */
+  createKVCache(options: KVCacheOptions): KVCache {
+    const opts = checkObject('options', options);
+    const B = checkPositiveInteger('options.batchSize', opts.batchSize);
+    const C = checkPositiveInteger('options.capacity', opts.capacity);
+    checkElementCount('KV cache keys ([batchSize, capacity, embedDim])', [B, C, this.embedDim]);
+    return newKVCache(this, B, C, this.#cache.create(B, C));
+  }
+
+  /**
+   * Projects key [B, T, kDim] and value [B, T, vDim] once and appends them to the cache (e.g. an
+   * encoder's output as cross-attention memory, reused by every decoder step through
+   * `forward(query, null, null, { kvCache })`). options.keyPaddingMask [B, T] marks padding
+   * positions: stored, but blocked for every query. RangeError (cache unchanged) when the
+   * cache has no room for T more positions.
+   */
+  appendKV(cache: KVCache, key: Tensor, value: Tensor, options?: AppendKVOptions): void {
+    const state = checkKVCache('cache', cache, this);
+    const { args, length } = appendArgs(this, cache, state.length, key, value, options);
+    this.#cache.append(state.store, args);
+    state.length = length;
+  }
+
+  /**
+   * Multi-head attention (PyTorch semantics). With options.kvCache:
+   * - `forward(x, x, x, { kvCache, isCausal: true })` (self-attention): the keys/values of the T
+   *   new tokens x [B, T, E] are projected once (fused with the queries) and appended; the new
+   *   queries attend to the whole cache (bottom-right causal). options.keyPaddingMask [B, T]
+   *   marks new padding positions, blocked for every later query too.
+   * - `forward(query, null, null, { kvCache })` (cross-attention): the queries attend to the
+   *   cache as filled by appendKV; nothing is appended.
+   * options.attnMask and the result's attnWeights then span the cache's positions (S = its
+   * length after appending). RangeError (cache unchanged) when it has no room for T more.
+   */
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): AttentionResult;
+  forward(query: Tensor, key: null, value: null, options: ForwardOptions & { kvCache: KVCache }): AttentionResult;
+  forward(query: Tensor, key: Tensor | null, value: Tensor | null, options?: ForwardOptions): AttentionResult {
+    const cached = this.#cachedCall(query, key, value, options);
+    if (cached) {
+      this.#cache.forward(cached.state.store, cached.args);
+      cached.state.length = cached.length;
+      return cached.result;
+    }
+    const { args, result } = this.#forwardArgs(query, key as Tensor, value as Tensor, options);
     this.#run(args);
     return result;
   }
 
-  /** Validates synchronously (a bad argument rejects the promise); inputs may change once it returns. */
-  forwardAsync(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): Promise<AttentionResult> {
+  /**
+   * forward, computed off the JS thread. Validates synchronously (a bad argument rejects the
+   * promise); inputs may change once it returns. A kvCache is held until the promise settles:
+   * any other use of it meanwhile throws (or rejects).
+   */
+  forwardAsync(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): Promise<AttentionResult>;
+  forwardAsync(query: Tensor, key: null, value: null, options: ForwardOptions & { kvCache: KVCache }):
+    Promise<AttentionResult>;
+  forwardAsync(query: Tensor, key: Tensor | null, value: Tensor | null, options?: ForwardOptions):
+    Promise<AttentionResult> {
     try {
-      const { args, result } = this.#forwardArgs(query, key, value, options);
+      const cached = this.#cachedCall(query, key, value, options);
+      if (cached) {
+        const { state, length, result } = cached;
+        const pending = this.#cache.forwardAsync(state.store, cached.args);
+        state.busy = true;
+        return pending.then(() => {
+          state.busy = false;
+          state.length = length;
+          return result;
+        }, (error: unknown) => {
+          state.busy = false;
+          throw error;
+        });
+      }
+      const { args, result } = this.#forwardArgs(query, key as Tensor, value as Tensor, options);
       return this.#runAsync(args).then(() => result);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** A call with options.kvCache, validated (undefined without one). */
+  #cachedCall(query: Tensor, key: Tensor | null, value: Tensor | null, options: ForwardOptions | undefined) {
+    if (options === null || typeof options !== 'object' || options.kvCache === undefined) return undefined;
+    const opts = options as unknown as Record<string, unknown>;
+    const state = checkKVCache('options.kvCache', opts.kvCache, this);
+    return { state, ...cachedForwardArgs(this, options.kvCache, state.length, query, key, value, opts) };
   }
 
   /** The validated call as the addon's argument record, and the result its buffers become. */

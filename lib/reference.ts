@@ -2,7 +2,7 @@
 // obviously correct rather than fast. It executes the same validated argument records as the
 // native addon (op-args.ts, mha.ts) and reads masks through the same descriptors (masks.ts).
 import type {
-  NativeAttentionArgs, NativeForwardArgs, NativeMatmulArgs, NativeModelWeights, NativeSoftmaxArgs,
+  NativeAttentionArgs, NativeForwardArgs, NativeMask, NativeMatmulArgs, NativeModelWeights, NativeSoftmaxArgs,
 } from './addon.js';
 import { maskBias, type MaskSet } from './masks.js';
 
@@ -63,7 +63,7 @@ export function referenceMaskedSoftmax(args: NativeSoftmaxArgs): void {
 }
 
 /** A 4-d view (b, h, row, i): element at b*sb + h*sh + row*sr + i (the last dim contiguous). */
-interface Strided { data: ArrayLike<number>; sb: number; sh: number; sr: number }
+export interface Strided { data: ArrayLike<number>; sb: number; sh: number; sr: number }
 
 interface AttentionSizes { batch: number; heads: number; l: number; s: number; d: number; dv: number }
 
@@ -114,7 +114,7 @@ export function referenceAttention(args: NativeAttentionArgs): void {
 }
 
 /** y[r, o] = sum_i x[r, i] * w[o, i] + bias[o]  (torch.nn.Linear), in float64. */
-function linear(x: ArrayLike<number>, rows: number, inDim: number, w: Float32Array, outDim: number,
+export function linear(x: ArrayLike<number>, rows: number, inDim: number, w: Float32Array, outDim: number,
   bias: Float32Array | undefined): Float64Array {
   const y = new Float64Array(rows * outDim);
   for (let r = 0; r < rows; r++) {
@@ -127,25 +127,27 @@ function linear(x: ArrayLike<number>, rows: number, inDim: number, w: Float32Arr
   return y;
 }
 
+/** What attendAndProject writes: out [B, L, E] and optionally the probabilities (see below). */
+export interface AttendOutputs {
+  attnMask?: NativeMask; keyPadding?: NativeMask; causal: boolean;
+  out: Float32Array; weights?: Float32Array; averageWeights: boolean;
+}
+
 /**
- * The multi-head attention forward (batch-first, PyTorch semantics): project q/k/v, attend per
- * head with scale 1/sqrt(headDim), concatenate the heads, project the output. Writes args.out
- * [B, L, E] and, when args.weights is given, the probabilities averaged over heads [B, L, S]
- * or per head [B, H, L, S].
+ * Attention of projected queries q ([B, L, E], head h = columns h*D..) over keys/values k, v
+ * (any strided layout holding S positions), concatenation of the heads, the output projection
+ * into args.out [B, L, E] and, when args.weights is given, the probabilities averaged over
+ * heads [B, L, S] or per head [B, H, L, S].
  */
-export function referenceMultiHeadAttention(w: NativeModelWeights, args: NativeForwardArgs): void {
-  const { embedDim: E, numHeads: H, kDim, vDim } = w;
-  const { batch: B, l: L, s: S } = args;
+export function attendAndProject(w: NativeModelWeights, B: number, L: number, S: number, q: Float64Array,
+  k: Strided, v: Strided, args: AttendOutputs): void {
+  const { embedDim: E, numHeads: H } = w;
   const D = E / H;
-  const q = linear(args.query, B * L, E, w.qWeight, E, w.qBias);
-  const k = linear(args.key, B * S, kDim, w.kWeight, E, w.kBias);
-  const v = linear(args.value, B * S, vDim, w.vWeight, E, w.vBias);
-  // Head h of a [B, rows, E] projection is columns h*D .. h*D+D-1.
-  const heads = (data: Float64Array, rows: number): Strided => ({ data, sb: rows * E, sh: D, sr: E });
   const context = new Float64Array(B * L * E);
   const probs = args.weights ? new Float64Array(B * H * L * S) : undefined;
-  attend({ batch: B, heads: H, l: L, s: S, d: D, dv: D }, heads(q, L), heads(k, S), heads(v, S),
-    { ...heads(context, L), data: context }, 1 / Math.sqrt(D),
+  const qHeads: Strided = { data: q, sb: L * E, sh: D, sr: E };
+  attend({ batch: B, heads: H, l: L, s: S, d: D, dv: D }, qHeads, k, v,
+    { data: context, sb: L * E, sh: D, sr: E }, 1 / Math.sqrt(D),
     { attnMask: args.attnMask, keyPadding: args.keyPadding, causal: args.causal }, probs);
   args.out.set(linear(context, B * L, E, w.outWeight, E, w.outBias));
   if (args.weights && probs) {
@@ -161,4 +163,20 @@ export function referenceMultiHeadAttention(w: NativeModelWeights, args: NativeF
       }
     }
   }
+}
+
+/**
+ * The multi-head attention forward (batch-first, PyTorch semantics): project q/k/v, attend per
+ * head with scale 1/sqrt(headDim), concatenate the heads, project the output (attendAndProject).
+ */
+export function referenceMultiHeadAttention(w: NativeModelWeights, args: NativeForwardArgs): void {
+  const { embedDim: E, numHeads: H, kDim, vDim } = w;
+  const { batch: B, l: L, s: S } = args;
+  const D = E / H;
+  const q = linear(args.query, B * L, E, w.qWeight, E, w.qBias);
+  const k = linear(args.key, B * S, kDim, w.kWeight, E, w.kBias);
+  const v = linear(args.value, B * S, vDim, w.vWeight, E, w.vBias);
+  // Head h of a [B, S, E] projection is columns h*D .. h*D+D-1.
+  const heads = (data: Float64Array): Strided => ({ data, sb: S * E, sh: D, sr: E });
+  attendAndProject(w, B, L, S, q, heads(k), heads(v), args);
 }

@@ -16,7 +16,7 @@ function parseEntry(name: string, raw: unknown, dataLength: number): Entry {
   if (typeof raw !== 'object' || raw === null) fail(`entry '${name}' is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== 'string') fail(`entry '${name}' has no dtype`);
-  if (!(dtype in ITEM_SIZE)) {
+  if (!Object.hasOwn(ITEM_SIZE, dtype)) {  // not `in`: "toString" is no dtype
     throw new TypeError(`safetensors: entry '${name}' has dtype ${dtype}; supported: F32, F16, BF16`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -86,7 +86,9 @@ export function loadSafetensors(source: string | Uint8Array): Record<string, Ten
     if (name === '__metadata__') continue;
     const entry = parseEntry(name, raw, data.byteLength);
     const count = entry.shape.reduce((a, b) => a * b, 1);
-    result[name] = { data: decode(data.subarray(entry.begin, entry.end), entry.dtype, count), shape: entry.shape };
+    const tensor = { data: decode(data.subarray(entry.begin, entry.end), entry.dtype, count), shape: entry.shape };
+    // defineProperty, not assignment: a tensor named "__proto__" is an entry, not the prototype.
+    Object.defineProperty(result, name, { value: tensor, enumerable: true, writable: true, configurable: true });
   }
   return result;
 }

@@ -1,6 +1,6 @@
 // Tensors and masks: row-major, contiguous, batch-first. Plain objects of these shapes are
 // accepted everywhere; every result is a fresh object owning fresh memory.
-import { checkShapeArray, invalidParameterError } from './validate.js';
+import { checkShapeArray, invalidParameterError, shapesEqual } from './validate.js';
 
 export interface Tensor {
   readonly data: Float32Array;
@@ -35,4 +35,10 @@ export function tensor(data: Float32Array | readonly number[], shape: readonly n
       array.length);
   }
   return { data: array, shape: Object.freeze(dims) };
+}
+
+/** Whether a and b are one tensor: the same object, or the same memory and shape. */
+export function sameTensor(a: Tensor, b: Tensor): boolean {
+  return a === b || (a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset
+    && a.data.length === b.data.length && shapesEqual(a.shape, b.shape));
 }

@@ -40,7 +40,10 @@ export function attentionStateDict(tensors: Record<string, Tensor>, prefix?: str
   } else if (typeof prefix !== 'string') {
     throw new TypeError(`options.prefix must be a string, got ${typeof prefix}`);
   }
-  const get = (name: string): Tensor | undefined => tensors[prefix + name];
+  const get = (name: string): Tensor | undefined => (Object.hasOwn(tensors, prefix + name) ? tensors[prefix + name] : undefined);
+  if (![...TORCH_MARKERS, HF_MARKER].some(get)) {
+    throw new RangeError(`no attention block at prefix ${JSON.stringify(prefix)}; blocks found: ${findPrefixes(names).map((p) => JSON.stringify(p)).join(', ') || 'none'}`);
+  }
   if (!get(HF_MARKER)) {
     const state: Record<string, Tensor> = {};
     for (const name of names) if (name.startsWith(prefix)) state[name.slice(prefix.length)] = tensors[name];

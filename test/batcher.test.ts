@@ -190,6 +190,21 @@ describe('createBatcher', () => {
     expect(batchSizes.filter((b) => b === good.length)).toHaveLength(1); // the good ones in one call
   });
 
+  it('a request with a KV cache (stateful) is not merged: it runs alone and appends to its cache', async () => {
+    const mha = layer('native', E, E);
+    const x = randTensor(new Rng(19), [1, 3, E]);
+    const direct = mha.createKVCache({ batchSize: 1, capacity: 8 });
+    const expected = await mha.forwardAsync(x, x, x, { kvCache: direct, isCausal: true });
+    const cache = mha.createKVCache({ batchSize: 1, capacity: 8 });
+    const spy = vi.spyOn(mha, 'forwardAsync');
+    const batcher = createBatcher(mha, { maxDelayMs: 5 });
+    const options = { kvCache: cache, isCausal: true } as ForwardOptions;
+    const [result] = await Promise.all([batcher.run(x, x, x, options), batcher.run(x, x, x)]);
+    expectSameResult(result, expected, 'kvCache request');
+    expect(cache.length).toBe(3);
+    expect(spy.mock.calls.map((call) => call[3])).toContainEqual(options); // passed through untouched
+  });
+
   it('copies inputs at run(): changing them before the batch is sent does not change the result', async () => {
     const mha = layer('native');
     const rng = new Rng(17);

@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include <algorithm>
 #include <string>
 
 namespace mha_binding {
@@ -54,6 +55,8 @@ Napi::Object ArgObject(const Napi::CallbackInfo& info, size_t index) {
 
 int64_t GetDim(const Napi::Object& o, const char* name) { return GetInteger(o.Env(), o.Get(name), name, 1); }
 
+int64_t GetCount(const Napi::Object& o, const char* name) { return GetInteger(o.Env(), o.Get(name), name, 0); }
+
 bool GetBool(const Napi::Object& o, const char* name) {
   Napi::Value v = o.Get(name);
   if (!v.IsBoolean()) ThrowType(o.Env(), std::string(name) + " must be a boolean");
@@ -81,6 +84,43 @@ Napi::Float32Array GetFloat32(const Napi::Object& o, const char* name, int64_t m
 Napi::Float32Array GetOptionalFloat32(const Napi::Object& o, const char* name, int64_t min_length) {
   if (IsAbsent(o.Get(name))) return Napi::Float32Array();
   return GetFloat32(o, name, min_length);
+}
+
+Napi::Uint8Array GetOptionalUint8(const Napi::Object& o, const char* name, int64_t min_length) {
+  Napi::Value v = o.Get(name);
+  if (IsAbsent(v)) return Napi::Uint8Array();
+  if (!IsUint8Array(v)) ThrowType(o.Env(), std::string(name) + " must be a Uint8Array");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  if (static_cast<uint64_t>(a.ElementLength()) < static_cast<uint64_t>(min_length))
+    ThrowRange(o.Env(), std::string(name) + " has " + std::to_string(a.ElementLength()) +
+                            " elements, needs at least " + std::to_string(min_length));
+  return a;
+}
+
+AsyncOutputs::AsyncOutputs(const Napi::Float32Array& out, size_t out_len, const Napi::Float32Array& weights,
+                           size_t weights_len)
+    : out_len_(out_len), weights_len_(weights.IsEmpty() ? 0 : weights_len), out_ref_(Napi::Persistent(out)) {
+  if (!weights.IsEmpty()) weights_ref_ = Napi::Persistent(weights);
+}
+
+void AsyncOutputs::Allocate(float** out, float** weights) {
+  out_.resize(out_len_);
+  weights_.resize(weights_len_);
+  *out = out_.data();
+  *weights = weights_ref_.IsEmpty() ? nullptr : weights_.data();
+}
+
+bool AsyncOutputs::Deliver() {
+  const std::pair<Napi::Reference<Napi::Float32Array>*, std::vector<float>*> parts[] = {
+      {&out_ref_, &out_}, {&weights_ref_, &weights_}};
+  for (const auto& [ref, src] : parts) {
+    if (ref->IsEmpty()) continue;
+    Napi::Float32Array dst = ref->Value();
+    if (dst.ElementLength() < src->size()) return false;
+  }
+  for (const auto& [ref, src] : parts)
+    if (!ref->IsEmpty()) std::copy(src->begin(), src->end(), ref->Value().Data());
+  return true;
 }
 
 MaskView GetOptionalMask(const Napi::Object& o, const char* name, int64_t b, int64_t h, int64_t l, int64_t s) {

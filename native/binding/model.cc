@@ -5,16 +5,11 @@
 #include <vector>
 
 #include "binding/args.h"
+#include "binding/kv_cache.h"
 #include "core/mha_model.h"
 
 namespace mha_binding {
 namespace {
-
-using ModelPtr = std::shared_ptr<const mha_model>;
-
-struct ModelShape {
-  int64_t embed_dim, num_heads, k_dim, v_dim;
-};
 
 // A forward call's arguments, unwrapped and size-checked; args points at the JS buffers.
 struct ForwardView {
@@ -78,29 +73,27 @@ class ForwardWorker : public Napi::AsyncWorker {
         value_(f.args.value, f.args.value + f.value_len),
         attn_mask_(f.attn_mask),
         key_padding_(f.key_padding),
-        out_(f.out_len),
-        weights_(f.weights_len),
-        out_ref_(Napi::Persistent(f.out)) {
-    if (!f.weights.IsEmpty()) weights_ref_ = Napi::Persistent(f.weights);
+        outputs_(f.out, f.out_len, f.weights, f.weights_len) {
     args_ = f.args;
     args_.query = query_.data();
     args_.key = f.args.self_attention ? args_.query : key_.data();
     args_.value = f.args.self_attention ? args_.query : value_.data();
     args_.attn_mask = attn_mask_.mask();
     args_.key_padding = key_padding_.mask();
-    args_.out = out_.data();
-    args_.weights = weights_ref_.IsEmpty() ? nullptr : weights_.data();
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { mha_model_forward(model_.get(), &args_); }
+  void Execute() override {
+    outputs_.Allocate(&args_.out, &args_.weights);
+    mha_model_forward(model_.get(), &args_);
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
     // The arrays may have been detached (transferred) while the work ran.
-    if (!CopyOut(out_ref_, out_) || !CopyOut(weights_ref_, weights_)) {
+    if (!outputs_.Deliver()) {
       deferred_.Reject(Napi::RangeError::New(env, "out or weights was detached during forwardAsync").Value());
       return;
     }
@@ -110,20 +103,11 @@ class ForwardWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  static bool CopyOut(const Napi::Reference<Napi::Float32Array>& ref, const std::vector<float>& src) {
-    if (ref.IsEmpty()) return true;
-    Napi::Float32Array dst = ref.Value();
-    if (dst.ElementLength() < src.size()) return false;
-    std::copy(src.begin(), src.end(), dst.Data());
-    return true;
-  }
-
   Napi::Promise::Deferred deferred_;
   ModelPtr model_;
   std::vector<float> query_, key_, value_;
   OwnedMask attn_mask_, key_padding_;
-  std::vector<float> out_, weights_;
-  Napi::Reference<Napi::Float32Array> out_ref_, weights_ref_;
+  AsyncOutputs outputs_;
   mha_forward_args args_;
 };
 
@@ -157,7 +141,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod("forward", &ModelWrap::Forward),
-                        InstanceMethod("forwardAsync", &ModelWrap::ForwardAsync)});
+                        InstanceMethod("forwardAsync", &ModelWrap::ForwardAsync),
+                        InstanceMethod("createKVCache", &ModelWrap::CreateKVCache),
+                        InstanceMethod("appendKV", &ModelWrap::AppendKV),
+                        InstanceMethod("forwardCached", &ModelWrap::ForwardCached),
+                        InstanceMethod("forwardCachedAsync", &ModelWrap::ForwardCachedAsync)});
   }
 
  private:
@@ -175,6 +163,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
+  }
+
+  Napi::Value CreateKVCache(const Napi::CallbackInfo& info) { return mha_binding::CreateKVCache(info, model_, shape_); }
+  Napi::Value AppendKV(const Napi::CallbackInfo& info) { return mha_binding::AppendKV(info, model_, shape_); }
+  Napi::Value ForwardCached(const Napi::CallbackInfo& info) { return mha_binding::ForwardCached(info, model_, shape_); }
+  Napi::Value ForwardCachedAsync(const Napi::CallbackInfo& info) {
+    return mha_binding::ForwardCachedAsync(info, model_, shape_);
   }
 
   ModelShape shape_ = {};

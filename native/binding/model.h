@@ -1,9 +1,20 @@
 // The Model class (lib/addon.ts NativeModel): an mha_model built from the weights at
-// construction, forward (synchronous) and forwardAsync (a Promise, computed off-thread).
+// construction, forward (synchronous) and forwardAsync (a Promise, computed off-thread), and
+// its KV cache calls (binding/kv_cache.h).
 #pragma once
 #include <napi.h>
 
+#include <memory>
+
+#include "core/mha_model.h"
+
 namespace mha_binding {
+
+using ModelPtr = std::shared_ptr<const mha_model>;
+
+struct ModelShape {
+  int64_t embed_dim, num_heads, k_dim, v_dim;
+};
 
 // The Model constructor for one Node environment.
 Napi::Function DefineModelClass(Napi::Env env);

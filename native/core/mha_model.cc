@@ -1,6 +1,8 @@
 // mha_model: the projection weights packed once; a forward pass is three GEMMs (or one
 // fused QKV GEMM for self-attention) into [B*L, ...] scratch, attention reading heads
-// through strides (head h = column block h*D), and the output projection.
+// through strides (head h = column block h*D), and the output projection. The cached forms
+// project only the new tokens, store their K/V head-major in the cache (kv_cache.h) and
+// attend over the cache's [capacity, D] rows (strides H*cap*D, cap*D, D).
 #include "core/mha_model.h"
 
 #include <math.h>
@@ -72,8 +74,43 @@ mha_model* mha_model_create(const mha_model_desc* d) {
 
 void mha_model_free(mha_model* model) { delete model; }
 
-void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
+namespace {
+
+// Runs att (q/k/v with their strides, l, s and the masks filled in) into a context buffer,
+// averages the per-head probabilities into `weights` when asked, then the output projection.
+void attend_and_project(const mha_model* m, mha_attention_args att, float* out, float* weights,
+                        bool average_weights) {
   const int64_t e = m->embed_dim, heads = m->num_heads, hd = e / heads;
+  std::vector<float> context(att.batch * att.l * e);
+  std::vector<float> per_head_weights;
+  if (weights && average_weights) per_head_weights.resize(att.batch * heads * att.l * att.s);
+  att.heads = heads; att.d = hd; att.dv = hd;
+  att.out = context.data(); att.o_sb = att.l * e; att.o_sh = hd; att.o_sl = e;
+  att.scale = 1.0f / sqrtf(static_cast<float>(hd));
+  att.weights = per_head_weights.empty() ? weights : per_head_weights.data();
+  mha_attention(&att);
+
+  if (!per_head_weights.empty()) {
+    const int64_t ls = att.l * att.s;
+    const float inv_heads = 1.0f / static_cast<float>(heads);
+    for (int64_t b = 0; b < att.batch; ++b) {
+      float* avg = weights + b * ls;
+      const float* per_head = per_head_weights.data() + b * heads * ls;
+      for (int64_t x = 0; x < ls; ++x) {
+        float sum = 0.0f;
+        for (int64_t h = 0; h < heads; ++h) sum += per_head[h * ls + x];
+        avg[x] = sum * inv_heads;
+      }
+    }
+  }
+
+  mha_sgemm_packed(att.batch * att.l, context.data(), e, m->out_proj.get(), out, e, bias_or_null(m->out_bias));
+}
+
+}  // namespace
+
+void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
+  const int64_t e = m->embed_dim, hd = e / m->num_heads;
   const int64_t rows_q = a->batch * a->l, rows_kv = a->batch * a->s;
 
   // Projections: q, k, v as [rows, ld] matrices whose head h is the column block h*hd.
@@ -101,40 +138,52 @@ void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
     ld_q = ld_kv = e;
   }
 
-  std::vector<float> context(rows_q * e);
-  std::vector<float> per_head_weights;
-  float* weights = a->weights;
-  if (weights && a->average_weights) {
-    per_head_weights.resize(a->batch * heads * a->l * a->s);
-    weights = per_head_weights.data();
-  }
-
   mha_attention_args att = {};
-  att.batch = a->batch; att.heads = heads; att.l = a->l; att.s = a->s; att.d = hd; att.dv = hd;
+  att.batch = a->batch; att.l = a->l; att.s = a->s;
   att.q = q; att.q_sb = a->l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
   att.k = k; att.k_sb = a->s * ld_kv; att.k_sh = hd; att.k_ss = ld_kv;
   att.v = v; att.v_sb = a->s * ld_kv; att.v_sh = hd; att.v_ss = ld_kv;
-  att.out = context.data(); att.o_sb = a->l * e; att.o_sh = hd; att.o_sl = e;
-  att.scale = 1.0f / sqrtf(static_cast<float>(hd));
   att.attn_mask = a->attn_mask;
   att.key_padding = a->key_padding;
   att.causal = a->causal;
-  att.weights = weights;
-  mha_attention(&att);
+  attend_and_project(m, att, a->out, a->weights, a->average_weights);
+}
 
-  if (a->weights && a->average_weights) {
-    const int64_t ls = a->l * a->s;
-    const float inv_heads = 1.0f / static_cast<float>(heads);
-    for (int64_t b = 0; b < a->batch; ++b) {
-      float* avg = a->weights + b * ls;
-      const float* per_head = per_head_weights.data() + b * heads * ls;
-      for (int64_t x = 0; x < ls; ++x) {
-        float sum = 0.0f;
-        for (int64_t h = 0; h < heads; ++h) sum += per_head[h * ls + x];
-        avg[x] = sum * inv_heads;
-      }
-    }
+void mha_model_append_kv(const mha_model* m, mha_kv_cache* cache, int64_t start, int64_t t,
+                         const float* key, const float* value, const uint8_t* padding) {
+  const int64_t e = m->embed_dim, rows = cache->batch * t;
+  std::vector<float> proj(2 * rows * e);
+  float* pk = proj.data();
+  float* pv = pk + rows * e;
+  mha_sgemm_packed(rows, key, m->k_dim, m->k_proj.get(), pk, e, bias_or_null(m->k_bias));
+  mha_sgemm_packed(rows, value, m->v_dim, m->v_proj.get(), pv, e, bias_or_null(m->v_bias));
+  mha_kv_cache_store(cache, start, t, pk, e, pv, e, padding);
+}
+
+void mha_model_forward_cached(const mha_model* m, mha_kv_cache* cache, const mha_cached_forward_args* a) {
+  const int64_t e = m->embed_dim, hd = e / m->num_heads, rows = a->batch * a->l;
+  std::vector<float> proj;
+  int64_t ld_q, s = a->start;
+  if (a->append) {  // the new tokens' Q, K and V in one GEMM; K and V go to the cache
+    proj.resize(rows * 3 * e);
+    mha_sgemm_packed(rows, a->query, e, m->qkv_proj.get(), proj.data(), 3 * e, bias_or_null(m->qkv_bias));
+    mha_kv_cache_store(cache, a->start, a->l, proj.data() + e, 3 * e, proj.data() + 2 * e, 3 * e, a->new_padding);
+    ld_q = 3 * e;
+    s += a->l;
+  } else {
+    proj.resize(rows * e);
+    mha_sgemm_packed(rows, a->query, e, m->q_proj.get(), proj.data(), e, bias_or_null(m->q_bias));
+    ld_q = e;
   }
 
-  mha_sgemm_packed(rows_q, context.data(), e, m->out_proj.get(), a->out, e, bias_or_null(m->out_bias));
+  const int64_t cap = cache->capacity;
+  mha_attention_args att = {};
+  att.batch = a->batch; att.l = a->l; att.s = s;
+  att.q = proj.data(); att.q_sb = a->l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
+  att.k = cache->k; att.k_sb = m->num_heads * cap * hd; att.k_sh = cap * hd; att.k_ss = hd;
+  att.v = cache->v; att.v_sb = att.k_sb; att.v_sh = att.k_sh; att.v_ss = hd;
+  att.attn_mask = a->attn_mask;
+  att.key_padding = {cache->padding, MHA_MASK_BOOL, cap, 0, 0, 1};
+  att.causal = a->causal;
+  attend_and_project(m, att, a->out, a->weights, a->average_weights);
 }

@@ -1,7 +1,9 @@
 // A multi-head attention layer with its weights packed once at creation:
-// Q/K/V projections (one fused QKV GEMM for self-attention), attention, output projection.
+// Q/K/V projections (one fused QKV GEMM for self-attention), attention, output projection;
+// and the same layer over a KV cache (kv_cache.h) for incremental decoding.
 #pragma once
 #include <stdint.h>
+#include "core/kv_cache.h"
 #include "core/mask.h"
 
 typedef struct mha_model mha_model;
@@ -31,3 +33,30 @@ typedef struct mha_forward_args {
 } mha_forward_args;
 
 void mha_model_forward(const mha_model* model, const mha_forward_args* args);
+
+// Incremental decoding. The cache (created with this model's heads and head_dim) holds `start`
+// valid positions; the caller guarantees start + (new positions) <= capacity.
+
+// Projects key [batch, t, k_dim] and value [batch, t, v_dim] once and stores them, with their
+// padding flags [batch, t] (nonzero = padding; NULL = none), at positions [start, start + t).
+void mha_model_append_kv(const mha_model* model, mha_kv_cache* cache, int64_t start, int64_t t,
+                         const float* key, const float* value, const uint8_t* padding);
+
+typedef struct mha_cached_forward_args {
+  int64_t batch, l, start;
+  const float* query;          // [batch, l, embed_dim]
+  // 1: self-attention (needs k_dim == v_dim == embed_dim): one fused QKV projection of query;
+  //    its keys/values and padding flags new_padding ([batch, l] or NULL) are stored at
+  //    [start, start + l) before attending. 0: query attends to the cache as it is.
+  int append;
+  const uint8_t* new_padding;
+  // Over (b, h, l, s) with s = start + (append ? l : 0) positions; the cache's padding flags
+  // are the key padding mask.
+  mha_mask attn_mask;
+  int causal;
+  float* out;                  // [batch, l, embed_dim]
+  float* weights;              // optional: [batch, l, s] when average_weights, else [batch, heads, l, s]
+  int average_weights;
+} mha_cached_forward_args;
+
+void mha_model_forward_cached(const mha_model* model, mha_kv_cache* cache, const mha_cached_forward_args* args);

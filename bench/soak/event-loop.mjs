@@ -1,0 +1,53 @@
+// Event-loop responsiveness: perf_hooks.monitorEventLoopDelay (1 ms resolution) while 8
+// concurrent callers run W1 (B=8, L=S=128, E=768, H=12, key padding) back to back for a fixed
+// time, first with forwardAsync, then with the synchronous forward (each caller yielding with
+// setImmediate between calls). Passes (exit 0) when the async p99 delay is below 10 ms.
+//   node bench/soak/event-loop.mjs [--quick] [--threads N]
+//   (--quick: 3 s per mode instead of 10 s; --threads: setNumThreads(N) first)
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setNumThreads } from '../../dist/index.js';
+import { machine, workload } from './workloads.mjs';
+
+const SECONDS = process.argv.includes('--quick') ? 3 : 10;
+const threadsArg = process.argv.indexOf('--threads');
+if (threadsArg > 0) setNumThreads(Number(process.argv[threadsArg + 1]));
+const CALLERS = 8;
+const TARGET_P99_MS = 10;
+const { mha, args } = workload('W1');
+
+const callers = {
+  forwardAsync: async (until) => { let n = 0; while (Date.now() < until) { await mha.forwardAsync(...args); n++; } return n; },
+  forward: async (until) => { let n = 0; while (Date.now() < until) { mha.forward(...args); n++; await nextTurn(); } return n; },
+};
+
+/** Event-loop delay (ms) while fn runs for SECONDS, or while idle when fn is undefined. */
+async function measure(fn) {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  const until = Date.now() + SECONDS * 1000;
+  const counts = fn ? await Promise.all(Array.from({ length: CALLERS }, () => fn(until))) : (await sleep(1000), [0]);
+  histogram.disable();
+  const ms = (ns) => ns / 1e6;
+  return {
+    calls: counts.reduce((a, b) => a + b, 0), samples: histogram.count,
+    mean: ms(histogram.mean), p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max),
+  };
+}
+
+function report(label, r, seconds) {
+  const rate = seconds ? `  ${(r.calls / seconds).toFixed(1).padStart(6)} calls/s` : ''.padEnd(18);
+  console.log(`${label.padEnd(14)}${rate}  delay p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  ` +
+    `max ${r.max.toFixed(2).padStart(8)} ms  (${r.samples} samples)`);
+}
+
+console.log(machine());
+mha.forward(...args); // load the addon and warm up before measuring
+report('idle', await measure(undefined), 0);
+const asyncResult = await measure(callers.forwardAsync);
+report('forwardAsync', asyncResult, SECONDS);
+report('forward', await measure(callers.forward), SECONDS);
+const ok = asyncResult.samples > 0 && asyncResult.p99 < TARGET_P99_MS;
+console.log(`${CALLERS} concurrent W1 callers, ${SECONDS} s per mode; forwardAsync p99 ${asyncResult.p99.toFixed(2)} ms ` +
+  `(target < ${TARGET_P99_MS} ms) -> ${ok ? 'PASS' : 'FAIL'}`);
+process.exit(ok ? 0 : 1);

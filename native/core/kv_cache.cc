@@ -1,0 +1,61 @@
+// mha_kv_cache: 64-byte aligned, zeroed buffers; store() scatters token-major projections
+// [batch, t, heads * head_dim] into the head-major layout, one head_dim row at a time.
+#include "core/kv_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+namespace {
+
+void* zeroed(size_t bytes) {
+  void* p = nullptr;
+  if (posix_memalign(&p, 64, bytes > 0 ? bytes : 64) != 0) return nullptr;
+  memset(p, 0, bytes);
+  return p;
+}
+
+}  // namespace
+
+mha_kv_cache* mha_kv_cache_create(int64_t batch, int64_t heads, int64_t capacity, int64_t head_dim) {
+  mha_kv_cache* c = static_cast<mha_kv_cache*>(calloc(1, sizeof(mha_kv_cache)));
+  if (!c) return nullptr;
+  c->batch = batch;
+  c->heads = heads;
+  c->capacity = capacity;
+  c->head_dim = head_dim;
+  const size_t kv_bytes = static_cast<size_t>(batch * heads * capacity * head_dim) * sizeof(float);
+  c->k = static_cast<float*>(zeroed(kv_bytes));
+  c->v = static_cast<float*>(zeroed(kv_bytes));
+  c->padding = static_cast<uint8_t*>(zeroed(static_cast<size_t>(batch * capacity)));
+  if (!c->k || !c->v || !c->padding) {
+    mha_kv_cache_free(c);
+    return nullptr;
+  }
+  return c;
+}
+
+void mha_kv_cache_free(mha_kv_cache* c) {
+  if (!c) return;
+  free(c->k);
+  free(c->v);
+  free(c->padding);
+  free(c);
+}
+
+void mha_kv_cache_store(mha_kv_cache* c, int64_t start, int64_t t, const float* k, int64_t ld_k,
+                        const float* v, int64_t ld_v, const uint8_t* padding) {
+  const int64_t d = c->head_dim;
+  const size_t row_bytes = static_cast<size_t>(d) * sizeof(float);
+  for (int64_t b = 0; b < c->batch; ++b) {
+    for (int64_t i = 0; i < t; ++i) {
+      const float* k_row = k + (b * t + i) * ld_k;
+      const float* v_row = v + (b * t + i) * ld_v;
+      for (int64_t h = 0; h < c->heads; ++h) {
+        const int64_t at = ((b * c->heads + h) * c->capacity + start + i) * d;
+        memcpy(c->k + at, k_row + h * d, row_bytes);
+        memcpy(c->v + at, v_row + h * d, row_bytes);
+      }
+      c->padding[b * c->capacity + start + i] = padding && padding[b * t + i] ? 1 : 0;
+    }
+  }
+}

@@ -1,0 +1,25 @@
+// A key/value cache for incremental decoding: the projected keys and values of every position
+// seen so far, head-major [batch, heads, capacity, head_dim] so that a decode step's attention
+// streams one contiguous [length, head_dim] block per (batch, head), plus one padding flag per
+// position [batch, capacity] (nonzero = blocked for every query). Allocated once, zeroed.
+// The cache holds memory only: how many positions are valid is the caller's bookkeeping
+// (every function takes the position to write at and the caller keeps it <= capacity).
+#pragma once
+#include <stdint.h>
+
+typedef struct mha_kv_cache {
+  int64_t batch, heads, capacity, head_dim;
+  float* k;          // [batch, heads, capacity, head_dim]
+  float* v;          // [batch, heads, capacity, head_dim]
+  uint8_t* padding;  // [batch, capacity]
+} mha_kv_cache;
+
+// NULL when the memory cannot be allocated.
+mha_kv_cache* mha_kv_cache_create(int64_t batch, int64_t heads, int64_t capacity, int64_t head_dim);
+void mha_kv_cache_free(mha_kv_cache* cache);
+
+// Writes t new positions at [start, start + t) (start + t <= capacity): k and v are
+// [batch, t, heads * head_dim] projections with row stride ld_k / ld_v (head h = column block
+// h * head_dim); padding is [batch, t] (nonzero = padding) or NULL (no padding).
+void mha_kv_cache_store(mha_kv_cache* cache, int64_t start, int64_t t, const float* k, int64_t ld_k,
+                        const float* v, int64_t ld_v, const uint8_t* padding);
