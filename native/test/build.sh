@@ -13,8 +13,8 @@ case "$(${CXX:-g++} -dumpmachine)" in
   aarch64*) arch=arm64 defs="-DMHA_HAVE_NEON" ;;
   *) arch=none defs="" ;;
 esac
-# As in binding.gyp: the MHA_HAVE_* defines reach the core (and the test), not the kernel libraries.
-cxx="${CXX:-g++} -O3 -std=c++17 -fno-math-errno -DNDEBUG -I native $*"
+# As in binding.gyp: the MHA_HAVE_* defines reach every source.
+cxx="${CXX:-g++} -O3 -std=c++17 -fno-math-errno -DNDEBUG -I native $defs $*"
 objdir=$(mktemp -d)
 trap 'rm -rf "$objdir"' EXIT
 pids=()
@@ -25,7 +25,7 @@ compile() {  # <source> [isa flags...], in the background
   pids+=($!)
 }
 for src in $(node tools/native-sources.mjs sources native/core native/kernels/scalar) "$main"; do
-  compile "$src" $defs
+  compile "$src"
 done
 if [ "$arch" != none ]; then
   for isa in $(node tools/native-sources.mjs isas "$arch"); do

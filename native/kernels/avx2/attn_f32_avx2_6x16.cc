@@ -137,8 +137,7 @@ void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, flo
 }  // namespace
 }  // namespace mha_avx2
 
-// extern: the declaration in attn_kernels.h is only seen where MHA_HAVE_<ISA> is defined.
-extern const mha_attn_kernels mha_attn_kernels_avx2 = {
+const mha_attn_kernels mha_attn_kernels_avx2 = {
     mha_avx2::mask_max_row, mha_avx2::exp_sum_row, mha_avx2::scale_row,
     mha_avx2::scores,       mha_avx2::dots,        mha_avx2::pv,
 };

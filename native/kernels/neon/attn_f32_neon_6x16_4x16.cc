@@ -132,8 +132,7 @@ void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, flo
 }  // namespace
 }  // namespace mha_neon
 
-// extern: the declaration in attn_kernels.h is only seen where MHA_HAVE_<ISA> is defined.
-extern const mha_attn_kernels mha_attn_kernels_neon = {
+const mha_attn_kernels mha_attn_kernels_neon = {
     mha_neon::mask_max_row, mha_neon::exp_sum_row, mha_neon::scale_row,
     mha_neon::scores,       mha_neon::dots,        mha_neon::pv,
 };
