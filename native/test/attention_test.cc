@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/attn_kernels.h"
+#include "core/cpu.h"
 #include "core/threadpool.h"
 
 namespace {
@@ -27,18 +28,18 @@ struct Isa {
 };
 
 std::vector<Isa> available_isas() {
+  const mha_cpu_features cpu = mha_cpu_detect();
   std::vector<Isa> out = {{"scalar", &mha_attn_kernels_scalar}};
 #ifdef MHA_HAVE_AVX2
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", &mha_attn_kernels_avx2});
+  if (cpu.avx2_fma) out.push_back({"avx2", &mha_attn_kernels_avx2});
 #endif
 #ifdef MHA_HAVE_AVX512
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    out.push_back({"avx512", &mha_attn_kernels_avx512});
+  if (cpu.avx512) out.push_back({"avx512", &mha_attn_kernels_avx512});
 #endif
 #ifdef MHA_HAVE_NEON
-  out.push_back({"neon", &mha_attn_kernels_neon});
+  if (cpu.neon) out.push_back({"neon", &mha_attn_kernels_neon});
 #endif
+  (void)cpu;
   return out;
 }
 
@@ -285,10 +286,22 @@ void run_softmax(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int
 
 }  // namespace
 
+// Usage: attention_test [isa...]  (default: every kernel set this CPU runs)
 int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
   const int64_t sizes[] = {1, 7, 33, 129, 1000};
   const int64_t heads[] = {8, 12, 64, 80, 128};
+  std::vector<Isa> isas;
   for (const Isa& isa : available_isas()) {
+    bool wanted = argc == 1;
+    for (int i = 1; i < argc; ++i) wanted |= strcmp(argv[i], isa.name) == 0;
+    if (wanted) isas.push_back(isa);
+  }
+  if (isas.empty()) {
+    printf("no requested kernel set is available\n");
+    return 1;
+  }
+  for (const Isa& isa : isas) {
     const int before = g_failures;
     int counter = 0;
     for (int64_t L : sizes)

@@ -1,4 +1,4 @@
-// The NEON attention kernels, collected into mha_attn_kernels_neon by attn_f32_neon_6x16.cc.
+// The NEON attention kernels, collected into mha_attn_kernels_neon by attn_f32_neon_6x16_4x16.cc.
 #pragma once
 #include "core/attn_kernels.h"
 

@@ -1,5 +1,5 @@
 // The scalar attention kernels (portable C++; the compiler may auto-vectorize them for the
-// baseline ISA). Collected into mha_attn_kernels_scalar by attn_f32_scalar.cc.
+// baseline ISA). Collected into mha_attn_kernels_scalar by attn_f32_scalar_1x1.cc.
 #pragma once
 #include "core/attn_kernels.h"
 
