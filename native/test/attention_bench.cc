@@ -5,7 +5,7 @@
 //      and the fused path's extra peak memory (max RSS growth over its first call).
 //  W3  B=16, H=12, L=1, S=1024, D=64 decode against [B, H, S, D] keys and values:
 //      K+V bytes / time, next to a streaming-read probe of the same thread count.
-// Build: native/test/build.sh native/test/attention_bench.cc <out>
+// Built by CMakeLists.txt with -DMHA_NATIVE_TESTS=ON (see tools/native-tests.sh).
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>

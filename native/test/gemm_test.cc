@@ -4,13 +4,8 @@
 // with guard values around every C matrix to catch out-of-bounds writes.
 //   gemm_test               runs itself once per ISA (MHA_NATIVE_ISA=<isa> gemm_test --isa <isa>)
 //   gemm_test --isa <isa>   tests the kernel set dispatch picks under MHA_NATIVE_ISA=<isa>
-// Exits nonzero on any failure. Build (x86-64; each kernel unit with its flags from isa.json):
-//   g++ -O2 -std=c++17 -I native -DMHA_HAVE_AVX2 -DMHA_HAVE_AVX512 -c native/core/{cpu,dispatch,
-//     threadpool,gemm}.cc native/kernels/scalar/*.cc native/test/gemm_test.cc
-//   g++ ... $(node tools/native-sources.mjs flags x64 avx2)   -c native/kernels/avx2/*.cc
-//   g++ ... $(node tools/native-sources.mjs flags x64 avx512) -c native/kernels/avx512/*.cc
-//   g++ *.o -o gemm_test -lpthread
-// aarch64 (cross-built, run under qemu): tools/build-neon-test.sh
+// Exits nonzero on any failure. Built and run by ctest for every kernel set and under the
+// sanitizers and qemu-aarch64: tools/native-tests.sh (CMakeLists.txt, -DMHA_NATIVE_TESTS=ON).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
