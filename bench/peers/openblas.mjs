@@ -1,0 +1,51 @@
+// OpenBLAS SGEMM peer (G1/G2): bench/probes/openblas_sgemm.c, compiled by probes.mjs, run
+// once per round with the workload's raw A/B files. Two variants: the core OpenBLAS detects by
+// itself (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from the env, as shipped), and its
+// kernels forced to the machine's widest ISA (old OpenBLAS builds detect new Xeons as Prescott).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** The OpenBLAS core name of the machine's widest ISA (for OPENBLAS_CORETYPE). */
+export function widestOpenblasCore(isa) {
+  return isa === 'avx512' ? 'SkylakeX' : 'Haswell';
+}
+
+function sgemmEnv(threads, coretype) {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (coretype) env.OPENBLAS_CORETYPE = coretype;
+  return env;
+}
+
+/** OpenBLAS cases of an SGEMM workload; 'missing' when the probe did not compile (no libopenblas). */
+export function openblasCases(w, _inputs, { threads, dir, probes }) {
+  if (w.kind !== 'gemm') return [];
+  const forced = widestOpenblasCore(probes.isa);
+  return [undefined, forced].map((coretype) => {
+    const fields = { id: coretype ? 'openblas-forced' : 'openblas', peer: 'openblas',
+      variant: coretype ? `cblas_sgemm, OPENBLAS_CORETYPE=${coretype}` : 'cblas_sgemm, core auto-detected' };
+    if (!probes.openblas) return { ...fields, unavailable: `not installed: ${probes.openblasError}` };
+    const out = path.join(dir, `${fields.id}-c.f32`);
+    const run = (maxTime, minSamples) => {
+      const args = [w.M, w.N, w.K, threads, maxTime, minSamples, path.join(dir, 'a.f32'), path.join(dir, 'b.f32'), out];
+      const r = spawnSync(probes.openblas, args.map(String), { encoding: 'utf8', env: sgemmEnv(threads, coretype) });
+      if (r.status !== 0) throw new Error(`openblas_sgemm exited ${r.status}: ${r.stderr.trim()}`);
+      return JSON.parse(r.stdout);
+    };
+    return {
+      ...fields,
+      async setup() {
+        const first = run(0, 1);
+        this.version = first.config;
+        this.firstCallSeconds = first.samples[0];
+      },
+      async check() {
+        const bytes = fs.readFileSync(out);
+        return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      },
+      async measure({ maxTime, minSamples }) { return run(maxTime, minSamples).samples; },
+    };
+  });
+}

@@ -1,0 +1,110 @@
+// Turns the workers' results into rows (GFLOP/s, % of the measured peak, speed-ups), the stdout
+// table and the Markdown report.
+import { describe } from './workloads.mjs';
+
+const ms = (s) => (s === undefined ? '' : (s * 1e3).toPrecision(4));
+const fixed = (x, d = 1) => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(d));
+const times = (x) => (x === undefined ? '' : `${x.toFixed(2)}×`);
+
+/** One row per case of every workload, with the derived figures. */
+export function buildRows(results, peaks) {
+  const rows = [];
+  for (const r of results) {
+    if (r.error) rows.push({ workload: r.id, peer: 'worker', variant: 'all cases', status: 'failed', reason: r.error });
+    const ok = r.cases.filter((c) => c.status === 'ok');
+    const ort = ok.filter((c) => c.peer === 'onnxruntime').sort((a, b) => a.stats.median - b.stats.median)[0];
+    const ref = ok.find((c) => c.peer === 'reference');
+    for (const c of r.cases) {
+      const median = c.stats?.median;
+      const { flops, bytes } = c.work ?? r; // a case doing other work carries its own counts
+      const gflops = median ? flops / median / 1e9 : undefined;
+      const gbps = median && bytes ? bytes / median / 1e9 : undefined;
+      const comparable = median && !c.work; // speed-ups only between calls doing the same work
+      rows.push({
+        workload: r.id, peer: c.peer, variant: c.variant, isBaseline: c.baseline, status: c.status, reason: c.reason,
+        ortBest: c === ort, median, stats: c.stats, gflops,
+        pctPeak: gflops !== undefined && peaks ? (gflops / peaks.fmaGflops) * 100 : undefined,
+        gbps, pctBandwidth: gbps !== undefined && peaks ? (gbps / peaks.readGBps) * 100 : undefined,
+        vsOrtBest: comparable && ort ? ort.stats.median / median : undefined,
+        vsReference: comparable && ref ? ref.stats.median / median : undefined,
+        peakRssMiB: c.peakRssGrowthBytes !== undefined ? c.peakRssGrowthBytes / 2 ** 20 : undefined,
+        relL2: c.relL2, checkedAgainst: c.checkedAgainst, version: c.version,
+      });
+    }
+  }
+  return rows;
+}
+
+const HEADER = ['workload', 'backend / peer', 'median ms', 'IQR ms', 'min–max ms', 'GFLOP/s', '% peak',
+  'GB/s (% BW)', 'vs ORT best', 'vs ref', 'peak RSS MiB', 'rel L2', 'status'];
+
+function cells(row) {
+  const s = row.stats;
+  return [
+    row.workload, `${row.peer}: ${row.variant}${row.ortBest ? ' [ORT best]' : ''}`, ms(row.median),
+    s ? `${ms(s.q1)}–${ms(s.q3)}` : '', s ? `${ms(s.min)}–${ms(s.max)}` : '', fixed(row.gflops),
+    fixed(row.pctPeak), row.gbps !== undefined ? `${fixed(row.gbps)} (${fixed(row.pctBandwidth, 0)}%)` : '',
+    times(row.vsOrtBest), times(row.vsReference), fixed(row.peakRssMiB),
+    row.relL2 === undefined ? '' : row.relL2.toExponential(1),
+    row.status === 'ok' ? 'ok' : `${row.status}: ${row.reason}`,
+  ];
+}
+
+/** Fixed-width table for stdout. */
+export function textTable(rows) {
+  const body = rows.map(cells);
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => (i === 12 ? 0 : r[i].length))));
+  const line = (r) => r.map((c, i) => (i === 12 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(HEADER), line(widths.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}
+
+const mdEscape = (s) => String(s).replace(/\|/g, '\\|');
+
+/** One line per workload: mha-native's main call next to ORT's best variant and PyTorch. */
+function summary(results, rows) {
+  const lines = ['## Summary', '', '| workload | mha-native ms | GFLOP/s (% peak) | ORT best | ORT ms | PyTorch ms | vs ORT best | vs PyTorch |',
+    '|---|---|---|---|---|---|---|---|'];
+  for (const r of results) {
+    const mine = rows.filter((x) => x.workload === r.id);
+    const ours = mine.find((x) => x.isBaseline);
+    const ort = mine.find((x) => x.ortBest);
+    const torch = mine.find((x) => x.peer === 'pytorch');
+    const vsTorch = ours?.median && torch?.median ? torch.median / ours.median : undefined;
+    lines.push(`| ${r.id} | ${ours?.median ? ms(ours.median) : ours?.status ?? 'missing'} | `
+      + `${ours?.gflops ? `${fixed(ours.gflops)} (${fixed(ours.pctPeak)}%)` : ''}`
+      + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW)` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
+      + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${times(ours?.vsOrtBest)} | ${times(vsTorch)} |`);
+  }
+  return lines;
+}
+
+/** The Markdown report: machine, peaks, a summary, one table per workload. */
+export function markdown(report, svgFile) {
+  const { meta, peaks, results, rows } = report;
+  const out = [`# mha-native benchmark — ${meta.date} on ${meta.host}`, ''];
+  out.push(`Command: \`${meta.command}\` (profile **${meta.profile.name}**: ${meta.profile.rounds} interleaved rounds, `
+    + `${meta.profile.maxTime} s per case per round, ≥ ${meta.profile.minSamples} samples; threads: ${meta.threads})`, '');
+  out.push(`Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memGiB} GiB; Node ${meta.node}; `
+    + `mha-native ${meta.nativeInfo ? `${meta.nativeInfo.version} (kernels: ${meta.nativeInfo.isa})` : `not loadable: ${meta.nativeError}`}; `
+    + `onnxruntime-node ${meta.ortVersion ?? 'missing'}; PyTorch ${meta.torchVersion ?? 'missing'}; ${meta.openblasConfig ?? 'OpenBLAS missing'}.`, '');
+  out.push(peaks
+    ? `Measured peaks (this run, ${meta.threads} threads): FMA ${peaks.fmaGflops.toFixed(1)} GFLOP/s (${peaks.isa}), `
+      + `streaming read ${peaks.readGBps.toFixed(1)} GB/s over ${(peaks.readBytes / 2 ** 30).toFixed(2)} GiB.`
+    : 'Measured peaks: not available (probes failed).', '');
+  out.push('Times are medians over all samples of all rounds; IQR = interquartile range. GFLOP/s use the useful-FLOP '
+    + 'counts of shared/WORKLOADS.md; "% peak" is of the FMA probe, "% BW" of the read-bandwidth probe (W3: K+V bytes per step). '
+    + '"vs ORT best" and "vs ref" are speed-ups (their median / this median; > 1 = faster). rel L2 = '
+    + '‖out − baseline‖/‖baseline‖ against mha-native (its own row: against the reference). Peak RSS = growth of VmHWM '
+    + 'during the first call in a fresh process (W2).', '');
+  out.push(...summary(results, rows), '');
+  for (const r of results) {
+    out.push(`## ${r.id} — ${r.workload.title}`, '', `${describe(r.workload)}; ${(r.flops / 1e9).toPrecision(4)} GFLOP per call`
+      + `${r.bytes ? `, ${(r.bytes / 2 ** 20).toFixed(1)} MiB of K+V read per step` : ''}.`, '');
+    if (r.error) { out.push(`Worker failed: ${r.error}`, ''); continue; }
+    out.push(`| ${HEADER.slice(1).join(' | ')} |`, `|${HEADER.slice(1).map(() => '---').join('|')}|`);
+    for (const row of rows.filter((x) => x.workload === r.id)) out.push(`| ${cells(row).slice(1).map(mdEscape).join(' | ')} |`);
+    out.push('');
+  }
+  out.push(`![GFLOP/s per workload and backend](${svgFile})`, '');
+  return out.join('\n');
+}

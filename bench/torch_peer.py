@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""PyTorch CPU peer of the benchmark (float32, inference, no numpy needed).
+
+Server mode (default): reads one JSON command per stdin line, answers one JSON line on stdout.
+  {"cmd": "setup", "dir": D, "workload": {...}, "threads": N}
+      loads D/inputs.json (raw files written by bench/workloads.mjs), builds the call, runs it once
+      and writes the output to D/torch-out.f32 -> {"ok": true, "torch": version, "output": path,
+      "seconds": that first call's time}
+      or {"ok": false, "missing": reason} when torch cannot be imported.
+  {"cmd": "measure", "maxTime": s, "minSamples": n, "minTime": s}
+      -> {"samples": [seconds per call, ...]}: batches of calls lasting >= minTime, until maxTime
+      seconds passed and minSamples were taken (the rule bench/timing.mjs uses for async calls).
+Memory mode: torch_peer.py --memory D WORKLOAD_JSON THREADS -> {"growthBytes": n}: peak RSS
+growth (VmHWM reset through /proc/self/clear_refs) during the first call in this fresh process.
+
+Calls: layer workloads use nn.MultiheadAttention(batch_first=True) in eval mode under
+torch.no_grad() (PyTorch picks its fused fast path where its conditions hold); the decode step
+softmax(q k^T * scale) v with torch.matmul; SGEMM torch.mm into a preallocated output.
+bench/peers/torch.mjs sets OPENBLAS_CORETYPE for this process (Debian's torch calls OpenBLAS,
+whose core auto-detection falls back to SSE3 kernels on CPUs newer than it knows).
+"""
+import ctypes
+import json
+import math
+import os
+import sys
+import time
+
+
+def load_inputs(torch, d):
+    index = json.load(open(os.path.join(d, 'inputs.json')))
+    out = {}
+    for name, meta in index.items():
+        raw = bytearray(open(os.path.join(d, meta['file']), 'rb').read())
+        dtype = torch.uint8 if meta['dtype'] == 'uint8' else torch.float32
+        out[name] = torch.frombuffer(raw, dtype=dtype).reshape(meta['shape'])
+    return out
+
+
+def build_call(torch, w, x):
+    if w['kind'] == 'gemm':
+        c = torch.empty(w['M'], w['N'])
+        return lambda: torch.mm(x['a'], x['b'], out=c)
+    if w['kind'] == 'decode':
+        scale = 1.0 / math.sqrt(w['E'] // w['H'])
+        q, k, v = x['q'], x['k'], x['v']
+        return lambda: torch.matmul(torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * scale, dim=-1), v)
+    e, h, s, l = w['E'], w['H'], w['S'], w['L']
+    m = torch.nn.MultiheadAttention(e, h, bias=True, batch_first=True)
+    with torch.no_grad():
+        m.in_proj_weight.copy_(torch.cat([x['qWeight'], x['kWeight'], x['vWeight']]))
+        m.in_proj_bias.copy_(torch.cat([x['qBias'], x['kBias'], x['vBias']]))
+        m.out_proj.weight.copy_(x['outWeight'])
+        m.out_proj.bias.copy_(x['outBias'])
+    m.eval()
+    query = x['query']
+    kv = query if w['self'] else x['memory']
+    kpm = x['keyPaddingMask'].bool() if w['mask'] == 'keypad' else None
+    # blocked where key j > i + (S - L): bottom-right aligned causal, as the package defines it
+    causal = torch.ones(l, s, dtype=torch.bool).triu(1 + s - l) if w['mask'] == 'causal' else None
+    return lambda: m(query, kv, kv, key_padding_mask=kpm, attn_mask=causal, need_weights=False)[0]
+
+
+def write_tensor(t, path):
+    t = t.contiguous()
+    with open(path, 'wb') as f:
+        f.write(ctypes.string_at(t.data_ptr(), t.numel() * t.element_size()))
+
+
+def measure(call, max_time, min_samples, min_time):
+    batch = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            call()
+        if time.perf_counter() - t0 >= min_time or batch >= 1 << 20:
+            break
+        batch *= 2
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < min_samples or time.perf_counter() - start < max_time:
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            call()
+        samples.append((time.perf_counter() - t0) / batch)
+    return samples
+
+
+def status_kib(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_mode(d, w, threads):
+    import torch
+    torch.set_num_threads(threads)
+    with torch.no_grad():
+        call = build_call(torch, w, load_inputs(torch, d))
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # reset VmHWM to the current RSS
+        except OSError:
+            pass
+        before = status_kib('VmRSS')
+        call()
+        print(json.dumps({'growthBytes': (status_kib('VmHWM') - before) * 1024}), flush=True)
+
+
+def serve():
+    torch = None
+    call = None
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd['cmd'] == 'setup':
+            try:
+                import torch as t
+                torch = t
+            except Exception as e:  # ImportError or a broken install
+                print(json.dumps({'ok': False, 'missing': f'not installed: {e}'}), flush=True)
+                continue
+            try:
+                torch.set_num_threads(cmd['threads'])
+                torch.set_grad_enabled(False)
+                call = build_call(torch, cmd['workload'], load_inputs(torch, cmd['dir']))
+                out = os.path.join(cmd['dir'], 'torch-out.f32')
+                t0 = time.perf_counter()
+                result = call()
+                seconds = time.perf_counter() - t0
+                write_tensor(result, out)
+            except Exception as e:
+                print(json.dumps({'ok': False, 'error': f'{type(e).__name__}: {e}'}), flush=True)
+                continue
+            print(json.dumps({'ok': True, 'torch': torch.__version__, 'output': out, 'seconds': seconds}), flush=True)
+        elif cmd['cmd'] == 'measure':
+            samples = measure(call, cmd['maxTime'], cmd['minSamples'], cmd.get('minTime', 0.05))
+            print(json.dumps({'samples': samples}), flush=True)
+
+
+if __name__ == '__main__':
+    if len(sys.argv) > 1 and sys.argv[1] == '--memory':
+        memory_mode(sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]))
+    else:
+        serve()

@@ -1,0 +1,121 @@
+// The benchmark harness end to end on the tiny workloads (one layer, one decode step, one
+// SGEMM) into a temp dir: the JSON, Markdown and SVG it writes are well-formed and hold every
+// row. No speed is asserted. PyTorch is pointed at a python that does not exist, so the run
+// needs no python and shows that a missing peer is reported, not dropped.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Case {
+  id: string; peer: string; variant: string; status: string; reason?: string; relL2?: number;
+  stats?: { n: number; median: number; q1: number; q3: number; min: number; max: number };
+  peakRssGrowthBytes?: number;
+}
+interface Report {
+  meta: { threads: number; profile: { name: string } };
+  peaks: { fmaGflops: number; readGBps: number };
+  results: { id: string; flops: number; cases: Case[] }[];
+  rows: { workload: string; peer: string; variant: string; gflops?: number; pctPeak?: number }[];
+}
+
+/** Tags balance and nest (a well-formedness check for the hand-built SVG; no parser dependency). */
+function tagsBalanced(xml: string): boolean {
+  const stack: string[] = [];
+  for (const m of xml.matchAll(/<(\/?)([a-zA-Z]+)[^>]*?(\/?)>/g)) {
+    const [, closing, name, selfClosing] = m;
+    if (selfClosing) continue;
+    if (!closing) stack.push(name);
+    else if (stack.pop() !== name) return false;
+  }
+  return stack.length === 0;
+}
+
+describe('bench harness (tiny workloads)', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mha-bench-test-'));
+  let stdout = '';
+  let report: Report;
+  let stem: string;
+
+  beforeAll(async () => {
+    expect(inject('distBuildError')).toBe('');
+    const args = ['bench/run.mjs', '--workloads', 'tiny', '--rounds', '1', '--max-time', '0.02',
+      '--read-mib', '64', '--threads', '2', '--python', path.join(out, 'no-such-python'), '--out', out];
+    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: root, timeout: 110_000 }));
+    const json = fs.readdirSync(out).find((f) => f.endsWith('.json'));
+    expect(json).toBeDefined();
+    stem = json!.slice(0, -'.json'.length);
+    report = JSON.parse(fs.readFileSync(path.join(out, json!), 'utf8'));
+  });
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  it('measures every tiny workload with mha-native, the reference and every ONNX Runtime variant', () => {
+    expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG']);
+    expect(report.meta.threads).toBe(2);
+    expect(report.peaks.fmaGflops).toBeGreaterThan(0);
+    expect(report.peaks.readGBps).toBeGreaterThan(0);
+    for (const r of report.results) {
+      expect(r.flops).toBeGreaterThan(0);
+      const ok = r.cases.filter((c) => c.status === 'ok');
+      for (const peer of ['mha-native', 'reference', 'onnxruntime']) expect(ok.some((c) => c.peer === peer)).toBe(true);
+      for (const c of ok) {
+        expect(c.stats!.n).toBeGreaterThan(0);
+        expect(c.stats!.min).toBeGreaterThan(0);
+        expect(c.stats!.q1).toBeLessThanOrEqual(c.stats!.median);
+        expect(c.stats!.median).toBeLessThanOrEqual(c.stats!.q3);
+      }
+      // every output was checked: peers against mha-native, mha-native against the reference
+      for (const c of ok) expect(c.relL2).toBeLessThan(1e-4);
+    }
+    const t1 = report.results[0].cases;
+    expect(t1.map((c) => c.id)).toEqual(expect.arrayContaining(
+      ['native-forward', 'native-unfused', 'native-async', 'reference', 'ort-attention', 'ort-mha', 'ort-plain']));
+    for (const c of t1.filter((x) => x.status === 'ok' && x.peer !== 'pytorch')) {
+      expect(c.peakRssGrowthBytes).toBeGreaterThanOrEqual(0); // T1 stands in for W2's memory column
+    }
+    expect(report.results[1].cases.map((c) => c.id)).toEqual(
+      expect.arrayContaining(['native-sdpa', 'native-layer-kvcache', 'ort-mha4d', 'ort-mhapast', 'ort-plain']));
+    expect(report.results[2].cases.map((c) => c.id)).toEqual(
+      expect.arrayContaining(['native-matmul', 'ort-matmul', 'openblas', 'openblas-forced']));
+  });
+
+  it('reports a missing peer as missing, with the reason', () => {
+    for (const r of report.results) {
+      const torch = r.cases.find((c) => c.peer === 'pytorch')!;
+      expect(torch.status).toBe('missing');
+      expect(torch.reason).toMatch(/^not installed/);
+    }
+  });
+
+  it('prints the table and writes a Markdown report holding every row', () => {
+    const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
+    expect(fs.readFileSync(path.join(out, 'latest.md'), 'utf8')).toBe(md.replace(`${stem}.svg`, 'latest.svg'));
+    expect(md).toMatch(/^# mha-native benchmark/);
+    expect(md).toContain('Measured peaks');
+    for (const r of report.results) {
+      expect(md).toContain(`## ${r.id} `);
+      expect(stdout).toMatch(new RegExp(`^${r.id} `, 'm'));
+      for (const c of r.cases) expect(md).toContain(`| ${c.peer}: ${c.variant}`);
+    }
+    const tableRows = md.split('\n').filter((l) => /^\| (mha-native|reference|onnxruntime|pytorch|openblas):/.test(l));
+    expect(tableRows).toHaveLength(report.rows.length);
+    expect(report.rows.filter((row) => row.gflops !== undefined).every((row) => row.pctPeak! > 0)).toBe(true);
+  });
+
+  it('writes a well-formed SVG chart with a bar per measured backend and the peak line', () => {
+    const svg = fs.readFileSync(path.join(out, `${stem}.svg`), 'utf8');
+    expect(fs.readFileSync(path.join(out, 'latest.svg'), 'utf8')).toBe(svg);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(tagsBalanced(svg)).toBe(true);
+    expect(svg).toContain('measured FMA peak');
+    const bars = svg.match(/<rect [^>]*fill="#[0-9a-f]{6}"><title>/g) ?? [];
+    expect(bars.length).toBeGreaterThanOrEqual(report.results.length * 2);
+    for (const r of report.results) expect(svg).toContain(`>${r.id}</text>`);
+  });
+});

@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""Generate the ONNX Runtime peer graphs for the benchmark (bench/models/*.onnx).
+
+Every weight is a graph INPUT, so the files stay tiny and the bench feeds the same weights
+it gives every other backend. Batch and sequence dims are symbolic; E, H and the mask kind
+are baked in (num_heads is an attribute, the plain graph's scale a constant), so there is
+one file per (variant, E, H, mask). Run: /usr/bin/python3 tools/gen-onnx.py
+Needs only the `onnx` package (onnx.helper); no torch.
+
+Variants (naming: <variant>_e<E>_h<H>_<mask>.onnx, mask in none|keypad|causal):
+  attention  com.microsoft.Attention (packed QKV weight [E,3E] + bias [3E]; mask_index int32
+             [B,S] 1=attend; causal via unidirectional=1) + MatMul/Add output projection.
+             Self-attention only (one input tensor).
+  mha        MatMul projections + com.microsoft.MultiHeadAttention (q/k/v bias packed [3E]
+             as the op's bias input; key_padding_mask int32 [B,S]; causal via
+             unidirectional=1) + MatMul/Add output projection. Self- or cross-attention.
+  plain      standard ONNX ops only: MatMul, Add, Reshape, Transpose, Mul, Where, Softmax.
+             The blocked-positions mask is a bool input ([B,1,1,S] key padding, [1,1,L,S] causal).
+Decode (W3, keys/values already projected, q [B,H,1,D] == [B,1,E] in memory):
+  sdpa_mha4d   com.microsoft.MultiHeadAttention with K/V given as [B,H,S,D].
+  sdpa_mhapast com.microsoft.MultiHeadAttention with S-1 positions as past_key/past_value
+               [B,H,S-1,D] and the newest key/value as the [B,1,E] key/value inputs.
+  sdpa_plain   MatMul(q, Transpose(k)) * scale -> Softmax -> MatMul(v), all [B,H,*,D].
+SGEMM: matmul.onnx  A [M,K] x B [K,N].
+"""
+import math
+import os
+import sys
+
+import onnx
+from onnx import TensorProto, helper
+
+OPSET = [helper.make_opsetid('', 17), helper.make_opsetid('com.microsoft', 1)]
+F32, I32, BOOL = TensorProto.FLOAT, TensorProto.INT32, TensorProto.BOOL
+
+# (E, H, mask) for the workloads of shared/WORKLOADS.md and the harness test's tiny ones.
+LAYER_CONFIGS = [(768, 12, 'keypad'), (768, 12, 'causal'), (256, 4, 'none'),
+                 (512, 8, 'keypad'), (32, 4, 'keypad')]
+DECODE_CONFIGS = [(768, 12), (32, 4)]
+
+
+def vi(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def const_i64(name, values):
+    return helper.make_node('Constant', [], [name], value=helper.make_tensor(
+        name + '_v', TensorProto.INT64, [len(values)], values))
+
+
+def const_f32(name, value):
+    return helper.make_node('Constant', [], [name], value=helper.make_tensor(
+        name + '_v', F32, [], [value]))
+
+
+def save(graph, out_dir, name):
+    model = helper.make_model(graph, opset_imports=OPSET, producer_name='mha-native bench')
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out_dir, name))
+
+
+def out_projection(ctx, e):
+    """ctx [B,L,E] -> y = ctx @ w_out_t + b_out."""
+    nodes = [helper.make_node('MatMul', [ctx, 'w_out_t'], ['y_mm']),
+             helper.make_node('Add', ['y_mm', 'b_out'], ['y'])]
+    inputs = [vi('w_out_t', F32, [e, e]), vi('b_out', F32, [e])]
+    return nodes, inputs
+
+
+def attention_graph(e, h, mask):
+    attrs = {'num_heads': h, 'unidirectional': 1 if mask == 'causal' else 0}
+    op_inputs = ['x', 'w_qkv', 'b_qkv'] + (['mask_index'] if mask == 'keypad' else [])
+    nodes = [helper.make_node('Attention', op_inputs, ['ctx'], domain='com.microsoft', **attrs)]
+    inputs = [vi('x', F32, ['B', 'L', e]), vi('w_qkv', F32, [e, 3 * e]), vi('b_qkv', F32, [3 * e])]
+    if mask == 'keypad':
+        inputs.append(vi('mask_index', I32, ['B', 'L']))
+    proj_nodes, proj_inputs = out_projection('ctx', e)
+    return helper.make_graph(nodes + proj_nodes, f'attention_e{e}_h{h}_{mask}',
+                             inputs + proj_inputs, [vi('y', F32, ['B', 'L', e])])
+
+
+def projection_inputs(e):
+    return [vi('query', F32, ['B', 'L', e]), vi('key', F32, ['B', 'S', e]),
+            vi('value', F32, ['B', 'S', e]), vi('wq_t', F32, [e, e]),
+            vi('wk_t', F32, [e, e]), vi('wv_t', F32, [e, e])]
+
+
+def mha_graph(e, h, mask):
+    nodes = [helper.make_node('MatMul', ['query', 'wq_t'], ['q']),
+             helper.make_node('MatMul', ['key', 'wk_t'], ['k']),
+             helper.make_node('MatMul', ['value', 'wv_t'], ['v'])]
+    op_inputs = ['q', 'k', 'v', 'b_qkv'] + (['key_padding_mask'] if mask == 'keypad' else [])
+    attrs = {'num_heads': h}
+    if mask == 'causal':
+        attrs['unidirectional'] = 1
+    nodes.append(helper.make_node('MultiHeadAttention', op_inputs, ['ctx'],
+                                  domain='com.microsoft', **attrs))
+    inputs = projection_inputs(e) + [vi('b_qkv', F32, [3 * e])]
+    if mask == 'keypad':
+        inputs.append(vi('key_padding_mask', I32, ['B', 'S']))
+    proj_nodes, proj_inputs = out_projection('ctx', e)
+    return helper.make_graph(nodes + proj_nodes, f'mha_e{e}_h{h}_{mask}',
+                             inputs + proj_inputs, [vi('y', F32, ['B', 'L', e])])
+
+
+def heads_nodes(src, w, b, perm, out):
+    """src [B,T,E] -> (src @ w + b) reshaped [B,T,H,D] and transposed by perm."""
+    return [helper.make_node('MatMul', [src, w], [out + '_mm']),
+            helper.make_node('Add', [out + '_mm', b], [out + '_p']),
+            helper.make_node('Reshape', [out + '_p', 'heads_shape'], [out + '_r']),
+            helper.make_node('Transpose', [out + '_r'], [out], perm=perm)]
+
+
+def plain_graph(e, h, mask):
+    d = e // h
+    nodes = [const_i64('heads_shape', [0, 0, h, d]), const_i64('merged_shape', [0, 0, e]),
+             const_f32('scale', 1.0 / math.sqrt(d))]
+    nodes += heads_nodes('query', 'wq_t', 'bq', [0, 2, 1, 3], 'qh')    # [B,H,L,D]
+    nodes += heads_nodes('key', 'wk_t', 'bk', [0, 2, 3, 1], 'kt')      # [B,H,D,S]
+    nodes += heads_nodes('value', 'wv_t', 'bv', [0, 2, 1, 3], 'vh')    # [B,H,S,D]
+    nodes += [helper.make_node('MatMul', ['qh', 'kt'], ['scores_raw']),
+              helper.make_node('Mul', ['scores_raw', 'scale'], ['scores'])]
+    logits = 'scores'
+    inputs = projection_inputs(e) + [vi('bq', F32, [e]), vi('bk', F32, [e]), vi('bv', F32, [e])]
+    if mask != 'none':
+        shape = ['B', 1, 1, 'S'] if mask == 'keypad' else [1, 1, 'L', 'S']
+        inputs.append(vi('blocked', BOOL, shape))
+        nodes.append(const_f32('neg_inf', float('-inf')))
+        nodes.append(helper.make_node('Where', ['blocked', 'neg_inf', 'scores'], ['masked']))
+        logits = 'masked'
+    nodes += [helper.make_node('Softmax', [logits], ['probs'], axis=-1),
+              helper.make_node('MatMul', ['probs', 'vh'], ['ctx_h']),
+              helper.make_node('Transpose', ['ctx_h'], ['ctx_t'], perm=[0, 2, 1, 3]),
+              helper.make_node('Reshape', ['ctx_t', 'merged_shape'], ['ctx'])]
+    proj_nodes, proj_inputs = out_projection('ctx', e)
+    return helper.make_graph(nodes + proj_nodes, f'plain_e{e}_h{h}_{mask}',
+                             inputs + proj_inputs, [vi('y', F32, ['B', 'L', e])])
+
+
+def sdpa_mha4d_graph(e, h):
+    d = e // h
+    node = helper.make_node('MultiHeadAttention', ['q', 'k', 'v'], ['y'],
+                            domain='com.microsoft', num_heads=h)
+    return helper.make_graph([node], f'sdpa_mha4d_e{e}_h{h}',
+                             [vi('q', F32, ['B', 1, e]), vi('k', F32, ['B', h, 'S', d]),
+                              vi('v', F32, ['B', h, 'S', d])], [vi('y', F32, ['B', 1, e])])
+
+
+def sdpa_mhapast_graph(e, h):
+    d = e // h
+    node = helper.make_node('MultiHeadAttention',
+                            ['q', 'k_new', 'v_new', '', '', '', 'past_key', 'past_value'],
+                            ['y', 'present_key', 'present_value'],
+                            domain='com.microsoft', num_heads=h)
+    inputs = [vi('q', F32, ['B', 1, e]), vi('k_new', F32, ['B', 1, e]),
+              vi('v_new', F32, ['B', 1, e]), vi('past_key', F32, ['B', h, 'P', d]),
+              vi('past_value', F32, ['B', h, 'P', d])]
+    outputs = [vi('y', F32, ['B', 1, e]), vi('present_key', F32, ['B', h, 'S', d]),
+               vi('present_value', F32, ['B', h, 'S', d])]
+    return helper.make_graph([node], f'sdpa_mhapast_e{e}_h{h}', inputs, outputs)
+
+
+def sdpa_plain_graph(e, h):
+    d = e // h
+    nodes = [const_f32('scale', 1.0 / math.sqrt(d)),
+             helper.make_node('Transpose', ['k'], ['kt'], perm=[0, 1, 3, 2]),
+             helper.make_node('MatMul', ['q', 'kt'], ['scores_raw']),
+             helper.make_node('Mul', ['scores_raw', 'scale'], ['scores']),
+             helper.make_node('Softmax', ['scores'], ['probs'], axis=-1),
+             helper.make_node('MatMul', ['probs', 'v'], ['y'])]
+    inputs = [vi('q', F32, ['B', h, 'L', d]), vi('k', F32, ['B', h, 'S', d]),
+              vi('v', F32, ['B', h, 'S', d])]
+    return helper.make_graph(nodes, f'sdpa_plain_e{e}_h{h}', inputs,
+                             [vi('y', F32, ['B', h, 'L', d])])
+
+
+def matmul_graph():
+    node = helper.make_node('MatMul', ['a', 'b'], ['c'])
+    return helper.make_graph([node], 'matmul', [vi('a', F32, ['M', 'K']), vi('b', F32, ['K', 'N'])],
+                             [vi('c', F32, ['M', 'N'])])
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), '..', 'bench', 'models')
+    os.makedirs(out_dir, exist_ok=True)
+    for e, h, mask in LAYER_CONFIGS:
+        save(mha_graph(e, h, mask), out_dir, f'mha_e{e}_h{h}_{mask}.onnx')
+        save(attention_graph(e, h, mask), out_dir, f'attention_e{e}_h{h}_{mask}.onnx')
+        save(plain_graph(e, h, mask), out_dir, f'plain_e{e}_h{h}_{mask}.onnx')
+    for e, h in DECODE_CONFIGS:
+        save(sdpa_mha4d_graph(e, h), out_dir, f'sdpa_mha4d_e{e}_h{h}.onnx')
+        save(sdpa_mhapast_graph(e, h), out_dir, f'sdpa_mhapast_e{e}_h{h}.onnx')
+        save(sdpa_plain_graph(e, h), out_dir, f'sdpa_plain_e{e}_h{h}.onnx')
+    save(matmul_graph(), out_dir, 'matmul.onnx')
+    print(f'wrote {len(os.listdir(out_dir))} graphs to {out_dir}')
+
+
+if __name__ == '__main__':
+    main()
