@@ -20,11 +20,13 @@ export function buildRows(results, peaks) {
       const gflops = median ? flops / median / 1e9 : undefined;
       const gbps = median && bytes ? bytes / median / 1e9 : undefined;
       const comparable = median && !c.work; // speed-ups only between calls doing the same work
+      // a decode step makes one new token per sequence
+      const tokensPerSec = median && r.workload?.kind === 'decode' ? r.workload.B / median : undefined;
       rows.push({
         workload: r.id, peer: c.peer, variant: c.variant, isBaseline: c.baseline, status: c.status, reason: c.reason,
         ortBest: c === ort, median, stats: c.stats, gflops,
         pctPeak: gflops !== undefined && peaks ? (gflops / peaks.fmaGflops) * 100 : undefined,
-        gbps, pctBandwidth: gbps !== undefined && peaks ? (gbps / peaks.readGBps) * 100 : undefined,
+        gbps, pctBandwidth: gbps !== undefined && peaks ? (gbps / peaks.readGBps) * 100 : undefined, tokensPerSec,
         vsOrtBest: comparable && ort ? ort.stats.median / median : undefined,
         vsReference: comparable && ref ? ref.stats.median / median : undefined,
         peakRssMiB: c.peakRssGrowthBytes !== undefined ? c.peakRssGrowthBytes / 2 ** 20 : undefined,
@@ -36,14 +38,16 @@ export function buildRows(results, peaks) {
 }
 
 const HEADER = ['workload', 'backend / peer', 'median ms', 'IQR ms', 'min–max ms', 'GFLOP/s', '% peak',
-  'GB/s (% BW)', 'vs ORT best', 'vs ref', 'peak RSS MiB', 'rel L2', 'status'];
+  'GB/s (% BW), tokens/s', 'vs ORT best', 'vs ref', 'peak RSS MiB', 'rel L2', 'status'];
 
 function cells(row) {
   const s = row.stats;
   return [
     row.workload, `${row.peer}: ${row.variant}${row.ortBest ? ' [ORT best]' : ''}`, ms(row.median),
     s ? `${ms(s.q1)}–${ms(s.q3)}` : '', s ? `${ms(s.min)}–${ms(s.max)}` : '', fixed(row.gflops),
-    fixed(row.pctPeak), row.gbps !== undefined ? `${fixed(row.gbps)} (${fixed(row.pctBandwidth, 0)}%)` : '',
+    fixed(row.pctPeak),
+    (row.gbps !== undefined ? `${fixed(row.gbps)} (${fixed(row.pctBandwidth, 0)}%)` : '')
+      + (row.tokensPerSec !== undefined ? `, ${fixed(row.tokensPerSec, 0)} tok/s` : ''),
     times(row.vsOrtBest), times(row.vsReference), fixed(row.peakRssMiB),
     row.relL2 === undefined ? '' : row.relL2.toExponential(1),
     row.status === 'ok' ? 'ok' : `${row.status}: ${row.reason}`,
@@ -72,7 +76,8 @@ function summary(results, rows) {
     const vsTorch = ours?.median && torch?.median ? torch.median / ours.median : undefined;
     lines.push(`| ${r.id} | ${ours?.median ? ms(ours.median) : ours?.status ?? 'missing'} | `
       + `${ours?.gflops ? `${fixed(ours.gflops)} (${fixed(ours.pctPeak)}%)` : ''}`
-      + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW)` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
+      + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW)` : ''}`
+      + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${times(ours?.vsOrtBest)} | ${times(vsTorch)} |`);
   }
   return lines;
