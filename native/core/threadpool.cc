@@ -1,7 +1,10 @@
 // The process-wide persistent thread pool (see threadpool.h). One pool object, created on
 // first use and never destroyed (so process exit never waits on it), shared by every Node
-// environment. Top-level parallel_for calls are serialized by a mutex, so concurrent callers
-// never oversubscribe the cores; a parallel_for from inside a task runs inline.
+// environment. Its threads do all the parallel work: the calling thread (the JavaScript
+// thread, or a libuv worker running a forwardAsync) only hands the job over and waits, so
+// async work never computes on libuv's shared threads. Top-level parallel_for calls are
+// serialized by a mutex, so concurrent callers never oversubscribe the cores; a parallel_for
+// from inside a task runs inline.
 // set_num_threads only records the size; the pool is resized at the start of the next
 // top-level parallel_for (so resizing from inside a task can never deadlock).
 #include "core/threadpool.h"
@@ -36,8 +39,8 @@ class Pool {
   // The caller holds call_mu for the whole job.
   std::mutex call_mu;
 
-  void resize(int total) {  // total = workers + the calling thread
-    if ((int)workers_.size() == total - 1) return;
+  void resize(int total) {  // total = the number of worker threads
+    if ((int)workers_.size() == total) return;
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
@@ -47,11 +50,11 @@ class Pool {
     workers_.clear();
     stop_ = false;
     const uint64_t gen = generation_;  // no job is running: workers start idle at this one
-    for (int i = 1; i < total; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
+    for (int i = 0; i < total; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
   }
 
   void run(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-    const int64_t total = (int64_t)workers_.size() + 1;
+    const int64_t total = (int64_t)workers_.size();
     fn_ = &fn;
     n_ = n;
     chunk_ = std::max<int64_t>(1, n / (total * 4));
@@ -63,7 +66,6 @@ class Pool {
       active_ = (int)workers_.size();
     }
     work_cv_.notify_all();
-    run_chunks();
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [this] { return active_ == 0; });
     fn_ = nullptr;
@@ -123,7 +125,7 @@ Pool& pool() {
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   const int threads = pool_size();
-  if (in_parallel || n == 1 || threads == 1) {
+  if (in_parallel || n == 1) {
     fn(0, n);
     return;
   }

@@ -1,7 +1,8 @@
 // The addon's one persistent thread pool, shared by every Node environment (main thread
 // and worker_threads). parallel_for splits [0, n) into chunks run by the pool's threads
-// and the calling thread; it returns when all are done. Calls from several threads at
-// once are serialized (no oversubscription); a nested call runs inline.
+// (num_threads() of them) while the calling thread waits; it returns when all are done.
+// Calls from several threads at once are serialized (no oversubscription); a nested call,
+// or one with a single item, runs inline.
 #pragma once
 #include <stdint.h>
 #include <functional>
