@@ -1,10 +1,11 @@
 // Batched SGEMM in the Goto/BLIS design (contracts: gemm.h; micro-kernels: gemm_kernels.h).
 // op(B) is packed once per call (or once per weight, by mha_pack_b) at full depth, as nr-wide
 // zero-padded panels, so a kc-deep block of a panel is just an offset. The output is split into
-// tasks (batch entry x row block <= mc x column block <= nc); each task runs the loops
-//   pc (kc deep: the kc x nc B block stays in L2) -> ic (mc rows: pack the A block) ->
-//   ir (mr rows: one A micro-panel, kept in L1) -> jr (nr columns: B micro-panels streamed
-//   from L2) -> micro-kernel.
+// tasks (batch entry x row block <= mc x column block, all columns unless more tasks are
+// needed to keep the threads busy); each task runs the loops
+//   pc (kc deep) -> ic (mc rows: pack the A block once, it stays in L2) -> jc (nc columns: the
+//   kc x nc B block stays in L2 beside it) -> ir (mr rows: one A micro-panel, kept in L1) ->
+//   jr (nr columns: B micro-panels streamed from L2) -> micro-kernel.
 // A small GEMM whose A block meets only a few B micro-panels reads a row-major A in place (the
 // direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
 // mr x nr buffer, so kernels never touch memory outside C.
@@ -180,7 +181,7 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
   const int mr = kt.mr, nr = kt.nr;
   const float* a = pr.a.p + e * pr.stride_a;
   float* c = pr.c + e * pr.stride_c;
-  const int64_t mc = round_up(kt.mc, mr);
+  const int64_t mc = round_up(kt.mc, mr), nc = round_up(kt.nc, nr);
   const bool direct_a =
       kt.ukernel_direct_a && pr.a.cs == 1 && pr.a.rs > 0 && ceil_div(j1 - j0, nr) <= kDirectAMaxPanels;
   float* pa = scratch_a.get((size_t)(mc * std::min<int64_t>(kt.kc, pr.k)));
@@ -196,15 +197,18 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
         if (!direct_a || rows < mr)
           pack_panel(kt, pa + ir * kcur, a_block + ir * pr.a.rs, mr, rows, kcur, pr.a.rs, pr.a.cs);
       }
-      for (int64_t ir = 0; ir < mcur; ir += mr) {
-        const int rows = (int)std::min<int64_t>(mr, mcur - ir);
-        const bool direct = direct_a && rows == mr;
-        for (int64_t jr = j0; jr < j1; jr += nr) {
-          const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
-          const int cols = (int)std::min<int64_t>(nr, j1 - jr);
-          run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
-                   direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
-                   pr.alpha, beta, bias ? bias + jr : nullptr);
+      for (int64_t jc = j0; jc < j1; jc += nc) {
+        const int64_t jc1 = std::min(j1, jc + nc);
+        for (int64_t ir = 0; ir < mcur; ir += mr) {
+          const int rows = (int)std::min<int64_t>(mr, mcur - ir);
+          const bool direct = direct_a && rows == mr;
+          for (int64_t jr = jc; jr < jc1; jr += nr) {
+            const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
+            const int cols = (int)std::min<int64_t>(nr, jc1 - jr);
+            run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
+                     direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
+                     pr.alpha, beta, bias ? bias + jr : nullptr);
+          }
         }
       }
     }
@@ -231,7 +235,7 @@ void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, 
                int64_t* mcb, int64_t* ncb) {
   const int64_t mmax = ceil_div(m, kt.mr), nmax = ceil_div(n, kt.nr);  // finest split
   int64_t mb = ceil_div(m, round_up(kt.mc, kt.mr));
-  int64_t nb = ceil_div(n, round_up(kt.nc, kt.nr));
+  int64_t nb = 1;  // a task walks its columns nc at a time (compute_block)
   if (batch * mb * nb < 4 * threads) {  // few tasks: make their count a multiple of threads
     int64_t want = round_up(batch * mb * nb, threads);
     mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
