@@ -1,9 +1,11 @@
 // Batched SGEMM in the Goto/BLIS design (contracts: gemm.h; micro-kernels: gemm_kernels.h).
 // op(B) is packed once per call (or once per weight, by mha_pack_b) at full depth, as nr-wide
 // zero-padded panels, so a kc-deep block of a panel is just an offset. The output is split into
-// tasks (batch entry x row block <= mc x column block <= nc); each task runs the loops
-//   pc (kc deep) -> ic (mc rows: pack the A block, kept in L2) -> jr (nr columns: one B
-//   micro-panel, kept in L1) -> ir (mr rows: one A micro-panel) -> micro-kernel.
+// tasks (batch entry x row block <= mc x column block, all columns unless more tasks are
+// needed to keep the threads busy); each task runs the loops
+//   pc (kc deep) -> ic (mc rows: pack the A block once, it stays in L2) -> jc (nc columns: the
+//   kc x nc B block stays in L2 beside it) -> ir (mr rows: one A micro-panel, kept in L1) ->
+//   jr (nr columns: B micro-panels streamed from L2) -> micro-kernel.
 // A small GEMM whose A block meets only a few B micro-panels reads a row-major A in place (the
 // direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
 // mr x nr buffer, so kernels never touch memory outside C.
@@ -18,6 +20,10 @@
 #include <algorithm>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "core/dispatch.h"
 #include "core/threadpool.h"
 
@@ -26,19 +32,33 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// 64-byte aligned float arrays (operator new throws std::bad_alloc on failure).
+// Float arrays for packed panels. Those of 1 MiB or more are 2 MiB aligned and sized, and
+// asked to be backed by transparent huge pages (Linux): a packed B walked kc x nc block by
+// block then needs few TLB entries and maps evenly onto the cache sets. Smaller ones are
+// 64-byte aligned. operator new throws std::bad_alloc on failure.
+const size_t kHugePage = size_t(2) << 20;
+
+size_t alloc_align(size_t bytes) { return bytes >= kHugePage / 2 ? kHugePage : 64; }
+
 float* alloc_floats(size_t n) {
-  return static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t(64)));
+  const size_t align = alloc_align(n * sizeof(float)), bytes = round_up(n * sizeof(float), align);
+  void* p = ::operator new(bytes, std::align_val_t(align));
+#if defined(MADV_HUGEPAGE)
+  if (align == kHugePage) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return static_cast<float*>(p);
 }
-void free_floats(float* p) { ::operator delete(p, std::align_val_t(64)); }
+void free_floats(float* p, size_t n) {
+  ::operator delete(p, std::align_val_t(alloc_align(n * sizeof(float))));
+}
 
 // A grow-only float buffer (one per thread: packing scratch).
 class Scratch {
  public:
-  ~Scratch() { free_floats(p_); }
+  ~Scratch() { free_floats(p_, cap_); }
   float* get(size_t n) {
     if (n > cap_) {
-      free_floats(p_);
+      free_floats(p_, cap_);
       p_ = nullptr;
       cap_ = 0;
       p_ = alloc_floats(n);
@@ -161,7 +181,7 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
   const int mr = kt.mr, nr = kt.nr;
   const float* a = pr.a.p + e * pr.stride_a;
   float* c = pr.c + e * pr.stride_c;
-  const int64_t mc = round_up(kt.mc, mr);
+  const int64_t mc = round_up(kt.mc, mr), nc = round_up(kt.nc, nr);
   const bool direct_a =
       kt.ukernel_direct_a && pr.a.cs == 1 && pr.a.rs > 0 && ceil_div(j1 - j0, nr) <= kDirectAMaxPanels;
   float* pa = scratch_a.get((size_t)(mc * std::min<int64_t>(kt.kc, pr.k)));
@@ -177,15 +197,18 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
         if (!direct_a || rows < mr)
           pack_panel(kt, pa + ir * kcur, a_block + ir * pr.a.rs, mr, rows, kcur, pr.a.rs, pr.a.cs);
       }
-      for (int64_t jr = j0; jr < j1; jr += nr) {
-        const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
-        const int cols = (int)std::min<int64_t>(nr, j1 - jr);
+      for (int64_t jc = j0; jc < j1; jc += nc) {
+        const int64_t jc1 = std::min(j1, jc + nc);
         for (int64_t ir = 0; ir < mcur; ir += mr) {
           const int rows = (int)std::min<int64_t>(mr, mcur - ir);
           const bool direct = direct_a && rows == mr;
-          run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
-                   direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
-                   pr.alpha, beta, bias ? bias + jr : nullptr);
+          for (int64_t jr = jc; jr < jc1; jr += nr) {
+            const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
+            const int cols = (int)std::min<int64_t>(nr, jc1 - jr);
+            run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
+                     direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
+                     pr.alpha, beta, bias ? bias + jr : nullptr);
+          }
         }
       }
     }
@@ -212,7 +235,7 @@ void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, 
                int64_t* mcb, int64_t* ncb) {
   const int64_t mmax = ceil_div(m, kt.mr), nmax = ceil_div(n, kt.nr);  // finest split
   int64_t mb = ceil_div(m, round_up(kt.mc, kt.mr));
-  int64_t nb = ceil_div(n, round_up(kt.nc, kt.nr));
+  int64_t nb = 1;  // a task walks its columns nc at a time (compute_block)
   if (batch * mb * nb < 4 * threads) {  // few tasks: make their count a multiple of threads
     int64_t want = round_up(batch * mb * nb, threads);
     mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
@@ -313,7 +336,7 @@ mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, in
 
 void mha_packed_b_free(mha_packed_b* p) {
   if (!p) return;
-  free_floats(p->data);
+  free_floats(p->data, packed_b_size(*p->kt, p->k, p->n));
   delete p;
 }
 

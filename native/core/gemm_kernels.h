@@ -25,9 +25,11 @@
 //   panel's width and depth (one of them is 1).
 //
 // Block sizes (Goto/BLIS loops; the framework rounds them to mr/nr multiples):
-//   kc: depth of one packed block; a kc x nr B micro-panel is meant to stay in L1.
-//   mc: rows of one packed A block (mc x kc), meant to stay in L2.
-//   nc: columns of B walked per A block (the kc x nc B block streams from L3).
+//   kc: depth of one packed block; an mr x kc A micro-panel is meant to stay in L1 while the
+//       kc x nr B micro-panels stream past it (mr broadcasts come from L1 every depth step).
+//   mc: rows of one packed A block (mc x kc, packed once per depth block by the task's thread).
+//   nc: columns of B walked at a time per A block; the kc x nc B block is meant to stay in
+//       L2 beside the A block.
 #pragma once
 #include <stdint.h>
 

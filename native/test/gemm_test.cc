@@ -177,7 +177,7 @@ void features() {
 
 void blocking() {
   // Past every cache block: k > 2 kc, m > mc, n > nc; the few-large-entries path (batch 3).
-  run_sgemm({1, 400, 300, 600, 0, 0, false, 1.0f, 0.5f, true, 2});
+  run_sgemm({1, 400, 300, 800, 0, 0, false, 1.0f, 0.5f, true, 2});
   run_sgemm({1, 401, 77, 521, 1, 1, false, -1.0f, 0.0f, false, 0});
   run_sgemm({1, 5, 4100, 19, 0, 1, false, 1.0f, 0.0f, true, 0});
   run_sgemm({3, 130, 131, 257, 0, 1, false, 1.0f, 1.0f, false, 1});

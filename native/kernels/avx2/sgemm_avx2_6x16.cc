@@ -1,8 +1,9 @@
 // sgemm_avx2_6x16: AVX2 + FMA SGEMM micro-kernel.
 // Tile: 6 x 16 of C in 12 ymm accumulators; per depth step 2 ymm loads of B, 6 broadcasts
 // of A (1 ymm), 12 FMAs: 15 of the 16 ymm registers.
-// Blocks: kc = 256 (B micro-panel 256 x 16 = 16 KiB in L1), mc = 144 (A block 144 x 256 =
-// 144 KiB in L2), nc = 4096 (B block streams from L3).
+// Blocks: kc = 256 (A micro-panel 6 x 256 = 6 KiB stays in L1 while the B micro-panels
+// stream past it), nc = 1024 (B block 256 x 1024 = 1 MiB stays in L2), mc = 144 (A block
+// 144 x 256 = 144 KiB, packed per task).
 // Two entry points: packed A, and direct A (row-major A read in place, for small GEMMs);
 // panels are packed by pack_avx2.h (8 x 8 register transposes).
 #include <immintrin.h>
@@ -63,5 +64,5 @@ void sgemm_avx2_6x16_direct_a(int64_t k, const float* a, int64_t lda, const floa
 }  // namespace
 
 extern const mha_gemm_kernels mha_gemm_kernels_avx2 = {
-    "sgemm_avx2_6x16", kMr, kNr, /*mc=*/144, /*kc=*/256, /*nc=*/4096, sgemm_avx2_6x16,
+    "sgemm_avx2_6x16", kMr, kNr, /*mc=*/144, /*kc=*/256, /*nc=*/1024, sgemm_avx2_6x16,
     sgemm_avx2_6x16_direct_a, mha_pack_avx::pack<kMr, kNr>};

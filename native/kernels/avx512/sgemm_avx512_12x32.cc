@@ -1,8 +1,9 @@
 // sgemm_avx512_12x32: AVX-512F SGEMM micro-kernel.
 // Tile: 12 x 32 of C in 24 zmm accumulators; per depth step 2 zmm loads of B, 12 broadcasts
 // of A (1 zmm), 24 FMAs: 27 of the 32 zmm registers.
-// Blocks: kc = 256 (B micro-panel 256 x 32 = 32 KiB in the 48 KiB L1), mc = 384 (A block
-// 384 x 256 = 384 KiB in L2), nc = 4096 (B block streams from L3).
+// Blocks: kc = 384 (A micro-panel 12 x 384 = 18 KiB stays in the 48 KiB L1 while the B
+// micro-panels stream past it), nc = 640 (B block 384 x 640 = 960 KiB stays in the 2 MiB L2),
+// mc = 384 (A block 384 x 384 = 576 KiB, packed per task, beside it in L2).
 // Two entry points: packed A, and direct A (row-major A read in place, for small GEMMs);
 // panels are packed by pack_avx2.h (8 x 8 register transposes).
 #include <immintrin.h>
@@ -63,5 +64,5 @@ void sgemm_avx512_12x32_direct_a(int64_t k, const float* a, int64_t lda, const f
 }  // namespace
 
 extern const mha_gemm_kernels mha_gemm_kernels_avx512 = {
-    "sgemm_avx512_12x32", kMr, kNr, /*mc=*/384, /*kc=*/256, /*nc=*/4096, sgemm_avx512_12x32,
+    "sgemm_avx512_12x32", kMr, kNr, /*mc=*/384, /*kc=*/384, /*nc=*/640, sgemm_avx512_12x32,
     sgemm_avx512_12x32_direct_a, mha_pack_avx::pack<kMr, kNr>};

@@ -2,8 +2,8 @@
 // Tile: 8 x 12 of C in 24 float32x4 accumulators; per depth step 2 q-register loads of A
 // (8 rows), 3 of B (12 columns) and 24 lane-indexed FMAs (vfmaq_laneq_f32): 29 of the 32
 // vector registers.
-// Blocks: kc = 256 (B micro-panel 256 x 12 = 12 KiB in L1), mc = 128 (A block 128 KiB in L2),
-// nc = 4096 (B block streams from L3).
+// Blocks: kc = 256 (A micro-panel 8 x 256 = 8 KiB stays in L1), nc = 480 (B block 256 x 480
+// = 480 KiB stays in a 1 MiB L2), mc = 128 (A block 128 KiB, packed per task).
 #include <arm_neon.h>
 #include <stdint.h>
 
@@ -48,5 +48,5 @@ void sgemm_neon_8x12(int64_t k, const float* a, const float* b, float* c, int64_
 }  // namespace
 
 extern const mha_gemm_kernels mha_gemm_kernels_neon = {
-    "sgemm_neon_8x12", kMr, kNr, /*mc=*/128, /*kc=*/256, /*nc=*/4096, sgemm_neon_8x12,
+    "sgemm_neon_8x12", kMr, kNr, /*mc=*/128, /*kc=*/256, /*nc=*/480, sgemm_neon_8x12,
     /*ukernel_direct_a=*/nullptr, /*pack=*/nullptr};

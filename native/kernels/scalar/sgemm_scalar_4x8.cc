@@ -1,8 +1,8 @@
 // sgemm_scalar_4x8: portable C++ SGEMM micro-kernel (the fallback for any CPU).
 // Tile: 4 x 8 of C in a local accumulator array (32 floats; compilers keep it in registers,
 // as 8 SSE2 / NEON vectors where the baseline ISA has them).
-// Blocks: kc = 256 (B micro-panel 256 x 8 = 8 KiB in L1), mc = 128 (A block 128 KiB in L2),
-// nc = 4096 (B block in L3).
+// Blocks: kc = 256 (A micro-panel 4 x 256 = 4 KiB stays in L1), nc = 1024 (B block 256 x 1024
+// = 1 MiB in L2), mc = 128 (A block 128 KiB, packed per task).
 #include <stdint.h>
 
 #include "core/gemm_kernels.h"
@@ -27,5 +27,5 @@ void sgemm_scalar_4x8(int64_t k, const float* a, const float* b, float* c, int64
 }  // namespace
 
 extern const mha_gemm_kernels mha_gemm_kernels_scalar = {
-    "sgemm_scalar_4x8", kMr, kNr, /*mc=*/128, /*kc=*/256, /*nc=*/4096, sgemm_scalar_4x8,
+    "sgemm_scalar_4x8", kMr, kNr, /*mc=*/128, /*kc=*/256, /*nc=*/1024, sgemm_scalar_4x8,
     /*ukernel_direct_a=*/nullptr, /*pack=*/nullptr};
