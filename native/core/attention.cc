@@ -23,6 +23,7 @@
 #include "core/attn_kernels.h"
 #include "core/dispatch.h"
 #include "core/mask_rows.h"
+#include "core/scratch.h"
 #include "core/threadpool.h"
 
 namespace {
@@ -55,7 +56,7 @@ class Attention {
     const mha_attention_args* a = a_;
     const float* q = a->q + b * a->q_sb + h * a->q_sh + l0 * a->q_sl;
     *ldq = a->q_sl;
-    if (kt_.empty() || a->q_sl == a->d) return q;
+    if (!kt_ || a->q_sl == a->d) return q;
     for (int64_t r = 0; r < rows; ++r) memcpy(scratch + r * a->d, q + r * a->q_sl, a->d * sizeof(float));
     *ldq = a->d;
     return scratch;
@@ -64,9 +65,9 @@ class Attention {
   // V of (b, h) as a (pointer, row stride).
   const float* Values(int64_t b, int64_t h, int64_t* ldv) const {
     const mha_attention_args* a = a_;
-    if (!vp_.empty()) {
+    if (vp_) {
       *ldv = a->dv;
-      return vp_.data() + (b * a->heads + h) * a->s * a->dv;
+      return vp_ + (b * a->heads + h) * a->s * a->dv;
     }
     *ldv = a->v_ss;
     return a->v + b * a->v_sb + h * a->v_sh;
@@ -76,7 +77,7 @@ class Attention {
   void Scores(int64_t b, int64_t h, const float* q, int64_t ldq, int64_t rows, int64_t j0, int64_t n,
               float* s, int64_t lds) const {
     const mha_attention_args* a = a_;
-    if (kt_.empty()) {
+    if (!kt_) {
       const float* kb = a->k + b * a->k_sb + h * a->k_sh + j0 * a->k_ss;
       for (int64_t r = 0; r < rows; ++r) k_->dots(q + r * ldq, kb, a->k_ss, n, a->d, s + r * lds);
       return;
@@ -266,7 +267,7 @@ class Attention {
   }
 
   const float* KtTile(int64_t bh, int64_t t) const {
-    return kt_.data() + (bh * tiles_ + t) * a_->d * kTileKeys;
+    return kt_ + (bh * tiles_ + t) * a_->d * kTileKeys;
   }
 
   // kt_[bh][tile][d][kTileKeys] = k[b, h, tile * kTileKeys + j, d], zero past the last key;
@@ -274,17 +275,17 @@ class Attention {
   void Pack() {
     const mha_attention_args* a = a_;
     const int64_t d = a->d, dv = a->dv, S = a->s;
-    kt_.resize(a->batch * a->heads * tiles_ * d * kTileKeys);
-    if (a->v_ss != dv) vp_.resize(a->batch * a->heads * S * dv);
+    kt_ = mha::scratch(mha::kScratchKeysPacked, a->batch * a->heads * tiles_ * d * kTileKeys);
+    if (a->v_ss != dv) vp_ = mha::scratch(mha::kScratchValuesPacked, a->batch * a->heads * S * dv);
     mha::parallel_for(a->batch * a->heads, [&](int64_t begin, int64_t end) {
       for (int64_t bh = begin; bh < end; ++bh) {
         const int64_t b = bh / a->heads, h = bh % a->heads;
-        if (!vp_.empty())
+        if (vp_)
           for (int64_t j = 0; j < S; ++j)
-            memcpy(vp_.data() + (bh * S + j) * dv, a->v + b * a->v_sb + h * a->v_sh + j * a->v_ss, dv * sizeof(float));
+            memcpy(vp_ + (bh * S + j) * dv, a->v + b * a->v_sb + h * a->v_sh + j * a->v_ss, dv * sizeof(float));
         const float* kb = a->k + b * a->k_sb + h * a->k_sh;
         for (int64_t t = 0; t < tiles_; ++t) {
-          float* dst = kt_.data() + (bh * tiles_ + t) * d * kTileKeys;
+          float* dst = kt_ + (bh * tiles_ + t) * d * kTileKeys;
           const int64_t n = std::min(kTileKeys, a->s - t * kTileKeys);
           for (int64_t j = 0; j < n; ++j) {
             const float* src = kb + (t * kTileKeys + j) * a->k_ss;
@@ -299,7 +300,8 @@ class Attention {
   const mha_attn_kernels* k_;
   const mha_attention_args* a_;
   int64_t tiles_;
-  std::vector<float> kt_, vp_;
+  float* kt_ = nullptr;  // per-thread scratch (core/scratch.h), or null when not packed
+  float* vp_ = nullptr;
   std::vector<int64_t> padding_end_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "core/attention.h"
 #include "core/gemm.h"
+#include "core/scratch.h"
 
 namespace {
 
@@ -81,21 +82,21 @@ namespace {
 void attend_and_project(const mha_model* m, mha_attention_args att, float* out, float* weights,
                         bool average_weights) {
   const int64_t e = m->embed_dim, heads = m->num_heads, hd = e / heads;
-  std::vector<float> context(att.batch * att.l * e);
-  std::vector<float> per_head_weights;
-  if (weights && average_weights) per_head_weights.resize(att.batch * heads * att.l * att.s);
+  float* context = mha::scratch(mha::kScratchContext, att.batch * att.l * e);
+  float* per_head_weights = weights && average_weights
+      ? mha::scratch(mha::kScratchHeadWeights, att.batch * heads * att.l * att.s) : nullptr;
   att.heads = heads; att.d = hd; att.dv = hd;
-  att.out = context.data(); att.o_sb = att.l * e; att.o_sh = hd; att.o_sl = e;
+  att.out = context; att.o_sb = att.l * e; att.o_sh = hd; att.o_sl = e;
   att.scale = 1.0f / sqrtf(static_cast<float>(hd));
-  att.weights = per_head_weights.empty() ? weights : per_head_weights.data();
+  att.weights = per_head_weights ? per_head_weights : weights;
   mha_attention(&att);
 
-  if (!per_head_weights.empty()) {
+  if (per_head_weights) {
     const int64_t ls = att.l * att.s;
     const float inv_heads = 1.0f / static_cast<float>(heads);
     for (int64_t b = 0; b < att.batch; ++b) {
       float* avg = weights + b * ls;
-      const float* per_head = per_head_weights.data() + b * heads * ls;
+      const float* per_head = per_head_weights + b * heads * ls;
       for (int64_t x = 0; x < ls; ++x) {
         float sum = 0.0f;
         for (int64_t h = 0; h < heads; ++h) sum += per_head[h * ls + x];
@@ -104,7 +105,7 @@ void attend_and_project(const mha_model* m, mha_attention_args att, float* out, 
     }
   }
 
-  mha_sgemm_packed(att.batch * att.l, context.data(), e, m->out_proj.get(), out, e, bias_or_null(m->out_bias));
+  mha_sgemm_packed(att.batch * att.l, context, e, m->out_proj.get(), out, e, bias_or_null(m->out_bias));
 }
 
 }  // namespace
@@ -114,19 +115,17 @@ void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
   const int64_t rows_q = a->batch * a->l, rows_kv = a->batch * a->s;
 
   // Projections: q, k, v as [rows, ld] matrices whose head h is the column block h*hd.
-  std::vector<float> proj;
   const float *q, *k, *v;
   int64_t ld_q, ld_kv;
   if (a->self_attention && m->qkv_proj) {
-    proj.resize(rows_q * 3 * e);
-    mha_sgemm_packed(rows_q, a->query, e, m->qkv_proj.get(), proj.data(), 3 * e, bias_or_null(m->qkv_bias));
-    q = proj.data();
+    float* proj = mha::scratch(mha::kScratchProjections, rows_q * 3 * e);
+    mha_sgemm_packed(rows_q, a->query, e, m->qkv_proj.get(), proj, 3 * e, bias_or_null(m->qkv_bias));
+    q = proj;
     k = q + e;
     v = q + 2 * e;
     ld_q = ld_kv = 3 * e;
   } else {
-    proj.resize((rows_q + 2 * rows_kv) * e);
-    float* pq = proj.data();
+    float* pq = mha::scratch(mha::kScratchProjections, (rows_q + 2 * rows_kv) * e);
     float* pk = pq + rows_q * e;
     float* pv = pk + rows_kv * e;
     mha_sgemm_packed(rows_q, a->query, e, m->q_proj.get(), pq, e, bias_or_null(m->q_bias));
@@ -152,8 +151,7 @@ void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
 void mha_model_append_kv(const mha_model* m, mha_kv_cache* cache, int64_t start, int64_t t,
                          const float* key, const float* value, const uint8_t* padding) {
   const int64_t e = m->embed_dim, rows = cache->batch * t;
-  std::vector<float> proj(2 * rows * e);
-  float* pk = proj.data();
+  float* pk = mha::scratch(mha::kScratchProjections, 2 * rows * e);
   float* pv = pk + rows * e;
   mha_sgemm_packed(rows, key, m->k_dim, m->k_proj.get(), pk, e, bias_or_null(m->k_bias));
   mha_sgemm_packed(rows, value, m->v_dim, m->v_proj.get(), pv, e, bias_or_null(m->v_bias));
@@ -162,24 +160,24 @@ void mha_model_append_kv(const mha_model* m, mha_kv_cache* cache, int64_t start,
 
 void mha_model_forward_cached(const mha_model* m, mha_kv_cache* cache, const mha_cached_forward_args* a) {
   const int64_t e = m->embed_dim, hd = e / m->num_heads, rows = a->batch * a->l;
-  std::vector<float> proj;
+  float* proj;
   int64_t ld_q, s = a->start;
   if (a->append) {  // the new tokens' Q, K and V in one GEMM; K and V go to the cache
-    proj.resize(rows * 3 * e);
-    mha_sgemm_packed(rows, a->query, e, m->qkv_proj.get(), proj.data(), 3 * e, bias_or_null(m->qkv_bias));
-    mha_kv_cache_store(cache, a->start, a->l, proj.data() + e, 3 * e, proj.data() + 2 * e, 3 * e, a->new_padding);
+    proj = mha::scratch(mha::kScratchProjections, rows * 3 * e);
+    mha_sgemm_packed(rows, a->query, e, m->qkv_proj.get(), proj, 3 * e, bias_or_null(m->qkv_bias));
+    mha_kv_cache_store(cache, a->start, a->l, proj + e, 3 * e, proj + 2 * e, 3 * e, a->new_padding);
     ld_q = 3 * e;
     s += a->l;
   } else {
-    proj.resize(rows * e);
-    mha_sgemm_packed(rows, a->query, e, m->q_proj.get(), proj.data(), e, bias_or_null(m->q_bias));
+    proj = mha::scratch(mha::kScratchProjections, rows * e);
+    mha_sgemm_packed(rows, a->query, e, m->q_proj.get(), proj, e, bias_or_null(m->q_bias));
     ld_q = e;
   }
 
   const int64_t cap = cache->capacity;
   mha_attention_args att = {};
   att.batch = a->batch; att.l = a->l; att.s = s;
-  att.q = proj.data(); att.q_sb = a->l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
+  att.q = proj; att.q_sb = a->l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
   att.k = cache->k; att.k_sb = m->num_heads * cap * hd; att.k_sh = cap * hd; att.k_ss = hd;
   att.v = cache->v; att.v_sb = att.k_sb; att.v_sh = att.k_sh; att.v_ss = hd;
   att.attn_mask = a->attn_mask;

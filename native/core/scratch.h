@@ -1,0 +1,23 @@
+// Per-thread scratch buffers reused from call to call. A forward pass needs tens of MB of
+// intermediates (projections, context, packed K and V); fresh allocations of that size come
+// from the OS as new pages and page-fault on every call (W2: ~5,500 faults a call). Each
+// thread keeps one buffer per slot, grown to the largest size it was asked for; contents
+// are not preserved between uses. A slot's buffer is valid until the same thread asks for
+// that slot again, so callers that are live at the same time use different slots.
+#pragma once
+#include <stddef.h>
+
+namespace mha {
+
+enum ScratchSlot {
+  kScratchProjections,  // mha_model: Q/K/V projections
+  kScratchContext,      // mha_model: attention output before the output projection
+  kScratchHeadWeights,  // mha_model: per-head probabilities before averaging
+  kScratchKeysPacked,   // attention: K^T tiles
+  kScratchValuesPacked, // attention: contiguous V rows
+  kScratchSlotCount
+};
+
+float* scratch(ScratchSlot slot, size_t count);
+
+}  // namespace mha
