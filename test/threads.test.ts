@@ -10,8 +10,9 @@ const initial = getNumThreads();
 afterAll(() => setNumThreads(initial));
 
 describe.runIf(process.platform === 'linux')('thread pool', () => {
-  const mha = new MultiHeadAttention({ embedDim: 64, numHeads: 4, seed: 3 });
-  const x = randTensor(new Rng(5), [4, 48, 64]);
+  // big enough (~1 GFLOP a call) that every job goes to the pool, not inline
+  const mha = new MultiHeadAttention({ embedDim: 256, numHeads: 4, seed: 3 });
+  const x = randTensor(new Rng(5), [8, 256, 256]);
 
   it('creates no thread per call, sync or async', async () => {
     await mha.forwardAsync(x, x, x);  // warm-up: libuv's own pool and ours start here

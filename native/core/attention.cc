@@ -141,7 +141,7 @@ class Attention {
     const int64_t blocks = ceil_div(a->l, kBlockRows), bhs = a->batch * a->heads, items = bhs * blocks;
     const int64_t splits = blocks == 1 ? KeySplits(items) : 1;
     if (splits > 1) return FusedSplit(splits);
-    mha::parallel_for(items, [&](int64_t begin, int64_t end) {
+    mha::parallel_for(items, Flops(), [&](int64_t begin, int64_t end) {
       const int64_t max_rows = std::min(a->l, kBlockRows);
       std::vector<float> tile(max_rows * kTileKeys), acc(max_rows * a->dv), m(max_rows), sum(max_rows),
           qbuf(max_rows * a->d);
@@ -167,7 +167,7 @@ class Attention {
     const int64_t L = a->l, dv = a->dv, bhs = a->batch * a->heads;
     const int64_t part = (2 + dv) * L;  // m[L], sum[L], acc[L * dv]
     std::vector<float> partial(bhs * splits * part);
-    mha::parallel_for(bhs * splits, [&](int64_t begin, int64_t end) {
+    mha::parallel_for(bhs * splits, Flops(), [&](int64_t begin, int64_t end) {
       std::vector<float> tile(L * kTileKeys), qbuf(L * a->d);
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
@@ -182,7 +182,7 @@ class Attention {
         Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, qbuf.data(), tile.data(), acc, m, sum);
       }
     });
-    mha::parallel_for(bhs, [&](int64_t begin, int64_t end) {
+    mha::parallel_for(bhs, 4.0 * bhs * splits * part, [&](int64_t begin, int64_t end) {
       std::vector<float> acc(L * dv), sum(L);
       for (int64_t bh = begin; bh < end; ++bh) {
         const float* p0 = partial.data() + bh * splits * part;
@@ -210,7 +210,7 @@ class Attention {
   void WithWeights() const {
     const mha_attention_args* a = a_;
     const int64_t L = a->l, S = a->s, blocks = ceil_div(L, kBlockRows);
-    mha::parallel_for(a->batch * a->heads * blocks, [&](int64_t begin, int64_t end) {
+    mha::parallel_for(a->batch * a->heads * blocks, Flops(), [&](int64_t begin, int64_t end) {
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
       mha_row_masks rm;
       std::vector<float> qbuf(std::min(L, kBlockRows) * a->d);
@@ -240,6 +240,12 @@ class Attention {
   }
 
  private:
+  // About the flops of the whole attention (Q.K^T and P.V), for the pool's inline rule.
+  double Flops() const {
+    const mha_attention_args* a = a_;
+    return 2.0 * a->batch * a->heads * a->l * a->s * (a->d + a->dv);
+  }
+
   // Splits of the keys per (batch, head) so that a single-block problem still gives the
   // pool about four work items per thread, each at least kMinSplitKeys long.
   int64_t KeySplits(int64_t items) const {
@@ -277,7 +283,8 @@ class Attention {
     const int64_t d = a->d, dv = a->dv, S = a->s;
     kt_ = mha::scratch(mha::kScratchKeysPacked, a->batch * a->heads * tiles_ * d * kTileKeys);
     if (a->v_ss != dv) vp_ = mha::scratch(mha::kScratchValuesPacked, a->batch * a->heads * S * dv);
-    mha::parallel_for(a->batch * a->heads, [&](int64_t begin, int64_t end) {
+    // a copy counted as 8 flops
+    mha::parallel_for(a->batch * a->heads, 8.0 * a->batch * a->heads * S * (d + dv), [&](int64_t begin, int64_t end) {
       for (int64_t bh = begin; bh < end; ++bh) {
         const int64_t b = bh / a->heads, h = bh % a->heads;
         if (vp_)

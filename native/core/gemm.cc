@@ -225,10 +225,6 @@ void scale_c(const Problem& pr, int64_t e) {
     }
 }
 
-// Below this many flops (~10-20 us of work) per parallel_for, waking the pool costs more
-// than it saves.
-const double kMinParallelFlops = 1 << 21;
-
 // Splits `batch` entries of an m x n output into tasks of mcb x ncb (multiples of mr, nr)
 // so that there are enough tasks of equal size for the pool.
 void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, int threads,
@@ -258,17 +254,14 @@ void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
       compute_block(pr, e, pb, i0, std::min(pr.m, i0 + mcb), j0, std::min(pr.n, j0 + ncb));
     }
   };
-  const double flops = 2.0 * batch * pr.m * pr.n * pr.k;
-  if (flops < kMinParallelFlops) task(0, batch * mb * nb);
-  else mha::parallel_for(batch * mb * nb, task);
+  mha::parallel_for(batch * mb * nb, 2.0 * batch * pr.m * pr.n * pr.k, task);
 }
 
 // Packs op(B) at full depth into dst, in parallel when it is large.
 void pack_b(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst) {
   const int64_t panels = ceil_div(n, kt.nr);
   auto task = [&](int64_t begin, int64_t end) { pack_b_panels(kt, b, k, n, dst, begin, end); };
-  if (k * n < (1 << 16)) task(0, panels);
-  else mha::parallel_for(panels, task);
+  mha::parallel_for(panels, 32.0 * k * n, task);  // a copy counted as 32 flops: parallel from 64K floats
 }
 
 size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
@@ -305,8 +298,7 @@ void mha_sgemm(const mha_gemm_args* g) {
         compute_block(pr, e, pb, 0, g->m, 0, g->n);
       }
     };
-    if (entry_flops * g->batch < kMinParallelFlops) task(0, g->batch);
-    else mha::parallel_for(g->batch, task);
+    mha::parallel_for(g->batch, entry_flops * g->batch, task);
     return;
   }
   // Few large entries: each one parallel on its own.

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <stdlib.h>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,6 +26,17 @@ thread_local bool in_parallel = false;
 int default_threads() {
   static const int n = std::max(1u, std::thread::hardware_concurrency());
   return n;
+}
+
+// kMinParallelFlops, or MHA_NATIVE_INLINE_FLOPS when set to a number.
+double inline_flops() {
+  static const double v = [] {
+    const char* env = getenv("MHA_NATIVE_INLINE_FLOPS");
+    char* end = nullptr;
+    const double x = env ? strtod(env, &end) : 0.0;
+    return env && end != env && x >= 0 ? x : kMinParallelFlops;
+  }();
+  return v;
 }
 
 std::atomic<int> requested_threads{0};  // 0: the default (constant-initialized, so usable anytime)
@@ -122,10 +134,10 @@ Pool& pool() {
 
 }  // namespace
 
-void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for(int64_t n, double work, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   const int threads = pool_size();
-  if (in_parallel || n == 1) {
+  if (in_parallel || n == 1 || work < inline_flops()) {
     fn(0, n);
     return;
   }

@@ -2,13 +2,21 @@
 // and worker_threads). parallel_for splits [0, n) into chunks run by the pool's threads
 // (num_threads() of them) while the calling thread waits; it returns when all are done.
 // Calls from several threads at once are serialized (no oversubscription); a nested call,
-// or one with a single item, runs inline.
+// one with a single item, or a small one (see work) runs inline.
 #pragma once
 #include <stdint.h>
 #include <functional>
 
 namespace mha {
-void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
+// Below this many floating-point operations (~100 us of work) a job is cheaper to run on
+// the calling thread than to hand to the pool and wait for it (waking the pool and being
+// woken costs tens of microseconds each on a virtual machine). MHA_NATIVE_INLINE_FLOPS
+// overrides it at load (the tests set 0, so that tiny jobs take the threaded paths too).
+constexpr double kMinParallelFlops = 1 << 24;
+
+// work: about how many floating-point operations (or element copies) the whole job does;
+// a job below the inline threshold runs on the calling thread.
+void parallel_for(int64_t n, double work, const std::function<void(int64_t begin, int64_t end)>& fn);
 int num_threads();
 void set_num_threads(int n);  // n >= 1
 }  // namespace mha

@@ -109,7 +109,7 @@ double read_bandwidth(const std::vector<uint32_t>& buf) {
   const int64_t chunks = 64, per = buf.size() / chunks;
   std::vector<uint32_t> sums(chunks);
   const double ms = median_ms(7, [&] {
-    mha::parallel_for(chunks, [&](int64_t begin, int64_t end) {
+    mha::parallel_for(chunks, mha::kMinParallelFlops, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         const uint32_t* p = buf.data() + c * per;
         uint32_t s = 0;

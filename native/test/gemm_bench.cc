@@ -76,7 +76,7 @@ double fma_peak(int threads) {
   double best = 0;
   for (int rep = 0; rep < 30; ++rep) {
     double t0 = seconds();
-    mha::parallel_for(threads, [&](int64_t begin, int64_t end) {
+    mha::parallel_for(threads, mha::kMinParallelFlops, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         volatile double r = fma_probe_avx512(iters);
         (void)r;

@@ -211,7 +211,7 @@ void concurrency() {
       }
     });
   for (std::thread& t : callers) t.join();
-  mha::parallel_for(4, [&](int64_t begin, int64_t end) {
+  mha::parallel_for(4, mha::kMinParallelFlops, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) run_sgemm({3, 65, 40, 33, 0, 0, false, 1.0f, 0.0f, false, 0});
   });
   if (bad.load()) fprintf(stderr, "FAIL concurrent callers\n");
