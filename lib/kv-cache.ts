@@ -3,11 +3,12 @@
 // The cache's memory lives in its backend's store (native memory, or ReferenceKVStore's JS
 // arrays); the number of valid positions is kept here, so reset/truncate only move `length`.
 import type { NativeAppendArgs, NativeCachedForwardArgs } from './addon.js';
+import { layerResult } from './layer-result.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
 import type { AttentionResult } from './mha-types.js';
 import { sameTensor, type Tensor } from './tensor.js';
 import {
-  checkBoolean, checkElementCount, checkOptions, checkShape, checkTensor, describe, invalidParameterError,
+  checkBoolean, checkOptions, checkShape, checkTensor, describe, invalidParameterError,
 } from './validate.js';
 
 /** The backend operations on a cache store (native handle or ReferenceKVStore). */
@@ -178,15 +179,7 @@ export function cachedForwardArgs(layer: LayerDims, cache: KVCache, start: numbe
   const newPadding = append ? paddingFlags('options.keyPaddingMask', opts.keyPaddingMask, B, L) : undefined;
   const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, { batch: B, heads: H, l: L, s: S });
   const causal = checkBoolean('options.isCausal', opts.isCausal, false);
-  const needWeights = checkBoolean('options.needWeights', opts.needWeights, false);
-  const averageWeights = checkBoolean('options.averageAttnWeights', opts.averageAttnWeights, true);
-
-  const outShape = [B, L, E];
-  const weightsShape = averageWeights ? [B, L, S] : [B, H, L, S];
-  const out = new Float32Array(checkElementCount('output', outShape));
-  const weights = needWeights ? new Float32Array(checkElementCount('attnWeights', weightsShape)) : undefined;
-  const result: AttentionResult = { output: { data: out, shape: outShape } };
-  if (weights) result.attnWeights = { data: weights, shape: weightsShape };
+  const { out, weights, averageWeights, result } = layerResult(opts, B, H, L, S, E);
   return {
     args: { query: q.data, batch: B, l: L, start, append, newPadding, attnMask, causal, out, weights, averageWeights },
     result, length: S,

@@ -5,6 +5,7 @@ import { defaultWeights } from './init.js';
 import {
   appendArgs, cachedForwardArgs, checkKVCache, newKVCache, type CacheBackend, type KVCache,
 } from './kv-cache.js';
+import { layerResult } from './layer-result.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
 import type {
   AppendKVOptions, AttentionResult, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions,
@@ -245,20 +246,12 @@ export class MultiHeadAttention {
     const keyPadding = keyPaddingDescriptor('options.keyPaddingMask', opts.keyPaddingMask, dims);
     const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, dims);
     const causal = checkBoolean('options.isCausal', opts.isCausal, false);
-    const needWeights = checkBoolean('options.needWeights', opts.needWeights, false);
-    const averageWeights = checkBoolean('options.averageAttnWeights', opts.averageAttnWeights, true);
-
-    const outShape = [B, L, E];
-    const weightsShape = averageWeights ? [B, L, S] : [B, H, L, S];
-    const out = new Float32Array(checkElementCount('output', outShape));
-    const weights = needWeights ? new Float32Array(checkElementCount('attnWeights', weightsShape)) : undefined;
+    const { out, weights, averageWeights, result } = layerResult(opts, B, H, L, S, E);
     const args: NativeForwardArgs = {
       query: q.data, key: k.data, value: v.data, batch: B, l: L, s: S,
       selfAttention: sameTensor(query, key) && sameTensor(query, value),
       attnMask, keyPadding, causal, out, weights, averageWeights,
     };
-    const result: AttentionResult = { output: { data: out, shape: outShape } };
-    if (weights) result.attnWeights = { data: weights, shape: weightsShape };
     return { args, result };
   }
 }

@@ -97,6 +97,15 @@ Napi::Uint8Array GetOptionalUint8(const Napi::Object& o, const char* name, int64
   return a;
 }
 
+Napi::Float32Array GetOptionalWeights(const Napi::Object& o, bool average, int64_t batch, int64_t heads,
+                                      int64_t l, int64_t s, int64_t* len) {
+  Napi::Env env = o.Env();
+  const int64_t n = average ? ElementCount(env, {batch, l, s}) : ElementCount(env, {batch, heads, l, s});
+  Napi::Float32Array w = GetOptionalFloat32(o, "weights", n);
+  *len = w.IsEmpty() ? 0 : n;
+  return w;
+}
+
 AsyncOutputs::AsyncOutputs(const Napi::Float32Array& out, size_t out_len, const Napi::Float32Array& weights,
                            size_t weights_len)
     : out_len_(out_len), weights_len_(weights.IsEmpty() ? 0 : weights_len), out_ref_(Napi::Persistent(out)) {

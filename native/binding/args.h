@@ -30,6 +30,10 @@ float GetFloat(const Napi::Object& o, const char* name);  // a finite number
 Napi::Float32Array GetFloat32(const Napi::Object& o, const char* name, int64_t min_length);
 // The same, or an empty handle when the property is undefined or null.
 Napi::Float32Array GetOptionalFloat32(const Napi::Object& o, const char* name, int64_t min_length);
+// The optional "weights" output of a forward call, [batch, l, s] when averaged over heads,
+// else [batch, heads, l, s]; *len = its element count (0 when absent).
+Napi::Float32Array GetOptionalWeights(const Napi::Object& o, bool average, int64_t batch, int64_t heads,
+                                      int64_t l, int64_t s, int64_t* len);
 // An optional Uint8Array property with at least min_length elements (empty when undefined or null).
 Napi::Uint8Array GetOptionalUint8(const Napi::Object& o, const char* name, int64_t min_length);
 

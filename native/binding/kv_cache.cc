@@ -80,11 +80,8 @@ CachedView UnwrapCached(const Napi::CallbackInfo& info, const ModelPtr& model, c
   }
   f.out = GetFloat32(o, "out", f.query_len);
   a.out = f.out.Data();
-  const int64_t weights_len =
-      a.average_weights ? ElementCount(env, {a.batch, a.l, s}) : ElementCount(env, {a.batch, heads, a.l, s});
-  f.weights = GetOptionalFloat32(o, "weights", weights_len);
+  f.weights = GetOptionalWeights(o, a.average_weights, a.batch, heads, a.l, s, &f.weights_len);
   a.weights = f.weights.IsEmpty() ? nullptr : f.weights.Data();
-  f.weights_len = a.weights ? weights_len : 0;
   f.attn_mask = GetOptionalMask(o, "attnMask", a.batch, heads, a.l, s);
   a.attn_mask = f.attn_mask.mask;
   return f;

@@ -46,11 +46,8 @@ ForwardView UnwrapForward(const Napi::CallbackInfo& info, const ModelShape& shap
   f.out_len = f.query_len;
   f.out = GetFloat32(o, "out", f.out_len);
   a.out = f.out.Data();
-  const int64_t weights_len =
-      a.average_weights ? ElementCount(env, {a.batch, a.l, a.s}) : ElementCount(env, {a.batch, heads, a.l, a.s});
-  f.weights = GetOptionalFloat32(o, "weights", weights_len);
+  f.weights = GetOptionalWeights(o, a.average_weights, a.batch, heads, a.l, a.s, &f.weights_len);
   a.weights = f.weights.IsEmpty() ? nullptr : f.weights.Data();
-  f.weights_len = a.weights ? weights_len : 0;
   f.attn_mask = GetOptionalMask(o, "attnMask", a.batch, heads, a.l, a.s);
   f.key_padding = GetOptionalMask(o, "keyPadding", a.batch, heads, a.l, a.s);
   a.attn_mask = f.attn_mask.mask;
