@@ -11,7 +11,9 @@
 // When there are enough query rows to amortize it, K is packed once per (batch, head) into
 // K^T tiles, and strided V rows and query blocks are copied contiguous (strided rows of an
 // [B, L, H*D] layout alias a few cache sets); otherwise (decode) scores are dot products
-// against K in place and V is read in place.
+// against K in place and V is read in place. Packing goes a group of (batch, head) pairs at
+// a time (about kPackBudgetBytes of packed K and V), each group packed then attended, so the
+// extra memory stays small however long the sequence is.
 #include "core/attention.h"
 
 #include <math.h>
@@ -32,6 +34,7 @@ constexpr int64_t kBlockRows = 64;    // queries per work item
 constexpr int64_t kTileKeys = 128;    // keys per streamed tile (multiple of MHA_ATTN_KT_PAD)
 constexpr int64_t kPackMinRows = 8;   // fewer queries than this: no K^T packing
 constexpr int64_t kMinSplitKeys = 256;
+constexpr int64_t kPackBudgetBytes = 4 << 20;  // packed K^T and V of one group of heads
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -40,7 +43,6 @@ class Attention {
   Attention(const mha_attn_kernels* k, const mha_attention_args* a) : k_(k), a_(a) {
     tiles_ = ceil_div(a->s, kTileKeys);
     FindPaddingEnds();
-    if (a->l >= kPackMinRows) Pack();
   }
 
   // Keys [0, end) hold every key visible to some query of [l0, l0 + rows) of batch entry b.
@@ -67,7 +69,7 @@ class Attention {
     const mha_attention_args* a = a_;
     if (vp_) {
       *ldv = a->dv;
-      return vp_ + (b * a->heads + h) * a->s * a->dv;
+      return vp_ + (b * a->heads + h - group_begin_) * a->s * a->dv;
     }
     *ldv = a->v_ss;
     return a->v + b * a->v_sb + h * a->v_sh;
@@ -136,42 +138,88 @@ class Attention {
     }
   }
 
-  void Fused() const {
+  void Fused() {
     const mha_attention_args* a = a_;
-    const int64_t blocks = ceil_div(a->l, kBlockRows), bhs = a->batch * a->heads, items = bhs * blocks;
-    const int64_t splits = blocks == 1 ? KeySplits(items) : 1;
-    if (splits > 1) return FusedSplit(splits);
-    mha::parallel_for(items, Flops(), [&](int64_t begin, int64_t end) {
-      const int64_t max_rows = std::min(a->l, kBlockRows);
-      std::vector<float> tile(max_rows * kTileKeys), acc(max_rows * a->dv), m(max_rows), sum(max_rows),
-          qbuf(max_rows * a->d);
-      mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
-      for (int64_t it = begin; it < end; ++it) {
-        // heaviest query blocks (the last, under causal) first, every head at each level
-        const int64_t bh = it % bhs, l0 = (blocks - 1 - it / bhs) * kBlockRows;
-        const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, a->l - l0);
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        std::fill(m.begin(), m.end(), -INFINITY);
-        std::fill(sum.begin(), sum.end(), 0.0f);
-        Stream(b, h, l0, rows, 0, VisibleEnd(b, l0, rows), masks, qbuf.data(), tile.data(), acc.data(),
-               m.data(), sum.data());
-        Finish(b, h, l0, rows, acc.data(), sum.data());
-      }
+    const int64_t blocks = ceil_div(a->l, kBlockRows);
+    ForEachHeadGroup([&](int64_t bh0, int64_t bh1) {
+      // A work item is query blocks p and blocks-1-p of one (batch, head): under causal their
+      // key counts add up to the same for every p, so items cost alike, and consecutive items
+      // share a head, whose K and V then stay in the thread's L2 cache.
+      const int64_t bhs = bh1 - bh0, pairs = (blocks + 1) / 2, items = bhs * pairs;
+      const int64_t splits = blocks == 1 ? KeySplits(items) : 1;
+      if (splits > 1) return FusedSplit(bh0, bh1, splits);
+      mha::parallel_for(items, Flops(bhs), [&](int64_t begin, int64_t end) {
+        const int64_t max_rows = std::min(a->l, kBlockRows);
+        std::vector<float> tile(max_rows * kTileKeys), acc(max_rows * a->dv), m(max_rows), sum(max_rows),
+            qbuf(max_rows * a->d);
+        mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
+        auto query_block = [&](int64_t b, int64_t h, int64_t block) {
+          const int64_t l0 = block * kBlockRows, rows = std::min(kBlockRows, a->l - l0);
+          std::fill(acc.begin(), acc.end(), 0.0f);
+          std::fill(m.begin(), m.end(), -INFINITY);
+          std::fill(sum.begin(), sum.end(), 0.0f);
+          Stream(b, h, l0, rows, 0, VisibleEnd(b, l0, rows), masks, qbuf.data(), tile.data(), acc.data(),
+                 m.data(), sum.data());
+          Finish(b, h, l0, rows, acc.data(), sum.data());
+        };
+        for (int64_t it = begin; it < end; ++it) {
+          const int64_t bh = bh0 + it / pairs, p = it % pairs, b = bh / a->heads, h = bh % a->heads;
+          query_block(b, h, blocks - 1 - p);
+          if (p != blocks - 1 - p) query_block(b, h, p);  // (the middle block of an odd count runs once)
+        }
+      });
     });
   }
 
-  // One query block (l <= kBlockRows) per (batch, head), keys split into `splits` ranges
-  // streamed in parallel; partial (max, sum, acc) are then merged per (batch, head).
-  void FusedSplit(int64_t splits) const {
+  // Probabilities into weights, then out = P.V (the path that materializes L x S).
+  void WithWeights() {
     const mha_attention_args* a = a_;
-    const int64_t L = a->l, dv = a->dv, bhs = a->batch * a->heads;
+    const int64_t L = a->l, S = a->s, blocks = ceil_div(L, kBlockRows);
+    ForEachHeadGroup([&](int64_t bh0, int64_t bh1) {
+      mha::parallel_for((bh1 - bh0) * blocks, Flops(bh1 - bh0), [&](int64_t begin, int64_t end) {
+        mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
+        mha_row_masks rm;
+        std::vector<float> qbuf(std::min(L, kBlockRows) * a->d);
+        for (int64_t it = begin; it < end; ++it) {
+          const int64_t bh = bh0 + it / blocks, l0 = (it % blocks) * kBlockRows;
+          const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, L - l0);
+          const int64_t visible = VisibleEnd(b, l0, rows);
+          float* w = a->weights + (bh * L + l0) * S;
+          int64_t ldq, ldv;
+          const float* q = Queries(b, h, l0, rows, qbuf.data(), &ldq);
+          Scores(b, h, q, ldq, rows, 0, visible, w, S);
+          for (int64_t r = 0; r < rows; ++r) {
+            float* p = w + r * S;
+            const int64_t l = l0 + r;
+            memset(p + visible, 0, (S - visible) * sizeof(float));
+            masks.Row(b, h, l, 0, visible, mha::causal_limit(a->causal, l, L, S, 0, visible), &rm);
+            const float mx = k_->mask_max_row(p, p, visible, a->scale, &rm);
+            if (mx == -INFINITY) memset(p, 0, visible * sizeof(float));
+            else k_->scale_row(p, visible, 1.0f / k_->exp_sum_row(p, visible, mx));
+          }
+          float* o = a->out + b * a->o_sb + h * a->o_sh + l0 * a->o_sl;
+          for (int64_t r = 0; r < rows; ++r) memset(o + r * a->o_sl, 0, a->dv * sizeof(float));
+          const float* vb = Values(b, h, &ldv);
+          k_->pv(w, S, vb, ldv, rows, visible, a->dv, o, a->o_sl);
+        }
+      });
+    });
+  }
+
+ private:
+  // One query block (l <= kBlockRows) per (batch, head) of [bh0, bh1), keys split into
+  // `splits` ranges streamed in parallel; partial (max, sum, acc) are then merged per
+  // (batch, head).
+  void FusedSplit(int64_t bh0, int64_t bh1, int64_t splits) const {
+    const mha_attention_args* a = a_;
+    const int64_t L = a->l, dv = a->dv, bhs = bh1 - bh0;
     const int64_t part = (2 + dv) * L;  // m[L], sum[L], acc[L * dv]
     std::vector<float> partial(bhs * splits * part);
-    mha::parallel_for(bhs * splits, Flops(), [&](int64_t begin, int64_t end) {
+    mha::parallel_for(bhs * splits, Flops(bhs), [&](int64_t begin, int64_t end) {
       std::vector<float> tile(L * kTileKeys), qbuf(L * a->d);
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
-        const int64_t bh = it / splits, sp = it % splits;
+        const int64_t bh = bh0 + it / splits, sp = it % splits;
         const int64_t visible = VisibleEnd(bh / a->heads, 0, L), step = ceil_div(ceil_div(visible, splits), kTileKeys) * kTileKeys;
         const int64_t j0 = std::min(visible, sp * step), j1 = std::min(visible, j0 + step);
         float* m = partial.data() + it * part;
@@ -184,8 +232,8 @@ class Attention {
     });
     mha::parallel_for(bhs, 4.0 * bhs * splits * part, [&](int64_t begin, int64_t end) {
       std::vector<float> acc(L * dv), sum(L);
-      for (int64_t bh = begin; bh < end; ++bh) {
-        const float* p0 = partial.data() + bh * splits * part;
+      for (int64_t i = begin; i < end; ++i) {
+        const float* p0 = partial.data() + i * splits * part;
         std::fill(acc.begin(), acc.end(), 0.0f);
         for (int64_t r = 0; r < L; ++r) {
           float mx = -INFINITY;
@@ -201,50 +249,40 @@ class Attention {
             for (int64_t c = 0; c < dv; ++c) acc[r * dv + c] += w * pacc[c];
           }
         }
+        const int64_t bh = bh0 + i;
         Finish(bh / a->heads, bh % a->heads, 0, L, acc.data(), sum.data());
       }
     });
   }
 
-  // Probabilities into weights, then out = P.V (the path that materializes L x S).
-  void WithWeights() const {
+  // Runs fn(bh0, bh1) over consecutive groups of (batch, head) pairs. With enough query rows
+  // to pack (kPackMinRows), each group's K^T tiles and V rows are packed first; the groups
+  // are sized so that this takes about kPackBudgetBytes. Without packing: one group.
+  template <typename Fn>
+  void ForEachHeadGroup(Fn fn) {
     const mha_attention_args* a = a_;
-    const int64_t L = a->l, S = a->s, blocks = ceil_div(L, kBlockRows);
-    mha::parallel_for(a->batch * a->heads * blocks, Flops(), [&](int64_t begin, int64_t end) {
-      mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
-      mha_row_masks rm;
-      std::vector<float> qbuf(std::min(L, kBlockRows) * a->d);
-      for (int64_t it = begin; it < end; ++it) {
-        const int64_t bh = it / blocks, l0 = (it % blocks) * kBlockRows;
-        const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, L - l0);
-        const int64_t visible = VisibleEnd(b, l0, rows);
-        float* w = a->weights + (bh * L + l0) * S;
-        int64_t ldq, ldv;
-        const float* q = Queries(b, h, l0, rows, qbuf.data(), &ldq);
-        Scores(b, h, q, ldq, rows, 0, visible, w, S);
-        for (int64_t r = 0; r < rows; ++r) {
-          float* p = w + r * S;
-          const int64_t l = l0 + r;
-          memset(p + visible, 0, (S - visible) * sizeof(float));
-          masks.Row(b, h, l, 0, visible, mha::causal_limit(a->causal, l, L, S, 0, visible), &rm);
-          const float mx = k_->mask_max_row(p, p, visible, a->scale, &rm);
-          if (mx == -INFINITY) memset(p, 0, visible * sizeof(float));
-          else k_->scale_row(p, visible, 1.0f / k_->exp_sum_row(p, visible, mx));
-        }
-        float* o = a->out + b * a->o_sb + h * a->o_sh + l0 * a->o_sl;
-        for (int64_t r = 0; r < rows; ++r) memset(o + r * a->o_sl, 0, a->dv * sizeof(float));
-        const float* vb = Values(b, h, &ldv);
-        k_->pv(w, S, vb, ldv, rows, visible, a->dv, o, a->o_sl);
-      }
-    });
+    const int64_t bhs = a->batch * a->heads;
+    if (a->l < kPackMinRows) return fn(0, bhs);
+    const bool copy_v = a->v_ss != a->dv;
+    const int64_t per_head = (tiles_ * kTileKeys * a->d + (copy_v ? a->s * a->dv : 0)) * int64_t(sizeof(float));
+    const int64_t groups = std::min(bhs, std::max<int64_t>(1, ceil_div(bhs * per_head, kPackBudgetBytes)));
+    const int64_t size = ceil_div(bhs, groups);
+    kt_ = mha::scratch(mha::kScratchKeysPacked, size * tiles_ * a->d * kTileKeys);
+    vp_ = copy_v ? mha::scratch(mha::kScratchValuesPacked, size * a->s * a->dv) : nullptr;
+    for (int64_t bh0 = 0; bh0 < bhs; bh0 += size) {
+      const int64_t bh1 = std::min(bhs, bh0 + size);
+      Pack(bh0, bh1);
+      fn(bh0, bh1);
+    }
   }
 
- private:
-  // About the flops of the whole attention (Q.K^T and P.V), for the pool's inline rule.
-  double Flops() const {
+  // About the flops of attention (Q.K^T and P.V) over `bhs` (batch, head) pairs, for the
+  // pool's inline rule.
+  double Flops(int64_t bhs) const {
     const mha_attention_args* a = a_;
-    return 2.0 * a->batch * a->heads * a->l * a->s * (a->d + a->dv);
+    return 2.0 * bhs * a->l * a->s * (a->d + a->dv);
   }
+
 
   // Splits of the keys per (batch, head) so that a single-block problem still gives the
   // pool about four work items per thread, each at least kMinSplitKeys long.
@@ -273,26 +311,26 @@ class Attention {
   }
 
   const float* KtTile(int64_t bh, int64_t t) const {
-    return kt_ + (bh * tiles_ + t) * a_->d * kTileKeys;
+    return kt_ + ((bh - group_begin_) * tiles_ + t) * a_->d * kTileKeys;
   }
 
-  // kt_[bh][tile][d][kTileKeys] = k[b, h, tile * kTileKeys + j, d], zero past the last key;
-  // vp_[bh][s][dv] = v[b, h, s, :] when v rows are strided.
-  void Pack() {
+  // For bh in [bh0, bh1) (b = bh / heads, h = bh % heads), relative to the group:
+  // kt_[bh - bh0][tile][d][kTileKeys] = k[b, h, tile * kTileKeys + j, d], zero past the last
+  // key; vp_[bh - bh0][s][dv] = v[b, h, s, :] when v rows are strided.
+  void Pack(int64_t bh0, int64_t bh1) {
     const mha_attention_args* a = a_;
     const int64_t d = a->d, dv = a->dv, S = a->s;
-    kt_ = mha::scratch(mha::kScratchKeysPacked, a->batch * a->heads * tiles_ * d * kTileKeys);
-    if (a->v_ss != dv) vp_ = mha::scratch(mha::kScratchValuesPacked, a->batch * a->heads * S * dv);
-    // a copy counted as 8 flops
-    mha::parallel_for(a->batch * a->heads, 8.0 * a->batch * a->heads * S * (d + dv), [&](int64_t begin, int64_t end) {
-      for (int64_t bh = begin; bh < end; ++bh) {
-        const int64_t b = bh / a->heads, h = bh % a->heads;
+    group_begin_ = bh0;
+    // a copied float counted as 32 flops (the transpose is slow): parallel from about 512K floats
+    mha::parallel_for(bh1 - bh0, 32.0 * (bh1 - bh0) * S * (d + dv), [&](int64_t begin, int64_t end) {
+      for (int64_t g = begin; g < end; ++g) {
+        const int64_t b = (bh0 + g) / a->heads, h = (bh0 + g) % a->heads;
         if (vp_)
           for (int64_t j = 0; j < S; ++j)
-            memcpy(vp_ + (bh * S + j) * dv, a->v + b * a->v_sb + h * a->v_sh + j * a->v_ss, dv * sizeof(float));
+            memcpy(vp_ + (g * S + j) * dv, a->v + b * a->v_sb + h * a->v_sh + j * a->v_ss, dv * sizeof(float));
         const float* kb = a->k + b * a->k_sb + h * a->k_sh;
         for (int64_t t = 0; t < tiles_; ++t) {
-          float* dst = kt_ + (bh * tiles_ + t) * d * kTileKeys;
+          float* dst = kt_ + (g * tiles_ + t) * d * kTileKeys;
           const int64_t n = std::min(kTileKeys, a->s - t * kTileKeys);
           for (int64_t j = 0; j < n; ++j) {
             const float* src = kb + (t * kTileKeys + j) * a->k_ss;
@@ -307,8 +345,9 @@ class Attention {
   const mha_attn_kernels* k_;
   const mha_attention_args* a_;
   int64_t tiles_;
-  float* kt_ = nullptr;  // per-thread scratch (core/scratch.h), or null when not packed
+  float* kt_ = nullptr;  // per-thread scratch (core/scratch.h) for one group, or null when not packed
   float* vp_ = nullptr;
+  int64_t group_begin_ = 0;  // the first (batch, head) pair of the packed group
   std::vector<int64_t> padding_end_;
 };
 

@@ -2,6 +2,8 @@
 //   out[b,h,l,:] = sum_s P[b,h,l,s] * v[b,h,s,:],  P = masked_softmax(scale * q.k^T)
 // Strides are in elements, so the layer can pass [B, L, H*D] projections without a transpose.
 // A fully blocked query row gets a zero output row (and zero weights).
+// out may be q itself (out == q with the same strides, d == dv): each query row is read
+// before its output row is written, and by nothing else.
 #pragma once
 #include <stdint.h>
 #include "core/mask.h"

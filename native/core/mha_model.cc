@@ -1,6 +1,7 @@
 // mha_model: the projection weights packed once; a forward pass is three GEMMs (or one
 // fused QKV GEMM for self-attention) into [B*L, ...] scratch, attention reading heads
-// through strides (head h = column block h*D), and the output projection. The cached forms
+// through strides (head h = column block h*D) and writing the context over the Q
+// projection, and the output projection. The cached forms
 // project only the new tokens, store their K/V head-major in the cache (kv_cache.h) and
 // attend over the cache's [capacity, D] rows (strides H*cap*D, cap*D, D).
 #include "core/mha_model.h"
@@ -77,16 +78,19 @@ void mha_model_free(mha_model* model) { delete model; }
 
 namespace {
 
-// Runs att (q/k/v with their strides, l, s and the masks filled in) into a context buffer,
-// averages the per-head probabilities into `weights` when asked, then the output projection.
-void attend_and_project(const mha_model* m, mha_attention_args att, float* out, float* weights,
-                        bool average_weights) {
+// Runs att (k/v with their strides, l, s and the masks filled in) on the query projection
+// q_proj [B*L, ld_q] (head h = column block h*hd), writing the context over it: attention
+// reads each query row before it writes that row's output, and only there (core/attention.h),
+// so no separate [B*L, E] context buffer is needed. Averages the per-head probabilities into
+// `weights` when asked, then the output projection.
+void attend_and_project(const mha_model* m, mha_attention_args att, float* q_proj, int64_t ld_q, float* out,
+                        float* weights, bool average_weights) {
   const int64_t e = m->embed_dim, heads = m->num_heads, hd = e / heads;
-  float* context = mha::scratch(mha::kScratchContext, att.batch * att.l * e);
   float* per_head_weights = weights && average_weights
       ? mha::scratch(mha::kScratchHeadWeights, att.batch * heads * att.l * att.s) : nullptr;
   att.heads = heads; att.d = hd; att.dv = hd;
-  att.out = context; att.o_sb = att.l * e; att.o_sh = hd; att.o_sl = e;
+  att.q = q_proj; att.q_sb = att.l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
+  att.out = q_proj; att.o_sb = att.q_sb; att.o_sh = hd; att.o_sl = ld_q;
   att.scale = 1.0f / sqrtf(static_cast<float>(hd));
   att.weights = per_head_weights ? per_head_weights : weights;
   mha_attention(&att);
@@ -105,7 +109,7 @@ void attend_and_project(const mha_model* m, mha_attention_args att, float* out, 
     }
   }
 
-  mha_sgemm_packed(att.batch * att.l, context, e, m->out_proj.get(), out, e, bias_or_null(m->out_bias));
+  mha_sgemm_packed(att.batch * att.l, q_proj, ld_q, m->out_proj.get(), out, e, bias_or_null(m->out_bias));
 }
 
 }  // namespace
@@ -115,7 +119,8 @@ void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
   const int64_t rows_q = a->batch * a->l, rows_kv = a->batch * a->s;
 
   // Projections: q, k, v as [rows, ld] matrices whose head h is the column block h*hd.
-  const float *q, *k, *v;
+  float* q;
+  const float *k, *v;
   int64_t ld_q, ld_kv;
   if (a->self_attention && m->qkv_proj) {
     float* proj = mha::scratch(mha::kScratchProjections, rows_q * 3 * e);
@@ -139,13 +144,12 @@ void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
 
   mha_attention_args att = {};
   att.batch = a->batch; att.l = a->l; att.s = a->s;
-  att.q = q; att.q_sb = a->l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
   att.k = k; att.k_sb = a->s * ld_kv; att.k_sh = hd; att.k_ss = ld_kv;
   att.v = v; att.v_sb = a->s * ld_kv; att.v_sh = hd; att.v_ss = ld_kv;
   att.attn_mask = a->attn_mask;
   att.key_padding = a->key_padding;
   att.causal = a->causal;
-  attend_and_project(m, att, a->out, a->weights, a->average_weights);
+  attend_and_project(m, att, q, ld_q, a->out, a->weights, a->average_weights);
 }
 
 void mha_model_append_kv(const mha_model* m, mha_kv_cache* cache, int64_t start, int64_t t,
@@ -177,11 +181,10 @@ void mha_model_forward_cached(const mha_model* m, mha_kv_cache* cache, const mha
   const int64_t cap = cache->capacity;
   mha_attention_args att = {};
   att.batch = a->batch; att.l = a->l; att.s = s;
-  att.q = proj; att.q_sb = a->l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
   att.k = cache->k; att.k_sb = m->num_heads * cap * hd; att.k_sh = cap * hd; att.k_ss = hd;
   att.v = cache->v; att.v_sb = att.k_sb; att.v_sh = att.k_sh; att.v_ss = hd;
   att.attn_mask = a->attn_mask;
   att.key_padding = {cache->padding, MHA_MASK_BOOL, cap, 0, 0, 1};
   att.causal = a->causal;
-  attend_and_project(m, att, a->out, a->weights, a->average_weights);
+  attend_and_project(m, att, proj, ld_q, a->out, a->weights, a->average_weights);
 }

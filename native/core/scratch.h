@@ -11,7 +11,6 @@ namespace mha {
 
 enum ScratchSlot {
   kScratchProjections,  // mha_model: Q/K/V projections
-  kScratchContext,      // mha_model: attention output before the output projection
   kScratchHeadWeights,  // mha_model: per-head probabilities before averaging
   kScratchKeysPacked,   // attention: K^T tiles
   kScratchValuesPacked, // attention: contiguous V rows

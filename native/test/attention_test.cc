@@ -186,8 +186,9 @@ struct AttnLayout {  // element strides of q/k/v/out; strided = [B, L, H*D] (int
   int64_t at(int64_t b, int64_t h, int64_t l) const { return b * sb + h * sh + l * sl; }
 };
 
+// out_is_q: the output is written over q itself (the layer's use; needs D == Dv).
 void run_attention(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int64_t D, int64_t Dv,
-                   int cfg, float amp, bool strided, uint32_t seed) {
+                   int cfg, float amp, bool strided, uint32_t seed, bool out_is_q = false) {
   std::mt19937 rng(seed);
   Problem p{B, H, L, S, D, Dv, {}, {}, 0, 0};
   p.scale = 1.0f / sqrtf(static_cast<float>(D));
@@ -215,14 +216,15 @@ void run_attention(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, i
       }
 
   char buf[256];
-  snprintf(buf, sizeof buf, "attention B=%lld H=%lld L=%lld S=%lld D=%lld Dv=%lld %s amp=%g %s",
+  snprintf(buf, sizeof buf, "attention B=%lld H=%lld L=%lld S=%lld D=%lld Dv=%lld %s amp=%g %s%s",
            (long long)B, (long long)H, (long long)L, (long long)S, (long long)D, (long long)Dv,
-           kMaskNames[cfg], amp, strided ? "strided" : "contiguous");
+           kMaskNames[cfg], amp, strided ? "strided" : "contiguous", out_is_q ? " out=q" : "");
   for (int with_weights = 0; with_weights < 2; ++with_weights) {
     std::vector<float> out(B * H * L * Dv, NAN), weights(with_weights ? B * H * L * S : 0, NAN);
+    if (out_is_q) out = q;
     mha_attention_args a{};
     a.batch = B; a.heads = H; a.l = L; a.s = S; a.d = D; a.dv = Dv;
-    a.q = q.data(); a.q_sb = lq.sb; a.q_sh = lq.sh; a.q_sl = lq.sl;
+    a.q = out_is_q ? out.data() : q.data(); a.q_sb = lq.sb; a.q_sh = lq.sh; a.q_sl = lq.sl;
     a.k = k.data(); a.k_sb = lk.sb; a.k_sh = lk.sh; a.k_ss = lk.sl;
     a.v = v.data(); a.v_sb = lv.sb; a.v_sh = lv.sh; a.v_ss = lv.sl;
     a.out = out.data(); a.o_sb = lo.sb; a.o_sh = lo.sh; a.o_sl = lo.sl;
@@ -322,6 +324,11 @@ int main(int argc, char** argv) {
     for (int cfg : {kNone, kPadBool, kCausal, kAddInfPerHead})
       run_attention(isa, 1, 1, 1, 4000, 64, 64, cfg, 1.f, false, 77 + cfg);
     run_attention(isa, 1, 2, 3, 2500, 64, 80, kCausalPadBool, 1.f, true, 99);
+    // K/V packed a group of heads at a time (more than the pack budget in all): one query
+    // block per head (key-split per group), then several; the output written over q
+    run_attention(isa, 2, 6, 40, 2000, 64, 64, kCausalPadBool, 1.f, true, 123, true);
+    run_attention(isa, 1, 5, 100, 1500, 128, 128, kPadBool, 1.f, true, 124, true);
+    run_attention(isa, 3, 2, 33, 129, 64, 64, kAddInfPerHead, 1.f, false, 125, true);
     printf("[%s] %s (%d checks so far)\n", isa.name, g_failures == before ? "ok" : "FAILED", g_checks);
   }
   if (g_failures) {
