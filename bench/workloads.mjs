@@ -14,9 +14,9 @@ export const WORKLOADS = {
     mask: 'none', self: true },
   W5: { kind: 'layer', title: 'translation decoder cross-attention', B: 8, L: 64, S: 96, E: 512, H: 8,
     mask: 'keypad', padKeys: 16, self: false },
+  G0: { kind: 'gemm', title: 'SGEMM 256', M: 256, N: 256, K: 256 },
   G1: { kind: 'gemm', title: 'SGEMM 1024', M: 1024, N: 1024, K: 1024 },
   G2: { kind: 'gemm', title: 'SGEMM 2048', M: 2048, N: 2048, K: 2048 },
-  G0: { kind: 'gemm', title: 'SGEMM 256', M: 256, N: 256, K: 256 },
   // W1's attention products (8 batch x 12 heads, L = S = 128, D = 64) as plain batched matmuls
   GQ: { kind: 'gemm', title: 'attention scores Q.K^T, batched', batch: 96, M: 128, N: 128, K: 64 },
   GP: { kind: 'gemm', title: 'attention P.V, batched', batch: 96, M: 128, N: 64, K: 128 },
@@ -29,7 +29,7 @@ export const WORKLOADS = {
 };
 
 export const WORKLOAD_SETS = {
-  default: ['W1', 'W2', 'W3', 'W4', 'W5', 'G1', 'G2'],
+  default: ['W1', 'W2', 'W3', 'W4', 'W5', 'G0', 'G1', 'G2', 'GQ', 'GP'],
   gemm: ['G0', 'G1', 'G2', 'GQ', 'GP'],
   tiny: ['T1', 'T3', 'TG', 'TB'],
 };
