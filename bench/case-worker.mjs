@@ -43,7 +43,7 @@ function buildCases(inputs) {
 
 /** Reference speed from a small problem of the same kind, to decide whether it fits the budget. */
 async function estimateReferenceSeconds(calls) {
-  const small = w.kind === 'gemm' ? { ...w, M: 96, N: 96, K: 96 }
+  const small = w.kind === 'gemm' ? { ...w, batch: w.batch && 1, M: 96, N: 96, K: 96 }
     : w.kind === 'decode' ? { ...w, B: 1, S: 64 }
       : { ...w, B: 1, L: Math.min(w.L, 16), S: Math.min(w.S, 16), padKeys: Math.min(w.padKeys ?? 0, 4) };
   const [probe] = referenceCases(small, makeInputs(small), { loadModule });

@@ -64,21 +64,24 @@ export function textTable(rows) {
 
 const mdEscape = (s) => String(s).replace(/\|/g, '\\|');
 
-/** One line per workload: mha-native's main call next to ORT's best variant and PyTorch. */
+/** One line per workload: mha-native's main call next to ORT's best variant, PyTorch and
+ * OpenBLAS's fastest variant (gemm workloads). */
 function summary(results, rows) {
-  const lines = ['## Summary', '', '| workload | mha-native ms | GFLOP/s (% peak) | ORT best | ORT ms | PyTorch ms | vs ORT best | vs PyTorch |',
-    '|---|---|---|---|---|---|---|---|'];
+  const lines = ['## Summary', '', '| workload | mha-native ms | GFLOP/s (% peak) | ORT best | ORT ms | PyTorch ms | OpenBLAS best ms '
+    + '| vs ORT best | vs PyTorch | vs OpenBLAS best |', '|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
     const mine = rows.filter((x) => x.workload === r.id);
     const ours = mine.find((x) => x.isBaseline);
     const ort = mine.find((x) => x.ortBest);
     const torch = mine.find((x) => x.peer === 'pytorch');
-    const vsTorch = ours?.median && torch?.median ? torch.median / ours.median : undefined;
+    const openblas = mine.filter((x) => x.peer === 'openblas' && x.median).sort((a, b) => a.median - b.median)[0];
+    const vs = (peer) => (ours?.median && peer?.median ? peer.median / ours.median : undefined);
     lines.push(`| ${r.id} | ${ours?.median ? ms(ours.median) : ours?.status ?? 'missing'} | `
       + `${ours?.gflops ? `${fixed(ours.gflops)} (${fixed(ours.pctPeak)}%)` : ''}`
       + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW)` : ''}`
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
-      + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${times(ours?.vsOrtBest)} | ${times(vsTorch)} |`);
+      + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
+      + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} |`);
   }
   return lines;
 }

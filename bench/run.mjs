@@ -2,7 +2,8 @@
 // (bench/case-worker.mjs), prints the table and writes bench/results/<date>-<host>.{json,md,svg}
 // plus latest.md / latest.svg.
 //   --full               more rounds and longer sampling (default: the quick profile, < 3 min)
-//   --workloads W1,W3    a subset (also: tiny = the harness test's small workloads)
+//   --workloads W1,W3    a subset (also the sets gemm = G0,G1,G2,GQ,GP and tiny = the harness
+//                        test's small workloads)
 //   --threads N          threads for every backend, peer and probe (default: getNumThreads())
 //   --out DIR            where results go (default bench/results)
 //   --rounds N --max-time S --read-mib N --python PATH   overrides

@@ -15,7 +15,8 @@ growth (VmHWM reset through /proc/self/clear_refs) during the first call in this
 
 Calls: layer workloads use nn.MultiheadAttention(batch_first=True) in eval mode under
 torch.no_grad() (PyTorch picks its fused fast path where its conditions hold); the decode step
-softmax(q k^T * scale) v with torch.matmul; SGEMM torch.mm into a preallocated output.
+softmax(q k^T * scale) v with torch.matmul; SGEMM torch.mm (batched: torch.bmm) into a
+preallocated output.
 bench/peers/torch.mjs sets OPENBLAS_CORETYPE for this process (Debian's torch calls OpenBLAS,
 whose core auto-detection falls back to SSE3 kernels on CPUs newer than it knows).
 """
@@ -39,6 +40,9 @@ def load_inputs(torch, d):
 
 def build_call(torch, w, x):
     if w['kind'] == 'gemm':
+        if w.get('batch'):
+            c = torch.empty(w['batch'], w['M'], w['N'])
+            return lambda: torch.bmm(x['a'], x['b'], out=c)
         c = torch.empty(w['M'], w['N'])
         return lambda: torch.mm(x['a'], x['b'], out=c)
     if w['kind'] == 'decode':

@@ -1,5 +1,6 @@
 // The benchmark workloads (shared/WORKLOADS.md) and the tiny ones the harness test runs:
 // shapes, useful FLOPs and bytes, and the deterministic inputs every backend and peer is fed.
+// A 'gemm' workload with a `batch` field is a batched matmul: a [batch,M,K] x b [batch,K,N].
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -13,30 +14,36 @@ export const WORKLOADS = {
     mask: 'none', self: true },
   W5: { kind: 'layer', title: 'translation decoder cross-attention', B: 8, L: 64, S: 96, E: 512, H: 8,
     mask: 'keypad', padKeys: 16, self: false },
+  G0: { kind: 'gemm', title: 'SGEMM 256', M: 256, N: 256, K: 256 },
   G1: { kind: 'gemm', title: 'SGEMM 1024', M: 1024, N: 1024, K: 1024 },
   G2: { kind: 'gemm', title: 'SGEMM 2048', M: 2048, N: 2048, K: 2048 },
+  // W1's attention products (8 batch x 12 heads, L = S = 128, D = 64) as plain batched matmuls
+  GQ: { kind: 'gemm', title: 'attention scores Q.K^T, batched', batch: 96, M: 128, N: 128, K: 64 },
+  GP: { kind: 'gemm', title: 'attention P.V, batched', batch: 96, M: 128, N: 64, K: 128 },
   // Tiny stand-ins (harness test): same code paths, milliseconds to run.
   T1: { kind: 'layer', title: 'tiny self-attention (harness test)', B: 2, L: 8, S: 8, E: 32, H: 4,
     mask: 'keypad', padKeys: 3, self: true, unfused: true, memory: true },
   T3: { kind: 'decode', title: 'tiny decode step (harness test)', B: 2, S: 16, E: 32, H: 4 },
   TG: { kind: 'gemm', title: 'tiny SGEMM (harness test)', M: 64, N: 48, K: 32 },
+  TB: { kind: 'gemm', title: 'tiny batched SGEMM (harness test)', batch: 3, M: 5, N: 7, K: 4 },
 };
 
 export const WORKLOAD_SETS = {
-  default: ['W1', 'W2', 'W3', 'W4', 'W5', 'G1', 'G2'],
-  tiny: ['T1', 'T3', 'TG'],
+  default: ['W1', 'W2', 'W3', 'W4', 'W5', 'G0', 'G1', 'G2', 'GQ', 'GP'],
+  gemm: ['G0', 'G1', 'G2', 'GQ', 'GP'],
+  tiny: ['T1', 'T3', 'TG', 'TB'],
 };
 
 /** `--workloads` value ("W1,W3", "tiny", "default") -> workload ids, validated. */
 export function selectWorkloads(spec) {
   const ids = (spec ?? 'default').split(',').flatMap((s) => WORKLOAD_SETS[s.trim()] ?? [s.trim()]);
-  for (const id of ids) if (!WORKLOADS[id]) throw new RangeError(`unknown workload "${id}" (known: ${Object.keys(WORKLOADS).join(', ')}, tiny, default)`);
+  for (const id of ids) if (!WORKLOADS[id]) throw new RangeError(`unknown workload "${id}" (known: ${Object.keys(WORKLOADS).join(', ')}, ${Object.keys(WORKLOAD_SETS).join(', ')})`);
   return ids;
 }
 
 /** Useful FLOPs of one call (WORKLOADS.md formulas) and, for the decode step, K+V bytes read. */
 export function workCount(w) {
-  if (w.kind === 'gemm') return { flops: 2 * w.M * w.N * w.K, bytes: 0 };
+  if (w.kind === 'gemm') return { flops: 2 * (w.batch ?? 1) * w.M * w.N * w.K, bytes: 0 };
   if (w.kind === 'decode') return { flops: 4 * w.B * 1 * w.S * w.E, bytes: 2 * w.B * w.S * w.E * 4 };
   const { B, L, S, E } = w;
   const projections = 2 * B * L * E * E + 2 * B * S * E * E + 2 * B * S * E * E + 2 * B * L * E * E;
@@ -52,7 +59,10 @@ export function cachedStepWorkCount(w) {
 
 /** Human-readable shape summary for reports. */
 export function describe(w) {
-  if (w.kind === 'gemm') return `M=${w.M} N=${w.N} K=${w.K}`;
+  if (w.kind === 'gemm') {
+    const shapes = `M=${w.M} N=${w.N} K=${w.K}`;
+    return w.batch ? `batch=${w.batch} ${shapes}, a [${w.batch},${w.M},${w.K}] x b [${w.batch},${w.K},${w.N}]` : shapes;
+  }
   if (w.kind === 'decode') return `B=${w.B} L=1 S=${w.S} E=${w.E} H=${w.H}, q [B,H,1,D], K/V [B,H,S,D]`;
   return `B=${w.B} L=${w.L} S=${w.S} E=${w.E} H=${w.H}, ${w.self ? 'self' : 'cross'}-attention, mask: ${w.mask}`;
 }
@@ -79,7 +89,10 @@ export function makeInputs(w, seed = 1234) {
   const rand = mulberry32(seed);
   const t = (data, shape) => ({ data, shape });
   if (w.kind === 'gemm') {
-    return { a: t(uniform(rand, w.M * w.K, 1), [w.M, w.K]), b: t(uniform(rand, w.K * w.N, 1), [w.K, w.N]) };
+    const lead = w.batch ? [w.batch] : [];
+    const count = w.batch ?? 1;
+    return { a: t(uniform(rand, count * w.M * w.K, 1), [...lead, w.M, w.K]),
+      b: t(uniform(rand, count * w.K * w.N, 1), [...lead, w.K, w.N]) };
   }
   const D = w.E / w.H;
   const { B, S, E } = w;

@@ -1,14 +1,18 @@
 // The benchmark harness end to end on the tiny workloads (one layer, one decode step, one
-// SGEMM) into a temp dir: the JSON, Markdown and SVG it writes are well-formed and hold every
-// row. No speed is asserted. PyTorch is pointed at a python that does not exist, so the run
-// needs no python and shows that a missing peer is reported, not dropped.
-import { execFile } from 'node:child_process';
+// SGEMM, one batched SGEMM) into a temp dir: the JSON, Markdown and SVG it writes are
+// well-formed and hold every row. No speed is asserted. PyTorch is pointed at a python that does
+// not exist, so the run needs no python and shows that a missing peer is reported, not dropped;
+// the PyTorch peer's batched path is run on its own below, where torch is installed.
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { torchCases } from '../bench/peers/torch.mjs';
+import { makeInputs, WORKLOADS, writeInputs } from '../bench/workloads.mjs';
+import { reference } from '../lib/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,7 +59,7 @@ describe('bench harness (tiny workloads)', () => {
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   it('measures every tiny workload with mha-native, the reference and every ONNX Runtime variant', () => {
-    expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG']);
+    expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG', 'TB']);
     expect(report.meta.threads).toBe(2);
     expect(report.peaks.fmaGflops).toBeGreaterThan(0);
     expect(report.peaks.readGBps).toBeGreaterThan(0);
@@ -82,6 +86,11 @@ describe('bench harness (tiny workloads)', () => {
       expect.arrayContaining(['native-sdpa', 'native-layer-kvcache', 'ort-mha4d', 'ort-mhapast', 'ort-plain']));
     expect(report.results[2].cases.map((c) => c.id)).toEqual(
       expect.arrayContaining(['native-matmul', 'ort-matmul', 'openblas', 'openblas-forced']));
+    // the batched product: 2·batch·M·N·K FLOPs; OpenBLAS as a loop and split over threads
+    expect(report.results[3].flops).toBe(2 * 3 * 5 * 7 * 4);
+    expect(report.results[3].cases.map((c) => c.id)).toEqual(expect.arrayContaining(
+      ['native-matmul', 'reference', 'ort-matmul', 'openblas', 'openblas-forced', 'openblas-split', 'openblas-split-forced']));
+    expect(report.results[3].cases.find((c) => c.id === 'ort-matmul')!.variant).toBe('MatMul, rank 3');
   });
 
   it('reports a missing peer as missing, with the reason', () => {
@@ -117,5 +126,34 @@ describe('bench harness (tiny workloads)', () => {
     const bars = svg.match(/<rect [^>]*fill="#[0-9a-f]{6}"><title>/g) ?? [];
     expect(bars.length).toBeGreaterThanOrEqual(report.results.length * 2);
     for (const r of report.results) expect(svg).toContain(`>${r.id}</text>`);
+  });
+});
+
+const PYTHON = '/usr/bin/python3';
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+// The harness run above has no python; here the PyTorch peer runs the batched workload itself
+// (torch.bmm), where torch is installed, checked against the TypeScript reference's matmul.
+describe.skipIf(!hasTorch)('bench PyTorch peer on a batched gemm (TB)', () => {
+  it('computes the batched product', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mha-bench-torch-'));
+    const w = WORKLOADS.TB;
+    const inputs = makeInputs(w);
+    writeInputs(dir, inputs);
+    const [peer] = torchCases(w, inputs, { threads: 2, python: PYTHON, dir, probes: { isa: 'avx2' } });
+    try {
+      expect(peer.variant).toMatch(/^torch\.bmm/);
+      await peer.setup();
+      const got = await peer.check();
+      const want = reference.matmul(inputs.a, inputs.b);
+      expect(want.shape).toEqual([3, 5, 7]);
+      expect(got.length).toBe(want.data.length);
+      let diff = 0, norm = 0;
+      want.data.forEach((x, i) => { diff += (got[i] - x) ** 2; norm += x ** 2; });
+      expect(Math.sqrt(diff / norm)).toBeLessThan(1e-5);
+    } finally {
+      await peer.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

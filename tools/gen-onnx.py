@@ -21,7 +21,7 @@ Decode (W3, keys/values already projected, q [B,H,1,D] == [B,1,E] in memory):
   sdpa_mhapast com.microsoft.MultiHeadAttention with S-1 positions as past_key/past_value
                [B,H,S-1,D] and the newest key/value as the [B,1,E] key/value inputs.
   sdpa_plain   MatMul(q, Transpose(k)) * scale -> Softmax -> MatMul(v), all [B,H,*,D].
-SGEMM: matmul.onnx  A [M,K] x B [K,N].
+SGEMM: matmul.onnx  A [M,K] x B [K,N];  bmm.onnx  A [B,M,K] x B [B,K,N] (batched).
 """
 import math
 import os
@@ -175,10 +175,11 @@ def sdpa_plain_graph(e, h):
                              [vi('y', F32, ['B', h, 'L', d])])
 
 
-def matmul_graph():
+def matmul_graph(batch_dims, name):
     node = helper.make_node('MatMul', ['a', 'b'], ['c'])
-    return helper.make_graph([node], 'matmul', [vi('a', F32, ['M', 'K']), vi('b', F32, ['K', 'N'])],
-                             [vi('c', F32, ['M', 'N'])])
+    return helper.make_graph([node], name, [vi('a', F32, batch_dims + ['M', 'K']),
+                                            vi('b', F32, batch_dims + ['K', 'N'])],
+                             [vi('c', F32, batch_dims + ['M', 'N'])])
 
 
 def main():
@@ -193,7 +194,8 @@ def main():
         save(sdpa_mha4d_graph(e, h), out_dir, f'sdpa_mha4d_e{e}_h{h}.onnx')
         save(sdpa_mhapast_graph(e, h), out_dir, f'sdpa_mhapast_e{e}_h{h}.onnx')
         save(sdpa_plain_graph(e, h), out_dir, f'sdpa_plain_e{e}_h{h}.onnx')
-    save(matmul_graph(), out_dir, 'matmul.onnx')
+    save(matmul_graph([], 'matmul'), out_dir, 'matmul.onnx')
+    save(matmul_graph(['B'], 'bmm'), out_dir, 'bmm.onnx')
     print(f'wrote {len(os.listdir(out_dir))} graphs to {out_dir}')
 
 

@@ -1,7 +1,9 @@
-// OpenBLAS SGEMM peer (G1/G2): bench/probes/openblas_sgemm.c, compiled by probes.mjs, run
-// once per round with the workload's raw A/B files. Two variants: the core OpenBLAS detects by
-// itself (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from the env, as shipped), and its
-// kernels forced to the machine's widest ISA (old OpenBLAS builds detect new Xeons as Prescott).
+// OpenBLAS SGEMM peer (gemm workloads): bench/probes/openblas_sgemm.c, compiled by probes.mjs,
+// run once per round with the workload's raw A/B files. Each variant twice: with the core
+// OpenBLAS detects by itself (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from the env, as
+// shipped), and with its kernels forced to the machine's widest ISA (old OpenBLAS builds detect
+// new Xeons as Prescott). Batched workloads add the 'split' variant: the batch divided over the
+// threads, each calling a single-threaded cblas_sgemm (how a framework runs many small products).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,17 +21,26 @@ function sgemmEnv(threads, coretype) {
   return env;
 }
 
+/** How the probe runs the batch: one product after another on OpenBLAS's threads, or split. */
+const MODES = {
+  loop: { suffix: '', variant: (w) => (w.batch ? `cblas_sgemm ×${w.batch} in a loop, OpenBLAS threads` : 'cblas_sgemm') },
+  split: { suffix: '-split', variant: (w, threads) => `batch split over ${threads} threads, single-threaded cblas_sgemm` },
+};
+
 /** OpenBLAS cases of an SGEMM workload; 'missing' when the probe did not compile (no libopenblas). */
 export function openblasCases(w, _inputs, { threads, dir, probes }) {
   if (w.kind !== 'gemm') return [];
   const forced = widestOpenblasCore(probes.isa);
-  return [undefined, forced].map((coretype) => {
-    const fields = { id: coretype ? 'openblas-forced' : 'openblas', peer: 'openblas',
-      variant: coretype ? `cblas_sgemm, OPENBLAS_CORETYPE=${coretype}` : 'cblas_sgemm, core auto-detected' };
+  const modes = w.batch ? ['loop', 'split'] : ['loop'];
+  return modes.flatMap((mode) => [undefined, forced].map((coretype) => {
+    const id = `openblas${MODES[mode].suffix}${coretype ? '-forced' : ''}`;
+    const fields = { id, peer: 'openblas',
+      variant: `${MODES[mode].variant(w, threads)}, ${coretype ? `OPENBLAS_CORETYPE=${coretype}` : 'core auto-detected'}` };
     if (!probes.openblas) return { ...fields, unavailable: `not installed: ${probes.openblasError}` };
-    const out = path.join(dir, `${fields.id}-c.f32`);
+    const out = path.join(dir, `${id}-c.f32`);
     const run = (maxTime, minSamples) => {
-      const args = [w.M, w.N, w.K, threads, maxTime, minSamples, path.join(dir, 'a.f32'), path.join(dir, 'b.f32'), out];
+      const args = [w.batch ?? 1, w.M, w.N, w.K, threads, mode, maxTime, minSamples,
+        path.join(dir, 'a.f32'), path.join(dir, 'b.f32'), out];
       const r = spawnSync(probes.openblas, args.map(String), { encoding: 'utf8', env: sgemmEnv(threads, coretype) });
       if (r.status !== 0) throw new Error(`openblas_sgemm exited ${r.status}: ${r.stderr.trim()}`);
       return JSON.parse(r.stdout);
@@ -47,5 +58,5 @@ export function openblasCases(w, _inputs, { threads, dir, probes }) {
       },
       async measure({ maxTime, minSamples }) { return run(maxTime, minSamples).samples; },
     };
-  });
+  }));
 }

@@ -41,7 +41,7 @@ function sliceKeys(src, { B, H, S, D }, from, to) {
 /** Graph variants of workload w: { id, variant, file, feeds(ort.Tensor) } or { id, variant, inapplicable }. */
 function variants(w, inputs) {
   if (w.kind === 'gemm') {
-    return [{ id: 'ort-matmul', variant: 'MatMul', file: 'matmul.onnx',
+    return [{ id: 'ort-matmul', variant: w.batch ? 'MatMul, rank 3' : 'MatMul', file: w.batch ? 'bmm.onnx' : 'matmul.onnx',
       feeds: (T) => ({ a: new T('float32', inputs.a.data, inputs.a.shape), b: new T('float32', inputs.b.data, inputs.b.shape) }) }];
   }
   const { B, E, H } = w;

@@ -9,7 +9,7 @@ import { widestOpenblasCore } from './openblas.mjs';
 const SCRIPT = fileURLToPath(new URL('../torch_peer.py', import.meta.url));
 
 function variantOf(w) {
-  if (w.kind === 'gemm') return 'torch.mm';
+  if (w.kind === 'gemm') return w.batch ? 'torch.bmm' : 'torch.mm';
   if (w.kind === 'decode') return 'softmax(q kᵀ·scale) v via torch.matmul';
   return 'nn.MultiheadAttention, eval, no_grad';
 }
