@@ -1,17 +1,17 @@
 // The process-wide persistent thread pool (see threadpool.h). One pool object, created on
 // first use and never destroyed (so process exit never waits on it), shared by every Node
-// environment. Its threads do all the parallel work: the calling thread (the JavaScript
-// thread, or a libuv worker running a forwardAsync) only hands the job over and waits, so
-// async work never computes on libuv's shared threads. Top-level parallel_for calls are
-// serialized by a mutex, so concurrent callers never oversubscribe the cores; a parallel_for
-// from inside a task runs inline.
+// environment. A job of n threads runs on the calling thread (the JavaScript thread, or the
+// libuv worker of a forwardAsync, which would otherwise sit blocked) and n - 1 pool threads,
+// all taking chunks from one counter; the caller then waits for the pool threads to leave
+// the job. Top-level parallel_for calls are serialized by a mutex, so concurrent callers
+// never oversubscribe the cores; a parallel_for from inside a task runs inline.
 // set_num_threads only records the size; the pool is resized at the start of the next
 // top-level parallel_for (so resizing from inside a task can never deadlock).
 // Waking a sleeping thread costs tens of microseconds on a virtual machine (an empty
 // parallel_for took 80 us, median, with condition variables alone), and a forward pass or a
-// GEMM runs several jobs back to back. So a worker that finished a job, and a caller waiting
-// for one, first poll for kSpinMicros, yielding the core at each poll (a spinning worker
-// never keeps the caller or another process off a core), and only then sleep.
+// GEMM runs several jobs back to back. So a pool thread that finished a job, and a caller
+// waiting for the pool threads, first poll for kSpinMicros, yielding the core at each poll
+// (a polling thread never keeps a thread with work off a core), and only then sleep.
 #include "core/threadpool.h"
 
 #include <algorithm>
@@ -71,7 +71,7 @@ class Pool {
   // The caller holds call_mu for the whole job.
   std::mutex call_mu;
 
-  void resize(int total) {  // total = the number of worker threads
+  void resize(int total) {  // total = the number of pool threads
     if ((int)workers_.size() == total) return;
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -85,8 +85,9 @@ class Pool {
     for (int i = 0; i < total; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
   }
 
+  // Runs fn over [0, n) on the calling thread and the pool threads.
   void run(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-    const int64_t total = (int64_t)workers_.size();
+    const int64_t total = (int64_t)workers_.size() + 1;
     fn_ = &fn;
     n_ = n;
     chunk_ = std::max<int64_t>(1, n / (total * 4));
@@ -98,6 +99,7 @@ class Pool {
       generation_.fetch_add(1);
     }
     work_cv_.notify_all();
+    run_chunks();
     auto done = [this] { return active_.load() == 0; };
     if (!spin_until(done)) {
       std::unique_lock<std::mutex> lk(mu_);
@@ -146,7 +148,7 @@ class Pool {
   std::vector<std::thread> workers_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> generation_{0};  // changed (under mu_) to start a job
-  std::atomic<int> active_{0};           // workers still in the current job
+  std::atomic<int> active_{0};           // pool threads still in the current job
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0, chunk_ = 1;
   std::atomic<int64_t> next_{0};
@@ -169,7 +171,7 @@ void parallel_for(int64_t n, double work, const std::function<void(int64_t, int6
   }
   Pool& p = pool();
   std::lock_guard<std::mutex> lk(p.call_mu);
-  p.resize(threads);
+  p.resize(threads - 1);
   p.run(n, fn);
 }
 

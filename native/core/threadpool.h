@@ -1,6 +1,6 @@
 // The addon's one persistent thread pool, shared by every Node environment (main thread
-// and worker_threads). parallel_for splits [0, n) into chunks run by the pool's threads
-// (num_threads() of them) while the calling thread waits; it returns when all are done.
+// and worker_threads). parallel_for splits [0, n) into chunks run by num_threads() threads:
+// the calling thread and num_threads() - 1 pool threads; it returns when all are done.
 // Calls from several threads at once are serialized (no oversubscription); a nested call,
 // one with a single item, or a small one (see work) runs inline.
 #pragma once
