@@ -1,6 +1,8 @@
 // Batched SGEMM in the Goto/BLIS design (contracts: gemm.h; micro-kernels: gemm_kernels.h).
 // op(B) is packed once per call (or once per weight, by mha_pack_b) at full depth, as nr-wide
-// zero-padded panels, so a kc-deep block of a panel is just an offset. The output is split into
+// zero-padded panels stored kc-deep block by block: the micro-panels of one depth block lie
+// side by side, so a kc x nc B block is one contiguous run (panels a whole depth apart would
+// map to the same cache sets whenever the depth is a power of two). The output is split into
 // tasks (batch entry x row block <= mc x column block, all columns unless more tasks are
 // needed to keep the threads busy); each task runs the loops
 //   pc (kc deep) -> ic (mc rows: pack the A block once, it stays in L2) -> jc (nc columns: the
@@ -110,13 +112,28 @@ View view_of(const float* x, int64_t ld, int trans) {
   return trans ? View{x, 1, ld} : View{x, ld, 1};
 }
 
-// Packs panels [begin, end) of op(B) (k x n) at full depth into dst (panel j at dst + j*k*nr).
+// The depth of the kc blocks a GEMM of depth k is cut into: kc or a little less, so that the
+// blocks are all about as deep (a last block much shallower than the others would pay the C
+// tile loads and stores of a whole block for a fraction of its work).
+int64_t depth_block(const mha_gemm_kernels& kt, int64_t k) { return ceil_div(k, ceil_div(k, kt.kc)); }
+
+// Where pack_b_panels puts the micro-panel of columns [jp*nr, jp*nr + nr) and depths
+// [pc, pc + kc) (pc a multiple of kc = depth_block(k)) of a B of depth k and n columns: depth
+// blocks one after the other, each holding all ceil(n / nr) of its micro-panels (kc x nr
+// floats each).
+int64_t packed_b_offset(const mha_gemm_kernels& kt, int64_t k, int64_t n, int64_t jp, int64_t pc) {
+  return pc * round_up(n, kt.nr) + jp * std::min(depth_block(kt, k), k - pc) * kt.nr;
+}
+
+// Packs panels [begin, end) of op(B) (k x n) at full depth into dst (see packed_b_offset).
 void pack_b_panels(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst,
                    int64_t begin, int64_t end) {
+  const int64_t kc = depth_block(kt, k);
   for (int64_t jp = begin; jp < end; ++jp) {
-    int64_t j0 = jp * kt.nr;
-    pack_panel(kt, dst + jp * k * kt.nr, b.p + j0 * b.cs, kt.nr, (int)std::min<int64_t>(kt.nr, n - j0),
-               k, b.cs, b.rs);
+    const int64_t j0 = jp * kt.nr;
+    for (int64_t pc = 0; pc < k; pc += kc)
+      pack_panel(kt, dst + packed_b_offset(kt, k, n, jp, pc), b.p + j0 * b.cs + pc * b.rs, kt.nr,
+                 (int)std::min<int64_t>(kt.nr, n - j0), std::min(kc, k - pc), b.cs, b.rs);
   }
 }
 
@@ -184,9 +201,10 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
   const int64_t mc = round_up(kt.mc, mr), nc = round_up(kt.nc, nr);
   const bool direct_a =
       kt.ukernel_direct_a && pr.a.cs == 1 && pr.a.rs > 0 && ceil_div(j1 - j0, nr) <= kDirectAMaxPanels;
-  float* pa = scratch_a.get((size_t)(mc * std::min<int64_t>(kt.kc, pr.k)));
-  for (int64_t pc = 0; pc < pr.k; pc += kt.kc) {
-    const int64_t kcur = std::min<int64_t>(kt.kc, pr.k - pc);
+  const int64_t kc = depth_block(kt, pr.k);
+  float* pa = scratch_a.get((size_t)(mc * kc));
+  for (int64_t pc = 0; pc < pr.k; pc += kc) {
+    const int64_t kcur = std::min(kc, pr.k - pc);
     const float beta = pc == 0 ? pr.beta : 1.0f;
     const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
     for (int64_t ic = i0; ic < i1; ic += mc) {
@@ -203,7 +221,7 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
           const int rows = (int)std::min<int64_t>(mr, mcur - ir);
           const bool direct = direct_a && rows == mr;
           for (int64_t jr = jc; jr < jc1; jr += nr) {
-            const float* b = pb + (jr / nr) * pr.k * nr + pc * nr;
+            const float* b = pb + packed_b_offset(kt, pr.k, pr.n, jr / nr, pc);
             const int cols = (int)std::min<int64_t>(nr, jc1 - jr);
             run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
                      direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
@@ -261,7 +279,7 @@ void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
 void pack_b(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst) {
   const int64_t panels = ceil_div(n, kt.nr);
   auto task = [&](int64_t begin, int64_t end) { pack_b_panels(kt, b, k, n, dst, begin, end); };
-  mha::parallel_for(panels, 32.0 * k * n, task);  // a copy counted as 32 flops: parallel from 64K floats
+  mha::parallel_for(panels, 32.0 * k * n, task);  // a copy counted as 32 flops: parallel from 512K floats
 }
 
 size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
