@@ -5,11 +5,16 @@ import type { NativeAttentionArgs, NativeMatmulArgs, NativeSoftmaxArgs } from '.
 import { attnMaskDescriptor, keyPaddingDescriptor, softmaxMaskDescriptor } from './masks.js';
 import type { Mask, Tensor } from './tensor.js';
 import {
-  checkBoolean, checkElementCount, checkFiniteNumber, checkOptions, checkTensor, formatShape, invalidParameterError,
-  shapesEqual,
+  checkBoolean, checkElementCount, checkFiniteNumber, checkOptions, checkOutput, checkTensor, formatShape,
+  invalidParameterError, shapesEqual,
 } from './validate.js';
 
-export interface MatmulOptions { transposeA?: boolean; transposeB?: boolean; alpha?: number }
+export interface MatmulOptions {
+  transposeA?: boolean; transposeB?: boolean; alpha?: number;
+  /** Where to write the result (its length = the result's element count; it may not share
+   * memory with a or b); returned as the result's data. Without it a new array is allocated. */
+  out?: Float32Array;
+}
 export interface MaskedSoftmaxOptions {
   scale?: number; mask?: Mask; keyPaddingMask?: Mask; isCausal?: boolean;
 }
@@ -49,8 +54,11 @@ export function matmulArgs(a: Tensor, b: Tensor, options?: MatmulOptions): OpArg
   }
   const shape = [...batchDims, m, n];
   const batch = batchDims.reduce((p, d) => p * d, 1);
+  const out = opts.out === undefined
+    ? output('result', shape)
+    : checkOutput('options.out', opts.out, checkElementCount('result', shape), { 'a.data': ta.data, 'b.data': tb.data });
   return {
-    args: { a: ta.data, b: tb.data, out: output('result', shape), batch, m, n, k, transA, transB, alpha, bBatched },
+    args: { a: ta.data, b: tb.data, out, batch, m, n, k, transA, transB, alpha, bBatched },
     shape,
   };
 }

@@ -159,6 +159,20 @@ export function checkShape(name: string, shape: readonly number[], expected: rea
   }
 }
 
+/** A caller's output array: a Float32Array of an exact length sharing no memory with the
+ * inputs (named by their argument names). */
+export function checkOutput(name: string, value: unknown, length: number,
+  inputs: Record<string, ArrayBufferView>): Float32Array {
+  const out = checkFloat32Array(name, value, length, 'the element count of the result');
+  for (const [input, data] of Object.entries(inputs)) {
+    if (data.buffer === out.buffer && data.byteOffset < out.byteOffset + out.byteLength
+      && out.byteOffset < data.byteOffset + data.byteLength) {
+      throw new RangeError(`${name}: expected an array sharing no memory with the inputs, got one overlapping ${input}`);
+    }
+  }
+  return out;
+}
+
 /** A Float32Array of an exact length (weights). */
 export function checkFloat32Array(name: string, value: unknown, length: number, what: string): Float32Array {
   if (!(value instanceof Float32Array)) throw invalidParameterError(name, 'a Float32Array', value, TypeError);

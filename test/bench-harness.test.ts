@@ -85,11 +85,11 @@ describe('bench harness (tiny workloads)', () => {
     expect(report.results[1].cases.map((c) => c.id)).toEqual(
       expect.arrayContaining(['native-sdpa', 'native-layer-kvcache', 'ort-mha4d', 'ort-mhapast', 'ort-plain']));
     expect(report.results[2].cases.map((c) => c.id)).toEqual(
-      expect.arrayContaining(['native-matmul', 'ort-matmul', 'openblas', 'openblas-forced']));
+      expect.arrayContaining(['native-matmul-out', 'native-matmul', 'ort-matmul', 'openblas', 'openblas-forced']));
     // the batched product: 2·batch·M·N·K FLOPs; OpenBLAS as a loop and split over threads
     expect(report.results[3].flops).toBe(2 * 3 * 5 * 7 * 4);
     expect(report.results[3].cases.map((c) => c.id)).toEqual(expect.arrayContaining(
-      ['native-matmul', 'reference', 'ort-matmul', 'openblas', 'openblas-forced', 'openblas-split', 'openblas-split-forced']));
+      ['native-matmul-out', 'native-matmul', 'reference', 'ort-matmul', 'openblas', 'openblas-forced', 'openblas-split', 'openblas-split-forced']));
     expect(report.results[3].cases.find((c) => c.id === 'ort-matmul')!.variant).toBe('MatMul, rank 3');
   });
 

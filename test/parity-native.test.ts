@@ -52,6 +52,19 @@ describe('matmul', () => {
     expect(bv.data).toEqual(bCopy);
     expect(got.data.buffer).not.toBe(av.data.buffer);
   });
+
+  it('writes into options.out (whatever it held, including NaN) and returns it as the data', () => {
+    const rng = new Rng(6);
+    const a = randTensor(rng, [3, 33, 7]);
+    const b = randTensor(rng, [7, 129]);
+    for (const matmulOf of [matmul, reference.matmul]) {
+      const out = offsetView(new Float32Array(3 * 33 * 129).fill(NaN));
+      const got = matmulOf(a, b, { transposeA: false, alpha: 0.5, out });
+      expect(got.data).toBe(out);
+      expect(got.shape).toEqual([3, 33, 129]);
+      expectClose(out, reference.matmul(a, b, { alpha: 0.5 }).data, 'into out');
+    }
+  });
 });
 
 describe('maskedSoftmax', () => {

@@ -234,6 +234,10 @@ describe('matmul', () => {
     { name: 'alpha NaN', call: () => matmul(a, b, { alpha: NaN }), error: RangeError, message: ['options.alpha', 'finite', 'NaN'] },
     { name: 'alpha a string', call: () => matmul(a, b, { alpha: '2' } as never), error: TypeError, message: ['options.alpha', '"2"'] },
     { name: 'result element count overflows', call: () => matmul(zeros([46341, 1]), zeros([1, 46341])), error: RangeError, message: ['result', '2147483647', '[46341, 46341]'] },
+    { name: 'out a Float64Array', call: () => matmul(a, b, { out: new Float64Array(30) } as never), error: TypeError, message: ['options.out', 'Float32Array', 'Float64Array'] },
+    { name: 'out of the wrong length', call: () => matmul(a, b, { out: new Float32Array(29) }), error: RangeError, message: ['options.out.length', '30', 'got 29'] },
+    { name: 'out overlapping a', call: () => { const buf = new ArrayBuffer(4 * 54); return matmul({ data: new Float32Array(buf, 0, 24), shape: [2, 3, 4] }, b, { out: new Float32Array(buf, 4 * 20, 30) }); }, error: RangeError, message: ['options.out', 'overlapping a.data'] },
+    { name: 'out the same array as b', call: () => { const sq = zeros([5, 5]); return matmul(zeros([5, 5]), sq, { out: sq.data }); }, error: RangeError, message: ['options.out', 'overlapping b.data'] },
   ], valid);
 });
 

@@ -65,11 +65,18 @@ function apiCase(loadModule, fields, make, isAsync = false) {
 }
 
 /** The native cases of workload w: forward (fused), forward needWeights (unfused), forwardAsync;
- * scaledDotProductAttention for the decode step; matmul for SGEMM. */
+ * scaledDotProductAttention for the decode step; matmul (into a reused array, and not) for SGEMM. */
 export function nativeCases(w, inputs, { loadModule }) {
   const peer = 'mha-native';
   if (w.kind === 'gemm') {
-    return [apiCase(loadModule, { id: 'native-matmul', peer, variant: 'matmul', baseline: true },
+    // Like every peer here (OpenBLAS's C, torch's out=), the baseline writes into a result
+    // array it reuses; the plain call also allocates (and page-faults) a new one each time.
+    return [apiCase(loadModule, { id: 'native-matmul-out', peer, variant: 'matmul into options.out', baseline: true },
+      (mod) => {
+        const out = new Float32Array(inputs.a.data.length / w.K * w.N);
+        return () => mod.matmul(inputs.a, inputs.b, { out }).data;
+      }),
+    apiCase(loadModule, { id: 'native-matmul', peer, variant: 'matmul (new result array)' },
       (mod) => () => mod.matmul(inputs.a, inputs.b).data)];
   }
   if (w.kind === 'decode') {
