@@ -107,7 +107,8 @@ export function markdown(report, svgFile) {
   out.push(...summary(results, rows), '');
   for (const r of results) {
     out.push(`## ${r.id} — ${r.workload.title}`, '', `${describe(r.workload)}; ${(r.flops / 1e9).toPrecision(4)} GFLOP per call`
-      + `${r.bytes ? `, ${(r.bytes / 2 ** 20).toFixed(1)} MiB of K+V read per step` : ''}.`, '');
+      + `${r.bytes ? `, ${(r.bytes / 2 ** 20).toFixed(1)} MiB of K+V read per step` : ''}`
+      + `${r.stealPct === undefined ? '' : `; hypervisor steal while it ran: ${r.stealPct.toFixed(0)}% of CPU time`}.`, '');
     if (r.error) { out.push(`Worker failed: ${r.error}`, ''); continue; }
     out.push(`| ${HEADER.slice(1).join(' | ')} |`, `|${HEADER.slice(1).map(() => '---').join('|')}|`);
     for (const row of rows.filter((x) => x.workload === r.id)) out.push(`| ${cells(row).slice(1).map(mdEscape).join(' | ')} |`);

@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileProbes, measurePeaks } from './probes.mjs';
 import { buildRows, markdown, textTable } from './report.mjs';
+import { cpuTicks, stealPercent } from './steal.mjs';
 import { chart } from './svg.mjs';
 import { makeInputs, selectWorkloads, WORKLOADS, writeInputs } from './workloads.mjs';
 
@@ -81,11 +82,13 @@ async function runWorkload(id, { tmp, threads, opts, pkg, probes, peaks }) {
     probes: { openblas: probes.openblas, openblasError: probes.openblasError, isa: peaks.isa } };
   fs.writeFileSync(path.join(dir, 'job.json'), JSON.stringify(job));
   log(`== ${id}: ${workload.title}`);
-  const t0 = Date.now();
+  const t0 = Date.now(), ticks0 = cpuTicks();
   const error = await runWorker(path.join(dir, 'job.json'), id);
-  log(`== ${id}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return error ? { id, workload, error, cases: [], flops: 0, bytes: 0 }
+  const stealPct = stealPercent(ticks0, cpuTicks());
+  log(`== ${id}: ${((Date.now() - t0) / 1000).toFixed(1)} s${stealPct === undefined ? '' : `, hypervisor steal ${stealPct.toFixed(0)}%`}`);
+  const result = error ? { id, workload, error, cases: [], flops: 0, bytes: 0 }
     : JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
+  return { ...result, stealPct };
 }
 
 /** Writes <date>-<host>.{json,md,svg} and latest.{md,svg} into opts.out; prints the table. */
