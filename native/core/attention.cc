@@ -332,9 +332,12 @@ class Attention {
         for (int64_t t = 0; t < tiles_; ++t) {
           float* dst = kt_ + (g * tiles_ + t) * d * kTileKeys;
           const int64_t n = std::min(kTileKeys, a->s - t * kTileKeys);
-          for (int64_t j = 0; j < n; ++j) {
-            const float* src = kb + (t * kTileKeys + j) * a->k_ss;
-            for (int64_t c = 0; c < d; ++c) dst[c * kTileKeys + j] = src[c];
+          // 16 keys at a time: each write is a 64-byte run, and the 16 source rows stay in L1
+          for (int64_t j0 = 0; j0 < n; j0 += 16) {
+            const int64_t keys = std::min<int64_t>(16, n - j0);
+            const float* src = kb + (t * kTileKeys + j0) * a->k_ss;
+            for (int64_t c = 0; c < d; ++c)
+              for (int64_t j = 0; j < keys; ++j) dst[c * kTileKeys + j0 + j] = src[j * a->k_ss + c];
           }
           for (int64_t c = 0; c < d && n < kTileKeys; ++c) memset(dst + c * kTileKeys + n, 0, (kTileKeys - n) * sizeof(float));
         }
