@@ -1,11 +1,11 @@
 // Scaled dot-product attention over strided q/k/v with every mask kind.
-//  - weights == NULL: fused (FlashAttention-style). Work items are (batch, head, block of
-//    kBlockRows queries); each streams key tiles of kTileKeys through an online softmax
-//    (running max and sum, rescaled accumulator) and accumulates P.V, so no L x S matrix
-//    exists. Causal tiles past the diagonal are never visited. With a single query block
-//    and too few (batch, head) items for the pool (decode), the keys are split too and the
-//    partial (max, sum, acc) are combined afterwards. Key tiles past the last key the
-//    key padding mask leaves open are skipped too.
+//  - weights == NULL: fused (FlashAttention-style). Work items are (batch, head, a pair of
+//    blocks of kBlockRows queries); each block streams key tiles of kTileKeys through an
+//    online softmax (running max and sum, rescaled accumulator) and accumulates P.V, so
+//    no L x S matrix exists. Causal tiles past the diagonal are never visited. With a
+//    single query block and too few (batch, head) items for the pool (decode), the keys
+//    are split too and the partial (max, sum, acc) are combined afterwards. Key tiles past
+//    the last key the key padding mask leaves open are skipped too.
 //  - weights != NULL: scores of a query block are written to weights, turned into
 //    probabilities by the masked softmax row kernels, then out = P.V.
 // When there are enough query rows to amortize it, K is packed once per (batch, head) into
