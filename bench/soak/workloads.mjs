@@ -39,5 +39,5 @@ export function mib(bytes) {
 export function machine() {
   const { isa, threads } = nativeInfo();
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  return `machine: ${os.availableParallelism()} cores, load average ${load}; kernels ${isa}, ${threads} pool threads`;
+  return `machine: ${os.availableParallelism()} cores, load average ${load}; kernels ${isa}, ${threads} threads (setNumThreads)`;
 }
