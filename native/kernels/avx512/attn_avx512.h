@@ -1,5 +1,5 @@
 // The AVX-512 attention kernels, collected into mha_attn_kernels_avx512 by
-// attn_f32_avx512_8x32_6x64.cc. Compiled only with the avx512 flags of native/isa.json.
+// attn_f32_avx512_6x64.cc. Compiled only with the avx512 flags of native/isa.json.
 #pragma once
 #include "core/attn_kernels.h"
 

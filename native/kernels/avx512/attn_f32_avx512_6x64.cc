@@ -1,7 +1,7 @@
 // Attention tile kernels, AVX-512, and the mha_attn_kernels_avx512 table.
-//  scores: 8 x 32 register tile of S = Q.K^T (16 zmm accumulators, 2 zmm for a K^T row
-//    segment, q broadcast from memory); per step of d: 2 loads, 8 broadcasts, 16 FMAs.
-//    The K^T tile (d x 128 floats, <= 64 KB) stays in L1/L2, the 8 query rows in L1.
+//  scores: 6 x 64 register tile of S = Q.K^T (24 zmm accumulators, 4 zmm for a K^T row
+//    segment, q broadcast from memory); per step of d: 4 loads, 6 broadcasts, 24 FMAs.
+//    A d x 64 column block of the K^T tile (<= 32 KB) stays in L1 for all query rows.
 //  pv: 6 x 64 register tile of acc += P.V (24 zmm accumulators, 4 zmm for a V row
 //    segment); per key: 4 loads, 6 broadcasts, 24 FMAs. V tile rows stream from L2.
 //  dots (decode, one query): 4 keys at a time, 16 floats of d per FMA, horizontal sums at
@@ -24,38 +24,51 @@ inline __mmask16 tail_mask(int64_t left) {
                     : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
 }
 
-template <int MR>
+// s[MR x cols] = q[MR x d] . kt[d x cols], cols <= 16 * NV (the last vector under lane mask
+// `last`, so nothing past the tile's columns is read or written).
+template <int MR, int NV>
 void scores_tile(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t d, float* s,
-                 int64_t lds, int64_t cols) {
-  __m512 acc[MR][2];
-  #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < d; ++c) {
-    const __m512 k0 = _mm512_loadu_ps(kt + c * ldkt), k1 = _mm512_loadu_ps(kt + c * ldkt + 16);
-    #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m512 qb = _mm512_set1_ps(q[r * ldq + c]);
-      acc[r][0] = _mm512_fmadd_ps(qb, k0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(qb, k1, acc[r][1]);
-    }
-  }
-  const __mmask16 m0 = tail_mask(cols), m1 = tail_mask(cols - 16);
+                 int64_t lds, __mmask16 last) {
+  __m512 acc[MR][NV];
   #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
-    _mm512_mask_storeu_ps(s + r * lds, m0, acc[r][0]);
-    _mm512_mask_storeu_ps(s + r * lds + 16, m1, acc[r][1]);
+    #pragma GCC unroll 8
+    for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_setzero_ps();
+  }
+  for (int64_t k = 0; k < d; ++k) {
+    __m512 kv[NV];
+    #pragma GCC unroll 8
+    for (int c = 0; c < NV - 1; ++c) kv[c] = _mm512_loadu_ps(kt + k * ldkt + 16 * c);
+    kv[NV - 1] = _mm512_maskz_loadu_ps(last, kt + k * ldkt + 16 * (NV - 1));
+    #pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512 qb = _mm512_set1_ps(q[r * ldq + k]);
+      #pragma GCC unroll 8
+      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_fmadd_ps(qb, kv[c], acc[r][c]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    #pragma GCC unroll 8
+    for (int c = 0; c < NV - 1; ++c) _mm512_storeu_ps(s + r * lds + 16 * c, acc[r][c]);
+    _mm512_mask_storeu_ps(s + r * lds + 16 * (NV - 1), last, acc[r][NV - 1]);
   }
 }
 
-using ScoresTile = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t);
-const ScoresTile kScoresTiles[8] = {scores_tile<1>, scores_tile<2>, scores_tile<3>, scores_tile<4>,
-                                    scores_tile<5>, scores_tile<6>, scores_tile<7>, scores_tile<8>};
+using ScoresTile = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, __mmask16);
+template <int MR>
+constexpr ScoresTile kScoresRow[4] = {scores_tile<MR, 1>, scores_tile<MR, 2>, scores_tile<MR, 3>, scores_tile<MR, 4>};
+const ScoresTile* const kScoresTiles[6] = {kScoresRow<1>, kScoresRow<2>, kScoresRow<3>,
+                                           kScoresRow<4>, kScoresRow<5>, kScoresRow<6>};
 
 void scores(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t rows, int64_t n,
             int64_t d, float* s, int64_t lds) {
-  for (int64_t j = 0; j < n; j += 32)  // one K^T column block (d x 32) stays in L1 for all rows
-    for (int64_t r = 0; r < rows; r += 8)
-      kScoresTiles[(rows - r < 8 ? rows - r : 8) - 1](q + r * ldq, ldq, kt + j, ldkt, d, s + r * lds + j, lds, n - j);
+  for (int64_t j = 0; j < n; j += 64) {  // one K^T column block (d x 64) stays in L1 for all rows
+    const int64_t cols = n - j < 64 ? n - j : 64, nv = (cols + 15) / 16;
+    for (int64_t r = 0; r < rows; r += 6)
+      kScoresTiles[(rows - r < 6 ? rows - r : 6) - 1][nv - 1](q + r * ldq, ldq, kt + j, ldkt, d, s + r * lds + j, lds,
+                                                             tail_mask(cols - 16 * (nv - 1)));
+  }
 }
 
 // acc[MR x (16 * NV)] += p[MR x n] . v[n x (16 * NV)]; the last vector uses lane mask `last`.
