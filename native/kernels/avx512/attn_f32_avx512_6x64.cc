@@ -1,9 +1,8 @@
 // Attention tile kernels, AVX-512, and the mha_attn_kernels_avx512 table.
-//  scores: 6 x 64 register tile of S = Q.K^T (24 zmm accumulators, 4 zmm for a K^T row
-//    segment, q broadcast from memory); per step of d: 4 loads, 6 broadcasts, 24 FMAs.
-//    A d x 64 column block of the K^T tile (<= 32 KB) stays in L1 for all query rows.
-//  pv: 6 x 64 register tile of acc += P.V (24 zmm accumulators, 4 zmm for a V row
-//    segment); per key: 4 loads, 6 broadcasts, 24 FMAs. V tile rows stream from L2.
+//  scores and pv: one 6 x 64 register tile of C (+)= A.B (24 zmm accumulators, 4 zmm for a
+//    row segment of B, A broadcast from memory); per step: 4 loads, 6 broadcasts, 24 FMAs.
+//    For scores A = Q and B = K^T, for pv A = P and B = V (accumulating). A d x 64 column
+//    block of B (<= 32 KB) stays in L1 while every block of 6 rows passes over it.
 //  dots (decode, one query): 4 keys at a time, 16 floats of d per FMA, horizontal sums at
 //    the end; K is read once, straight from memory.
 // Column tails use lane masks; no kernel reads or writes past a row's end (K^T tiles are
@@ -24,99 +23,69 @@ inline __mmask16 tail_mask(int64_t left) {
                     : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
 }
 
-// s[MR x cols] = q[MR x d] . kt[d x cols], cols <= 16 * NV (the last vector under lane mask
-// `last`, so nothing past the tile's columns is read or written).
-template <int MR, int NV>
-void scores_tile(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t d, float* s,
-                 int64_t lds, __mmask16 last) {
+// c[MR x cols] = a[MR x k] . b[k x cols] (kAccumulate: c += ...), a and b row-major with row
+// strides lda and ldb, cols <= 16 * NV: the last vector under lane mask `last`, so nothing
+// past the tile's columns is read or written. Both attention products are this tile:
+// scores (a = q, b = K^T) and P.V (a = p, b = v, accumulating).
+template <bool kAccumulate, int MR, int NV>
+void tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, float* c, int64_t ldc,
+          __mmask16 last) {
   __m512 acc[MR][NV];
   #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     #pragma GCC unroll 8
-    for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_setzero_ps();
+    for (int v = 0; v < NV - 1; ++v) acc[r][v] = kAccumulate ? _mm512_loadu_ps(c + r * ldc + 16 * v) : _mm512_setzero_ps();
+    acc[r][NV - 1] = kAccumulate ? _mm512_maskz_loadu_ps(last, c + r * ldc + 16 * (NV - 1)) : _mm512_setzero_ps();
   }
-  for (int64_t k = 0; k < d; ++k) {
-    __m512 kv[NV];
+  for (int64_t p = 0; p < k; ++p) {
+    __m512 bv[NV];
     #pragma GCC unroll 8
-    for (int c = 0; c < NV - 1; ++c) kv[c] = _mm512_loadu_ps(kt + k * ldkt + 16 * c);
-    kv[NV - 1] = _mm512_maskz_loadu_ps(last, kt + k * ldkt + 16 * (NV - 1));
+    for (int v = 0; v < NV - 1; ++v) bv[v] = _mm512_loadu_ps(b + p * ldb + 16 * v);
+    bv[NV - 1] = _mm512_maskz_loadu_ps(last, b + p * ldb + 16 * (NV - 1));
     #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const __m512 qb = _mm512_set1_ps(q[r * ldq + k]);
+      const __m512 ab = _mm512_set1_ps(a[r * lda + p]);
       #pragma GCC unroll 8
-      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_fmadd_ps(qb, kv[c], acc[r][c]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(ab, bv[v], acc[r][v]);
     }
   }
   #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     #pragma GCC unroll 8
-    for (int c = 0; c < NV - 1; ++c) _mm512_storeu_ps(s + r * lds + 16 * c, acc[r][c]);
-    _mm512_mask_storeu_ps(s + r * lds + 16 * (NV - 1), last, acc[r][NV - 1]);
+    for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
+    _mm512_mask_storeu_ps(c + r * ldc + 16 * (NV - 1), last, acc[r][NV - 1]);
   }
 }
 
-using ScoresTile = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, __mmask16);
-template <int MR>
-constexpr ScoresTile kScoresRow[4] = {scores_tile<MR, 1>, scores_tile<MR, 2>, scores_tile<MR, 3>, scores_tile<MR, 4>};
-const ScoresTile* const kScoresTiles[6] = {kScoresRow<1>, kScoresRow<2>, kScoresRow<3>,
-                                           kScoresRow<4>, kScoresRow<5>, kScoresRow<6>};
+using Tile = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, __mmask16);
+template <bool kAccumulate, int MR>
+constexpr Tile kTileRow[4] = {tile<kAccumulate, MR, 1>, tile<kAccumulate, MR, 2>, tile<kAccumulate, MR, 3>,
+                              tile<kAccumulate, MR, 4>};
+template <bool kAccumulate>
+const Tile* const kTiles[6] = {kTileRow<kAccumulate, 1>, kTileRow<kAccumulate, 2>, kTileRow<kAccumulate, 3>,
+                               kTileRow<kAccumulate, 4>, kTileRow<kAccumulate, 5>, kTileRow<kAccumulate, 6>};
+
+// c[rows x n] (+)= a[rows x k] . b[k x n] in 6 x 64 tiles; one column block of b (k x 64)
+// stays in L1 while every row block passes over it.
+template <bool kAccumulate>
+void product(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t rows, int64_t n, int64_t k,
+             float* c, int64_t ldc) {
+  for (int64_t j = 0; j < n; j += 64) {
+    const int64_t cols = n - j < 64 ? n - j : 64, nv = (cols + 15) / 16;
+    for (int64_t r = 0; r < rows; r += 6)
+      kTiles<kAccumulate>[(rows - r < 6 ? rows - r : 6) - 1][nv - 1](
+          a + r * lda, lda, b + j, ldb, k, c + r * ldc + j, ldc, tail_mask(cols - 16 * (nv - 1)));
+  }
+}
 
 void scores(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t rows, int64_t n,
             int64_t d, float* s, int64_t lds) {
-  for (int64_t j = 0; j < n; j += 64) {  // one K^T column block (d x 64) stays in L1 for all rows
-    const int64_t cols = n - j < 64 ? n - j : 64, nv = (cols + 15) / 16;
-    for (int64_t r = 0; r < rows; r += 6)
-      kScoresTiles[(rows - r < 6 ? rows - r : 6) - 1][nv - 1](q + r * ldq, ldq, kt + j, ldkt, d, s + r * lds + j, lds,
-                                                             tail_mask(cols - 16 * (nv - 1)));
-  }
+  product<false>(q, ldq, kt, ldkt, rows, n, d, s, lds);
 }
-
-// acc[MR x (16 * NV)] += p[MR x n] . v[n x (16 * NV)]; the last vector uses lane mask `last`.
-template <int MR, int NV>
-void pv_tile(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, float* acc,
-             int64_t ldacc, __mmask16 last) {
-  __m512 a[MR][NV];
-  #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    #pragma GCC unroll 8
-    for (int c = 0; c < NV - 1; ++c) a[r][c] = _mm512_loadu_ps(acc + r * ldacc + 16 * c);
-    a[r][NV - 1] = _mm512_maskz_loadu_ps(last, acc + r * ldacc + 16 * (NV - 1));
-  }
-  for (int64_t j = 0; j < n; ++j) {
-    __m512 vj[NV];
-    #pragma GCC unroll 8
-    for (int c = 0; c < NV - 1; ++c) vj[c] = _mm512_loadu_ps(v + j * ldv + 16 * c);
-    vj[NV - 1] = _mm512_maskz_loadu_ps(last, v + j * ldv + 16 * (NV - 1));
-    #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m512 pb = _mm512_set1_ps(p[r * ldp + j]);
-      #pragma GCC unroll 8
-      for (int c = 0; c < NV; ++c) a[r][c] = _mm512_fmadd_ps(pb, vj[c], a[r][c]);
-    }
-  }
-  #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    #pragma GCC unroll 8
-    for (int c = 0; c < NV - 1; ++c) _mm512_storeu_ps(acc + r * ldacc + 16 * c, a[r][c]);
-    _mm512_mask_storeu_ps(acc + r * ldacc + 16 * (NV - 1), last, a[r][NV - 1]);
-  }
-}
-
-using PvTile = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, __mmask16);
-template <int MR>
-constexpr PvTile kPvRow[4] = {pv_tile<MR, 1>, pv_tile<MR, 2>, pv_tile<MR, 3>, pv_tile<MR, 4>};
-const PvTile* const kPvTiles[6] = {kPvRow<1>, kPvRow<2>, kPvRow<3>, kPvRow<4>, kPvRow<5>, kPvRow<6>};
 
 void pv(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t rows, int64_t n,
         int64_t dv, float* acc, int64_t ldacc) {
-  for (int64_t r = 0; r < rows; r += 6) {
-    const int64_t mr = rows - r < 6 ? rows - r : 6;
-    for (int64_t c = 0; c < dv; c += 64) {
-      const int64_t cols = dv - c < 64 ? dv - c : 64, nv = (cols + 15) / 16;
-      kPvTiles[mr - 1][nv - 1](p + r * ldp, ldp, v + c, ldv, n, acc + r * ldacc + c, ldacc,
-                               tail_mask(cols - 16 * (nv - 1)));
-    }
-  }
+  product<true>(p, ldp, v, ldv, rows, dv, n, acc, ldacc);
 }
 
 void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, float* s) {
