@@ -1,7 +1,8 @@
 // Attention sub-table of the dispatch table: the per-ISA micro-kernels behind the fused
 // masked softmax (softmax.cc) and the fused / unfused attention (attention.cc).
-// Each ISA defines `mha_attn_kernels_<isa>` in native/kernels/<isa>/; the core code is
-// ISA-agnostic and only calls through this table.
+// Each ISA defines `mha_attn_kernels_<isa>` in native/kernels/<isa>/ (the SIMD sets from the
+// shared templates of native/kernels/simd/); the core code is ISA-agnostic and only calls
+// through this table.
 #pragma once
 #include <stdint.h>
 #include "core/attention.h"

@@ -324,6 +324,11 @@ int main(int argc, char** argv) {
     for (int cfg : {kNone, kPadBool, kCausal, kAddInfPerHead})
       run_attention(isa, 1, 1, 1, 4000, 64, 64, cfg, 1.f, false, 77 + cfg);
     run_attention(isa, 1, 2, 3, 2500, 64, 80, kCausalPadBool, 1.f, true, 99);
+    // head sizes that are no multiple of any vector width (partial vectors in every product)
+    for (int cfg = 0; cfg < kMaskCfgCount; ++cfg) {
+      run_attention(isa, 2, 2, 33, 129, 5, 7, cfg, 1.f, cfg % 2 == 1, 300 + cfg);
+      run_attention(isa, 1, 3, 1, 700, 13, 3, cfg, 1.f, cfg % 2 == 0, 400 + cfg);
+    }
     // K/V packed a group of heads at a time (more than the pack budget in all): one query
     // block per head (key-split per group), then several; the output written over q
     run_attention(isa, 2, 6, 40, 2000, 64, 64, kCausalPadBool, 1.f, true, 123, true);

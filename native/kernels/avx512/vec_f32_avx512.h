@@ -1,0 +1,65 @@
+// The AVX-512 vector type of native/kernels/simd/vec.h: 16 floats in a zmm register; partial
+// accesses and lane flags are k-masks (masked loads never touch the lanes left out).
+// Included only by this directory's units (compiled with the avx512 flags of native/isa.json).
+#pragma once
+// GCC 12's avx512fintrin.h self-initializes its "undefined" vectors (GCC bug 105593),
+// which -Wall reports at every inlined use.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "kernels/simd/vec.h"
+
+namespace mha_avx512 {
+namespace {
+
+struct Vec {
+  using F = __m512;
+  using Part = __mmask16;
+  using Mask = __mmask16;
+  static constexpr int N = 16;
+  static constexpr int kTileRows = 6, kTileVectors = 4;  // attention tile 6 x 64: 24 accumulators
+
+  static F zero() { return _mm512_setzero_ps(); }
+  static F set1(float x) { return _mm512_set1_ps(x); }
+  static F load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, F v) { _mm512_storeu_ps(p, v); }
+
+  static Part part(int64_t k) {
+    return k >= 16 ? static_cast<Part>(0xffff) : k <= 0 ? 0 : static_cast<Part>((1u << k) - 1);
+  }
+  static F load(const float* p, Part m) { return _mm512_maskz_loadu_ps(m, p); }
+  static F load(const float* p, Part m, float fill) { return _mm512_mask_loadu_ps(set1(fill), m, p); }
+  static void store(float* p, F v, Part m) { _mm512_mask_storeu_ps(p, m, v); }
+
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F fnmadd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
+  static float hmax(F v) { return _mm512_reduce_max_ps(v); }
+  static float hsum(F v) { return _mm512_reduce_add_ps(v); }
+
+  static F round(F x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static F pow2_live(F p, F n, F x) {  // vscalefps: p * 2^n
+    return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, set1(mha_simd::kExpMin), _CMP_GE_OQ), p, n);
+  }
+
+  static Mask none() { return 0; }
+  static Mask lanes_from(int64_t first) {
+    return first <= 0 ? static_cast<Mask>(0xffff) : first >= 16 ? 0 : static_cast<Mask>(0xffffu << first);
+  }
+  static Mask nonzero_bytes(const uint8_t* b) { return nonzero_bytes(b, 0xffff); }
+  static Mask nonzero_bytes(const uint8_t* b, Part m) {
+    const __m128i v = _mm_maskz_loadu_epi8(m, b);
+    return _mm_test_epi8_mask(v, v);
+  }
+  static Mask or_(Mask a, Mask b) { return a | b; }
+  static F neg_inf_where(Mask m, F v) { return _mm512_mask_mov_ps(v, m, set1(-INFINITY)); }
+};
+
+}  // namespace
+}  // namespace mha_avx512

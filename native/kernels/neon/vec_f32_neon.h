@@ -1,0 +1,73 @@
+// The NEON (AArch64 AdvSIMD) vector type of native/kernels/simd/vec.h: 4 floats in a q
+// register; partial accesses are staged through 4-lane stack buffers (AdvSIMD has no masked
+// load), lane flags are all-ones lanes. Included only by this directory's units.
+#pragma once
+#include <arm_neon.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/simd/vec.h"
+
+namespace mha_neon {
+namespace {
+
+struct Vec {
+  using F = float32x4_t;
+  using Part = int;  // the number of leading lanes, 0 to 4
+  using Mask = uint32x4_t;
+  static constexpr int N = 4;
+  static constexpr int kTileRows = 6, kTileVectors = 4;  // attention tile 6 x 16: 24 accumulators
+
+  static F zero() { return vdupq_n_f32(0.0f); }
+  static F set1(float x) { return vdupq_n_f32(x); }
+  static F load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, F v) { vst1q_f32(p, v); }
+
+  static Part part(int64_t k) { return k < 0 ? 0 : k > 4 ? 4 : static_cast<int>(k); }
+  static F load(const float* p, Part k) { return load(p, k, 0.0f); }
+  static F load(const float* p, Part k, float fill) {
+    float staged[4] = {fill, fill, fill, fill};
+    memcpy(staged, p, k * sizeof(float));
+    return vld1q_f32(staged);
+  }
+  static void store(float* p, F v, Part k) {
+    float staged[4];
+    vst1q_f32(staged, v);
+    memcpy(p, staged, k * sizeof(float));
+  }
+
+  static F add(F a, F b) { return vaddq_f32(a, b); }
+  static F sub(F a, F b) { return vsubq_f32(a, b); }
+  static F mul(F a, F b) { return vmulq_f32(a, b); }
+  static F max(F a, F b) { return vmaxq_f32(a, b); }
+  static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static F fnmadd(F a, F b, F c) { return vfmsq_f32(c, a, b); }
+  static float hmax(F v) { return vmaxvq_f32(v); }
+  static float hsum(F v) { return vaddvq_f32(v); }
+
+  static F round(F x) { return vrndnq_f32(x); }
+  static F pow2_live(F p, F n, F x) {  // 2^n built in the exponent bits
+    const uint32x4_t live = vcgeq_f32(x, vdupq_n_f32(mha_simd::kExpMin));
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vreinterpretq_f32_u32(vandq_u32(live, vreinterpretq_u32_f32(vmulq_f32(p, vreinterpretq_f32_s32(e)))));
+  }
+
+  static Mask none() { return vdupq_n_u32(0); }
+  static Mask lanes_from(int64_t first) {
+    const int32_t lane[4] = {0, 1, 2, 3};
+    const int32_t f = first < 0 ? 0 : first > 4 ? 4 : static_cast<int32_t>(first);
+    return vcgeq_s32(vld1q_s32(lane), vdupq_n_s32(f));
+  }
+  static Mask nonzero_bytes(const uint8_t* b) { return nonzero_bytes(b, 4); }
+  static Mask nonzero_bytes(const uint8_t* b, Part k) {
+    uint32_t w[4] = {0, 0, 0, 0};
+    for (int i = 0; i < k; ++i) w[i] = b[i];
+    return vmvnq_u32(vceqq_u32(vld1q_u32(w), vdupq_n_u32(0)));
+  }
+  static Mask or_(Mask a, Mask b) { return vorrq_u32(a, b); }
+  static F neg_inf_where(Mask m, F v) { return vbslq_f32(m, vdupq_n_f32(-INFINITY), v); }
+};
+
+}  // namespace
+}  // namespace mha_neon

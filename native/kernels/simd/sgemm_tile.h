@@ -1,0 +1,66 @@
+// The SGEMM micro-kernel of core/gemm_kernels.h, written once for any vector type V of vec.h
+// with the tile MR x (NV * N): MR * NV accumulators, NV registers for a row of the B
+// micro-panel, one for the broadcast A element; per depth step NV loads of B, MR broadcasts
+// of A and MR * NV FMAs. Two forms: A packed (a[p * MR + i]) or read in place from
+// row-major storage (kDirectA: a[i * lda + p]).
+#pragma once
+#include <stdint.h>
+
+#include "kernels/simd/vec.h"
+
+namespace mha_simd {
+namespace {
+
+template <class V, int MR, int NV, bool kDirectA>
+inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                       float alpha, float beta) {
+  constexpr int N = V::N;
+  typename V::F acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : MR, b += NV * N) {
+    typename V::F bv[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + N * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const typename V::F ai = V::set1(kDirectA ? a[i * lda] : a[i]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ai, bv[v], acc[i][v]);
+    }
+  }
+  // Fully unrolled (like the loops above) so the accumulators stay in registers.
+  const typename V::F va = V::set1(alpha);
+  if (beta == 0.0f) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) V::store(c + i * ldc + N * v, V::mul(va, acc[i][v]));
+  } else {
+    const typename V::F vb = V::set1(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        float* cv = c + i * ldc + N * v;
+        V::store(cv, V::fmadd(vb, V::load(cv), V::mul(va, acc[i][v])));
+      }
+  }
+}
+
+// The packed-A and direct-A entry points of gemm_kernels.h for the tile MR x (NV * N).
+template <class V, int MR, int NV>
+void sgemm(int64_t k, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
+  sgemm_tile<V, MR, NV, false>(k, a, 0, b, c, ldc, alpha, beta);
+}
+
+template <class V, int MR, int NV>
+void sgemm_direct_a(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                    float alpha, float beta) {
+  sgemm_tile<V, MR, NV, true>(k, a, lda, b, c, ldc, alpha, beta);
+}
+
+}  // namespace
+}  // namespace mha_simd

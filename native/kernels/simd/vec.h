@@ -1,0 +1,54 @@
+// The vector-type contract that the shared kernel templates of native/kernels/simd/ are
+// written against, and the exp they share. Each SIMD kernel set defines one such type in its
+// own native/kernels/<isa>/vec_f32_<isa>.h (AVX2, AVX-512, NEON) and instantiates the
+// templates in its own units, compiled with its own flags: the kernels are written once, and
+// only the intrinsics differ per ISA.
+//
+// A vector type V provides (all static, all inline):
+//   F, N              the register type and its number of float lanes
+//   Part, part(k)     the leading min(k, N) lanes (k >= 0), for row tails: a partial access
+//                     never reads or writes memory past those lanes
+//   zero(), set1(x), load(p), store(p, v)             full vectors (no alignment needed)
+//   load(p, part) / load(p, part, fill), store(p, v, part)
+//                     partial: lanes outside the part read as 0 (or fill) and are not written
+//   add, sub, mul, max(a, b); fmadd(a, b, c) = a*b + c; fnmadd(a, b, c) = c - a*b
+//   hmax(v), hsum(v)  horizontal max and sum
+//   round(v)          to the nearest integer (ties to even)
+//   pow2_live(p, n, x) p * 2^n (n integral, |n| <= 127) where x >= kExpMin, exactly 0 elsewhere
+//   Mask, none(), lanes_from(i), nonzero_bytes(b), nonzero_bytes(b, part), or_(a, b),
+//   neg_inf_where(m, v)
+//                     lane flags: lanes i >= lanes_from's argument (all for <= 0, none for
+//                     >= N); the lanes (of the part) whose byte at b is nonzero (bytes past
+//                     the part are not read); v with -inf where m is set
+//   kTileRows, kTileVectors   the attention tile (attn_tiles.h): kTileRows x kTileVectors*N
+//
+// Everything in these headers has internal linkage (an anonymous namespace), so each unit gets
+// its own copy compiled with its own flags; a shared inline copy could be the AVX-512 build
+// picked by the linker for the AVX2 path.
+#pragma once
+#include <stdint.h>
+
+namespace mha_simd {
+namespace {
+
+// Below this, exp(x) is under the smallest normal float: exp_nonpositive gives 0 (no denormals).
+constexpr float kExpMin = -87.3365447f;
+
+// exp(x) for x <= 0 (softmax): x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-5 minimax
+// polynomial (max relative error 9.2e-8), times 2^n; 0 below kExpMin and for -inf.
+template <class V>
+inline typename V::F exp_nonpositive(typename V::F x) {
+  using F = typename V::F;
+  const F n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+  const F r = V::fnmadd(n, V::set1(0.693147180559945309f), x);
+  F p = V::set1(0x1.0F9F9Cp-7f);
+  p = V::fmadd(p, r, V::set1(0x1.573A1Ap-5f));
+  p = V::fmadd(p, r, V::set1(0x1.555A80p-3f));
+  p = V::fmadd(p, r, V::set1(0x1.FFFDC6p-2f));
+  p = V::fmadd(p, r, V::set1(0x1.FFFFF6p-1f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  return V::pow2_live(p, n, x);
+}
+
+}  // namespace
+}  // namespace mha_simd
