@@ -5,7 +5,8 @@
 //   --workloads W1,W3    a subset (also the sets gemm = G0,G1,G2,GQ,GP and tiny = the harness
 //                        test's small workloads)
 //   --threads N          threads for every backend, peer and probe (default: getNumThreads())
-//   --out DIR            where results go (default bench/results)
+//   --out DIR            where results go (default bench/results); a subset run writes
+//                        <date>-<host>-<subset>.* and leaves the full run's files and latest.* alone
 //   --rounds N --max-time S --read-mib N --python PATH   overrides
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,9 +37,15 @@ function parseOptions(argv) {
   const profile = { ...PROFILES[values.full ? 'full' : 'quick'] };
   if (values.rounds) profile.rounds = Number(values.rounds);
   if (values['max-time']) profile.maxTime = Number(values['max-time']);
-  return { profile, workloads: selectWorkloads(values.workloads), threads: values.threads && Number(values.threads),
+  return { profile, workloads: selectWorkloads(values.workloads), subset: subsetName(values.workloads),
+    threads: values.threads && Number(values.threads),
     out: path.resolve(values.out ?? path.join(ROOT, 'bench', 'results')), readMiB: Number(values['read-mib'] ?? 1024),
     python: values.python ?? '/usr/bin/python3' };
+}
+
+/** '' for the default workload set, else a file-name part naming the subset ("gemm", "W1-W3"). */
+function subsetName(spec) {
+  return !spec || spec === 'default' ? '' : spec.replace(/[^A-Za-z0-9]+/g, '-');
 }
 
 /** The compiled package entry; runs tsc when dist/ is missing. */
@@ -91,7 +98,8 @@ async function runWorkload(id, { tmp, threads, opts, pkg, probes, peaks }) {
   return { ...result, stealPct };
 }
 
-/** Writes <date>-<host>.{json,md,svg} and latest.{md,svg} into opts.out; prints the table. */
+/** Writes <date>-<host>[-<subset>].{json,md,svg} into opts.out, and latest.{md,svg} for a run of
+ * the default set (so a partial run never replaces the full report); prints the table. */
 function writeReport({ opts, threads, pkg, peaks, results, started }) {
   const all = results.flatMap((r) => r.cases);
   const date = new Date().toISOString();
@@ -105,16 +113,19 @@ function writeReport({ opts, threads, pkg, peaks, results, started }) {
   };
   const rows = buildRows(results, peaks);
   const report = { meta, peaks, results, rows };
-  const stem = `${date.slice(0, 10)}-${meta.host}`;
+  const stem = `${date.slice(0, 10)}-${meta.host}${opts.subset ? `-${opts.subset}` : ''}`;
   fs.mkdirSync(opts.out, { recursive: true });
   const svg = chart(rows, peaks.fmaGflops, `mha-native: GFLOP/s per workload (${threads} threads, ${meta.host}, ${date.slice(0, 10)})`);
   fs.writeFileSync(path.join(opts.out, `${stem}.json`), `${JSON.stringify(report, null, 1)}\n`);
   fs.writeFileSync(path.join(opts.out, `${stem}.svg`), svg);
   fs.writeFileSync(path.join(opts.out, `${stem}.md`), markdown(report, `${stem}.svg`));
-  fs.writeFileSync(path.join(opts.out, 'latest.svg'), svg);
-  fs.writeFileSync(path.join(opts.out, 'latest.md'), markdown(report, 'latest.svg'));
+  if (!opts.subset) {
+    fs.writeFileSync(path.join(opts.out, 'latest.svg'), svg);
+    fs.writeFileSync(path.join(opts.out, 'latest.md'), markdown(report, 'latest.svg'));
+  }
   process.stdout.write(`${textTable(rows)}\n\nPeaks: FMA ${peaks.fmaGflops.toFixed(1)} GFLOP/s, read ${peaks.readGBps.toFixed(1)} GB/s `
-    + `(${threads} threads). ${meta.seconds} s. Wrote ${path.join(opts.out, stem)}.{json,md,svg}\n`);
+    + `(${threads} threads). ${meta.seconds} s. Wrote ${path.join(opts.out, stem)}.{json,md,svg}`
+    + `${opts.subset ? '' : ' and latest.{md,svg}'}\n`);
 }
 
 async function main() {
