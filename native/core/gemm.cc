@@ -1,6 +1,7 @@
 // Batched SGEMM in the Goto/BLIS design (contracts: gemm.h; micro-kernels: gemm_kernels.h).
-// op(B) is packed once per call (or once per weight, by mha_pack_b) at full depth, as nr-wide
-// zero-padded panels stored kc-deep block by block: the micro-panels of one depth block lie
+// op(B) is packed as nr-wide zero-padded panels: once per weight (mha_pack_b) or once per call
+// at full depth, or, in a GEMM split by columns, one depth block at a time (see Threading).
+// Full-depth panels are stored kc-deep block by block: the micro-panels of one depth block lie
 // side by side, so a kc x nc B block is one contiguous run (panels a whole depth apart would
 // map to the same cache sets whenever the depth is a power of two). The output is split into
 // tasks (batch entry x row block <= mc x column block, all columns unless more tasks are
@@ -11,13 +12,17 @@
 // A small GEMM whose A block meets only a few B micro-panels reads a row-major A in place (the
 // direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
 // mr x nr buffer, so kernels never touch memory outside C.
-// Threading (mha::parallel_for): a single GEMM of one row block (m <= mc) is split by columns,
-// each task packing just its own B panels (no packing pass before the parallel part: 4-14%
-// faster at 256^3, 300^3 and 128 x 768 x 768, 30% at 16 x 1024 x 1024, measured call by call
-// against the other way). Otherwise a shared B (stride_b == 0, or batch == 1) is packed once
-// and the tasks run in parallel; distinct B matrices are handled one batch entry per task
-// (many small GEMMs, e.g. attention heads) unless there are too few entries to balance, then
-// each entry runs parallel on its own.
+// Threading (mha::parallel_for): a single GEMM is split by columns, a slice per thread, each
+// task packing the B panels of its slice one depth block at a time right before it uses them
+// (no packing pass before the parallel part), unless it is tall (m * (threads - 1) > n with
+// more than one row block), where repacking A for every slice would cost more. Measured call
+// by call against packing B first (2 threads): faster by 3-4% at 256^3, 300^3 and 512^3, by
+// 13-14% at 128 x 768 x 768 and 64 x 4096 x 1024, 30% at 16 x 1024 x 1024 and 1-5% at 1024^3
+// and 2048^3; 2% slower at 2048 x 768 x 768, which the rule leaves to the row blocks.
+// Otherwise a shared B (stride_b == 0, or batch == 1) is packed once and tasks over row
+// blocks run in parallel; distinct B matrices are handled one batch entry per task (many
+// small GEMMs, e.g. attention heads) unless there are too few entries to balance, then each
+// entry runs parallel on its own.
 #include "core/gemm.h"
 
 #include <string.h>
@@ -193,10 +198,20 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
 // B micro-panels: packing would not pay for itself (small GEMMs such as attention heads).
 const int64_t kDirectAMaxPanels = 4;
 
-// Rows [i0, i1) x columns [j0, j1) of batch entry e (j0 a multiple of nr), with op(B) packed
-// at full depth in pb. Runs on the calling thread.
-void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, int64_t i1,
-                   int64_t j0, int64_t j1) {
+// Where compute_block finds the B panels: packed at full depth beforehand (`packed`, panels at
+// packed_b_offset), or packed by compute_block itself, one depth block at a time, into `buf`
+// (depth_block x round_up(j1 - j0, nr) floats) right before the block is used, from the
+// unpacked op(B) `source` (only the panels of the block's own columns).
+struct BPanels {
+  const float* packed;
+  const View* source;
+  float* buf;
+};
+
+// Rows [i0, i1) x columns [j0, j1) of batch entry e (j0 a multiple of nr). Runs on the
+// calling thread.
+void compute_block(const Problem& pr, int64_t e, BPanels bp, int64_t i0, int64_t i1, int64_t j0,
+                   int64_t j1) {
   const mha_gemm_kernels& kt = *pr.kt;
   const int mr = kt.mr, nr = kt.nr;
   const float* a = pr.a.p + e * pr.stride_a;
@@ -210,6 +225,10 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
     const int64_t kcur = std::min(kc, pr.k - pc);
     const float beta = pc == 0 ? pr.beta : 1.0f;
     const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
+    if (bp.source)
+      for (int64_t jp = j0 / nr; jp * nr < j1; ++jp)
+        pack_panel(kt, bp.buf + (jp - j0 / nr) * kcur * nr, bp.source->p + jp * nr * bp.source->cs + pc * bp.source->rs,
+                   nr, (int)std::min<int64_t>(nr, j1 - jp * nr), kcur, bp.source->cs, bp.source->rs);
     for (int64_t ic = i0; ic < i1; ic += mc) {
       const int64_t mcur = std::min(mc, i1 - ic);
       const float* a_block = a + ic * pr.a.rs + pc * pr.a.cs;
@@ -224,7 +243,8 @@ void compute_block(const Problem& pr, int64_t e, const float* pb, int64_t i0, in
           const int rows = (int)std::min<int64_t>(mr, mcur - ir);
           const bool direct = direct_a && rows == mr;
           for (int64_t jr = jc; jr < jc1; jr += nr) {
-            const float* b = pb + packed_b_offset(kt, pr.k, pr.n, jr / nr, pc);
+            const float* b = bp.source ? bp.buf + (jr - j0) / nr * kcur * nr
+                                       : bp.packed + packed_b_offset(kt, pr.k, pr.n, jr / nr, pc);
             const int cols = (int)std::min<int64_t>(nr, jc1 - jr);
             run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
                      direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
@@ -272,7 +292,7 @@ void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
     for (int64_t t = begin; t < end; ++t) {
       int64_t e = t / (mb * nb), r = t % (mb * nb);
       int64_t i0 = (r / nb) * mcb, j0 = (r % nb) * ncb;
-      compute_block(pr, e, pb, i0, std::min(pr.m, i0 + mcb), j0, std::min(pr.n, j0 + ncb));
+      compute_block(pr, e, {pb, nullptr, nullptr}, i0, std::min(pr.m, i0 + mcb), j0, std::min(pr.n, j0 + ncb));
     }
   };
   mha::parallel_for(batch * mb * nb, 2.0 * batch * pr.m * pr.n * pr.k, task);
@@ -289,22 +309,18 @@ size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
   return (size_t)(round_up(n, kt.nr) * k);
 }
 
-// One GEMM of a single row block (m <= mc): each task takes a slice of the columns and packs
-// only its own B panels into its thread's scratch, so there is no separate packing pass and
-// nothing is shared; a slice narrow enough reads A in place (compute_block's direct-A rule).
+// One GEMM split by columns, a slice per thread: each task packs the B panels of its own
+// columns, one depth block at a time right before using them (still in its L2), so there is
+// no packing pass before the parallel part and nothing is shared; every slice packs A again
+// (or, narrow enough, reads it in place: compute_block's direct-A rule).
 void run_column_slices(const Problem& pr, View b, int threads) {
   const mha_gemm_kernels& kt = *pr.kt;
   const int64_t panels = ceil_div(pr.n, kt.nr), per = ceil_div(panels, threads);
   auto task = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t j0 = t * per * kt.nr, cols = std::min(pr.n - j0, per * kt.nr);
-      Problem slice = pr;
-      slice.n = cols;
-      slice.c += j0;
-      if (slice.bias) slice.bias += j0;
-      float* pb = scratch_b.get(packed_b_size(kt, pr.k, cols));
-      pack_b_panels(kt, View{b.p + j0 * b.cs, b.rs, b.cs}, pr.k, cols, pb, 0, ceil_div(cols, kt.nr));
-      compute_block(slice, 0, pb, 0, pr.m, 0, cols);
+      const int64_t j0 = t * per * kt.nr, j1 = std::min(pr.n, j0 + per * kt.nr);
+      float* buf = scratch_b.get((size_t)(depth_block(kt, pr.k) * (j1 - j0 + kt.nr)));
+      compute_block(pr, 0, {nullptr, &b, buf}, 0, pr.m, j0, j1);
     }
   };
   mha::parallel_for(ceil_div(panels, per), 2.0 * pr.m * pr.n * pr.k, task);
@@ -323,7 +339,10 @@ void mha_sgemm(const mha_gemm_args* g) {
   }
   const View b = view_of(g->b, g->ldb, g->trans_b);
   const int threads = mha::num_threads();
-  if (g->batch == 1 && g->m <= kt.mc && threads > 1 && ceil_div(g->n, kt.nr) >= threads) {
+  // Column slices, unless repacking A for every slice would cost more than the B packing
+  // pass they save (m * (threads - 1) > n, with more than one row block).
+  if (g->batch == 1 && threads > 1 && ceil_div(g->n, kt.nr) >= threads &&
+      (g->m <= kt.mc || g->m * (threads - 1) <= g->n)) {
     run_column_slices(pr, b, threads);
     return;
   }
@@ -341,7 +360,7 @@ void mha_sgemm(const mha_gemm_args* g) {
         float* pb = scratch_b.get(packed_b_size(kt, g->k, g->n));
         pack_b_panels(kt, View{b.p + e * g->stride_b, b.rs, b.cs}, g->k, g->n, pb, 0,
                       ceil_div(g->n, kt.nr));
-        compute_block(pr, e, pb, 0, g->m, 0, g->n);
+        compute_block(pr, e, {pb, nullptr, nullptr}, 0, g->m, 0, g->n);
       }
     };
     mha::parallel_for(g->batch, entry_flops * g->batch, task);

@@ -182,10 +182,12 @@ void blocking() {
   run_sgemm({1, 5, 4100, 19, 0, 1, false, 1.0f, 0.0f, true, 0});
   run_sgemm({3, 130, 131, 257, 0, 1, false, 1.0f, 1.0f, false, 1});
   run_sgemm({2, 300, 200, 300, 1, 0, true, 1.0f, 0.0f, true, 1});
-  // One row block (m <= mc) split by columns, each slice packing its own B: wide slices (A
-  // packed), transposes, alpha, beta and bias.
+  // Split by columns, each slice packing its own B one depth block at a time: one row block
+  // (m <= mc) or several (n >= m), wide slices (A packed), transposes, alpha, beta and bias.
   run_sgemm({1, 200, 1000, 300, 1, 1, false, -0.5f, 0.5f, true, 2});
   run_sgemm({1, 37, 515, 70, 0, 0, false, 1.0f, 1.0f, true, 1});
+  run_sgemm({1, 400, 900, 800, 1, 0, false, 0.75f, 0.5f, true, 1});
+  run_sgemm({1, 790, 800, 500, 0, 1, false, 1.0f, 0.0f, false, 0});
   // Attention shapes: many small GEMMs.
   run_sgemm({24, 128, 128, 64, 0, 1, false, 0.125f, 0.0f, false, 0});
   run_sgemm({24, 128, 64, 128, 0, 0, false, 1.0f, 0.0f, false, 0});
