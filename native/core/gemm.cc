@@ -225,10 +225,12 @@ void compute_block(const Problem& pr, int64_t e, BPanels bp, int64_t i0, int64_t
     const int64_t kcur = std::min(kc, pr.k - pc);
     const float beta = pc == 0 ? pr.beta : 1.0f;
     const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
-    if (bp.source)
+    if (bp.source) {  // this depth block of the block's own B panels
+      const View& src = *bp.source;
       for (int64_t jp = j0 / nr; jp * nr < j1; ++jp)
-        pack_panel(kt, bp.buf + (jp - j0 / nr) * kcur * nr, bp.source->p + jp * nr * bp.source->cs + pc * bp.source->rs,
-                   nr, (int)std::min<int64_t>(nr, j1 - jp * nr), kcur, bp.source->cs, bp.source->rs);
+        pack_panel(kt, bp.buf + (jp - j0 / nr) * kcur * nr, src.p + jp * nr * src.cs + pc * src.rs, nr,
+                   (int)std::min<int64_t>(nr, j1 - jp * nr), kcur, src.cs, src.rs);
+    }
     for (int64_t ic = i0; ic < i1; ic += mc) {
       const int64_t mcur = std::min(mc, i1 - ic);
       const float* a_block = a + ic * pr.a.rs + pc * pr.a.cs;
@@ -292,7 +294,8 @@ void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
     for (int64_t t = begin; t < end; ++t) {
       int64_t e = t / (mb * nb), r = t % (mb * nb);
       int64_t i0 = (r / nb) * mcb, j0 = (r % nb) * ncb;
-      compute_block(pr, e, {pb, nullptr, nullptr}, i0, std::min(pr.m, i0 + mcb), j0, std::min(pr.n, j0 + ncb));
+      compute_block(pr, e, {pb, nullptr, nullptr}, i0, std::min(pr.m, i0 + mcb), j0,
+                    std::min(pr.n, j0 + ncb));
     }
   };
   mha::parallel_for(batch * mb * nb, 2.0 * batch * pr.m * pr.n * pr.k, task);
