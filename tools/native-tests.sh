@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The native kernel tests (native/test/*_test.cc, run by ctest as `<test> --isa <isa>` for
-# each kernel set in the build), in three configurations:
+# The native tests (native/test/*_test.cc: kernels and the thread pool, run by ctest as
+# `<test> --isa <isa>` for each kernel set in the build), in three configurations:
 #   build-tests          host build (x64: scalar, avx2, avx512 kernels)
 #   build-tests-asan     host build with AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tests-aarch64  aarch64 cross build (scalar, neon kernels), run under qemu-aarch64
