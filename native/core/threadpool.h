@@ -9,10 +9,15 @@
 
 namespace mha {
 // Below this many floating-point operations (~100 us of work) a job is cheaper to run on
-// the calling thread than to hand to the pool and wait for it (waking the pool and being
-// woken costs tens of microseconds each on a virtual machine). MHA_NATIVE_INLINE_FLOPS
-// overrides it at load (the tests set 0, so that tiny jobs take the threaded paths too).
+// the calling thread than to hand to a sleeping pool (waking it costs tens of microseconds
+// on a virtual machine).
 constexpr double kMinParallelFlops = 1 << 24;
+// While the pool threads are awake (a job ended less than kSpinMicros ago, so they still
+// poll for the next one), handing a job over costs a few microseconds: from this many
+// operations (~12 us of work) up, a job then goes to the pool.
+constexpr double kMinParallelFlopsAwake = 1 << 21;
+// MHA_NATIVE_INLINE_FLOPS, read at load, replaces both thresholds (the tests set 0, so that
+// tiny jobs take the threaded paths too).
 
 // work: about how many floating-point operations (or element copies) the whole job does;
 // a job below the inline threshold runs on the calling thread.

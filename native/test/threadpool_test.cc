@@ -1,6 +1,7 @@
 // Standalone test of mha::parallel_for (core/threadpool.h): every item of a job runs exactly
 // once, on 1 to 8 threads, for jobs started back to back (pool threads still polling) and
-// after a pause (pool threads asleep, so they wake late or not at all during the job); an
+// after a pause (pool threads asleep, so they wake late or not at all during the job), and
+// for small jobs, alone (inline) and in bursts (which wake the pool for the ones after); an
 // exception from one chunk reaches the caller and the pool stays usable; nested calls run
 // inline; several threads calling at once are served one job at a time.
 // The pool has nothing per ISA: `--isa <name>` (how ctest runs every test) is accepted and
@@ -28,10 +29,11 @@ void check(bool ok, const char* what, int64_t n, int threads) {
 }
 
 // Runs a job over [0, n) that counts the visits of every item; true when each was visited once.
-bool visits_each_once(int64_t n) {
+// work: the job's size for the inline rule (by default, always big enough for the pool).
+bool visits_each_once(int64_t n, double work = 1e12) {
   std::vector<std::atomic<int>> seen(n);
   for (auto& s : seen) s.store(0);
-  mha::parallel_for(n, 1e12, [&](int64_t begin, int64_t end) {
+  mha::parallel_for(n, work, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) seen[i].fetch_add(1);
   });
   for (auto& s : seen)
@@ -50,6 +52,21 @@ void coverage() {
         check(visits_each_once(n), "after a pause", n, threads);
       }
     }
+  }
+}
+
+// Jobs too small for a sleeping pool but not for an awake one: a burst of them wakes the pool
+// (without a job), after which they go to it; alone, they run inline. Every item once either way.
+void small_jobs() {
+  mha::set_num_threads(2);
+  const double work = (mha::kMinParallelFlops + mha::kMinParallelFlopsAwake) / 2;
+  for (int burst = 0; burst < 5; ++burst) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (int rep = 0; rep < 200; ++rep) check(visits_each_once(64, work), "small jobs in a burst", 64, 2);
+  }
+  for (int rep = 0; rep < 20; ++rep) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    check(visits_each_once(64, work), "a lone small job", 64, 2);
   }
 }
 
@@ -107,6 +124,7 @@ int main(int argc, char** argv) {
   (void)argc;
   (void)argv;
   coverage();
+  small_jobs();
   exceptions();
   nesting_and_callers();
   if (failures) {
