@@ -138,12 +138,7 @@ class Pool {
     std::unique_lock<std::mutex> call(call_mu, std::try_to_lock);
     if (!call.owns_lock()) return;
     resize(total);
-    caller_cpu_.store(current_cpu(), std::memory_order_relaxed);  // for leave_cpu
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      generation_.fetch_add(1);  // a pool thread woken by it finds no chunk, then polls
-    }
-    work_cv_.notify_all();
+    signal();  // a pool thread woken by it finds no chunk, then polls
   }
 
   void resize(int total) {  // total = the number of pool threads
@@ -175,13 +170,8 @@ class Pool {
     pending_.store((n + chunk - 1) / chunk, std::memory_order_relaxed);
     chunk_.store(chunk, std::memory_order_relaxed);
     limit_.store(job << kIndexBits | (uint64_t)n, std::memory_order_relaxed);
-    caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
     next_.store(job << kIndexBits, std::memory_order_release);  // publishes the job
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      generation_.fetch_add(1);
-    }
-    work_cv_.notify_all();
+    signal();
     run_chunks();
     auto done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
     if (!spin_until(done)) {
@@ -199,6 +189,17 @@ class Pool {
   // (The job number wraps after 2^32 jobs; parallel_for keeps n below 2^32.)
   static constexpr int kIndexBits = 32;
   static constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1, kJobMask = kIndexMask;
+
+  // Wakes the pool threads (polling or asleep): a new generation, with the calling thread's
+  // CPU for leave_cpu.
+  void signal() {
+    caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      generation_.fetch_add(1);
+    }
+    work_cv_.notify_all();
+  }
 
   // Claims the next chunk of the current job into [*begin, *end); false when none is left.
   bool claim(int64_t* begin, int64_t* end) {
