@@ -20,7 +20,8 @@ export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
 /**
  * softmax(scale * x + mask) over the last dim of x [..., L, S]; boolean-blocked and causal
  * (bottom-right) entries get 0 and a fully blocked row is all zeros. mask is [L, S] or the
- * shape of x; keyPaddingMask [B, S] needs x [B, H, L, S].
+ * shape of x; keyPaddingMask [B, S] needs x [B, H, L, S]. options.out: where to write the
+ * result, x.data itself for a softmax in place.
  */
 export function maskedSoftmax(x: Tensor, options?: MaskedSoftmaxOptions): Tensor {
   const { args, shape } = maskedSoftmaxArgs(x, options);

@@ -17,6 +17,10 @@ export interface MatmulOptions {
 }
 export interface MaskedSoftmaxOptions {
   scale?: number; mask?: Mask; keyPaddingMask?: Mask; isCausal?: boolean;
+  /** Where to write the result (its length = x's element count): x.data itself for a softmax
+   * in place, or an array sharing no memory with x or the masks; returned as the result's
+   * data. Without it a new array is allocated. */
+  out?: Float32Array;
 }
 export interface ScaledDotProductAttentionOptions {
   attnMask?: Mask; isCausal?: boolean; scale?: number;
@@ -79,8 +83,13 @@ export function maskedSoftmaxArgs(x: Tensor, options?: MaskedSoftmaxOptions): Op
     throw invalidParameterError('x', 'a shape of rank 4 ([B, H, L, S]) when options.keyPaddingMask is given', tx.shape);
   }
   const keyPadding = keyPaddingDescriptor('options.keyPaddingMask', opts.keyPaddingMask, dims);
+  const out = opts.out === undefined
+    ? output('result', [...tx.shape])
+    : checkOutput('options.out', opts.out, tx.data.length, {
+      'x.data': tx.data, 'options.mask.data': attnMask?.data, 'options.keyPaddingMask.data': keyPadding?.data,
+    }, 'x.data');
   return {
-    args: { x: tx.data, out: output('result', [...tx.shape]), batch, heads, l, s, scale, attnMask, keyPadding, causal },
+    args: { x: tx.data, out, batch, heads, l, s, scale, attnMask, keyPadding, causal },
     shape: [...tx.shape],
   };
 }

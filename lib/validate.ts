@@ -160,15 +160,17 @@ export function checkShape(name: string, shape: readonly number[], expected: rea
 }
 
 /** A caller's output array: a Float32Array of an exact length sharing no memory with the
- * inputs (named by their argument names). */
+ * inputs (named by their argument names), except that it may be exactly the memory of the
+ * input named by `inPlace` (an op that reads each element before writing it). */
 export function checkOutput(name: string, value: unknown, length: number,
-  inputs: Record<string, ArrayBufferView>): Float32Array {
+  inputs: Record<string, ArrayBufferView | undefined>, inPlace?: string): Float32Array {
   const out = checkFloat32Array(name, value, length, 'the element count of the result');
   for (const [input, data] of Object.entries(inputs)) {
-    if (data.buffer === out.buffer && data.byteOffset < out.byteOffset + out.byteLength
-      && out.byteOffset < data.byteOffset + data.byteLength) {
-      throw new RangeError(`${name}: expected an array sharing no memory with the inputs, got one overlapping ${input}`);
-    }
+    if (!data || data.buffer !== out.buffer || data.byteOffset >= out.byteOffset + out.byteLength
+      || out.byteOffset >= data.byteOffset + data.byteLength) continue;
+    if (input === inPlace && data.byteOffset === out.byteOffset && data.byteLength === out.byteLength) continue;
+    const allowed = inPlace ? `${inPlace} itself (in place) or an array` : 'an array';
+    throw new RangeError(`${name}: expected ${allowed} sharing no memory with the inputs, got one overlapping ${input}`);
   }
   return out;
 }

@@ -140,6 +140,26 @@ describe('maskedSoftmax', () => {
     });
   }
 
+  it('writes into options.out, or in place into x.data, and returns it as the data', () => {
+    const rng = new Rng(12);
+    const shape = [2, 3, 7, 129];
+    const options = { scale: 0.125, isCausal: true, mask: boolMask(rng, [7, 129], 0.3), keyPaddingMask: paddingBool(129, [129, 33]) };
+    const x = randTensor(rng, shape, 30);
+    const want = reference.maskedSoftmax(x, options).data;
+    for (const softmaxOf of [maskedSoftmax, reference.maskedSoftmax]) {
+      const out = offsetView(new Float32Array(numel(shape)).fill(NaN));
+      const got = softmaxOf(x, { ...options, out });
+      expect(got.data).toBe(out);
+      expect(got.shape).toEqual(shape);
+      expectClose(out, want, 'into out');
+      const inPlace = { data: offsetView(x.data), shape };
+      // another view of x's memory counts as in place too
+      const alias = new Float32Array(inPlace.data.buffer, inPlace.data.byteOffset, inPlace.data.length);
+      expect(softmaxOf(inPlace, { ...options, out: alias }).data).toBe(alias);
+      expectClose(inPlace.data, want, 'in place');
+    }
+  });
+
   it('takes x of rank 2 and 3 with an [L, S] mask', () => {
     const rng = new Rng(11);
     for (const shape of [[7, 33], [3, 7, 33]]) {

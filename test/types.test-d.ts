@@ -49,6 +49,7 @@ describe('functional and runtime API', () => {
     expectTypeOf(matmul(x, x, { transposeB: true, alpha: 0.5 })).toEqualTypeOf<Tensor>();
     expectTypeOf(matmul(x, x, { out: new Float32Array(4) })).toEqualTypeOf<Tensor>();
     expectTypeOf(maskedSoftmax(x, { mask: boolMask, isCausal: true, scale: 2 })).toEqualTypeOf<Tensor>();
+    expectTypeOf(maskedSoftmax(x, { out: x.data })).toEqualTypeOf<Tensor>();
     expectTypeOf(scaledDotProductAttention(x, x, x, { isCausal: true })).toEqualTypeOf<Tensor>();
     expectTypeOf(tensor([1, 2], [2])).toEqualTypeOf<Tensor>();
     expectTypeOf(nativeInfo()).toEqualTypeOf<{ isa: string; threads: number; version: string }>();
@@ -63,6 +64,8 @@ describe('functional and runtime API', () => {
     matmul(x, x, { transposeA: 1 });
     // @ts-expect-error out is a Float32Array
     matmul(x, x, { out: new Float64Array(4) });
+    // @ts-expect-error out is a Float32Array
+    maskedSoftmax(x, { out: new Float64Array(4) });
     // @ts-expect-error scaledDotProductAttention has no keyPaddingMask option
     scaledDotProductAttention(x, x, x, { keyPaddingMask: boolMask });
     // @ts-expect-error the thread count is a number

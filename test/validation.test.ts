@@ -256,6 +256,10 @@ describe('maskedSoftmax', () => {
     { name: 'keyPaddingMask of the wrong shape', call: () => maskedSoftmax(x, { keyPaddingMask: boolMask([2, 3]) }), error: RangeError, message: ['options.keyPaddingMask', '[2, 5] ([B, S])', 'got [2, 3]'] },
     { name: 'scale Infinity', call: () => maskedSoftmax(x, { scale: Infinity }), error: RangeError, message: ['options.scale', 'finite', 'Infinity'] },
     { name: 'isCausal a number', call: () => maskedSoftmax(x, { isCausal: 1 } as never), error: TypeError, message: ['options.isCausal', 'got 1'] },
+    { name: 'out a Float64Array', call: () => maskedSoftmax(x, { out: new Float64Array(60) } as never), error: TypeError, message: ['options.out', 'Float32Array', 'Float64Array'] },
+    { name: 'out of the wrong length', call: () => maskedSoftmax(x, { out: new Float32Array(59) }), error: RangeError, message: ['options.out.length', '60', 'got 59'] },
+    { name: 'out overlapping x, shifted', call: () => { const buf = new Float32Array(61); return maskedSoftmax({ data: buf.subarray(0, 60), shape: [2, 2, 3, 5] }, { out: buf.subarray(1) }); }, error: RangeError, message: ['options.out', 'x.data itself (in place)', 'overlapping x.data'] },
+    { name: 'out overlapping the additive mask', call: () => { const m = new Float32Array(15); return maskedSoftmax(zeros([3, 5]), { mask: { data: m, shape: [3, 5] }, out: m }); }, error: RangeError, message: ['options.out', 'overlapping options.mask.data'] },
   ], valid);
 });
 
