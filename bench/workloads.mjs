@@ -47,8 +47,12 @@ export function workCount(w) {
   if (w.kind === 'decode') return { flops: 4 * w.B * 1 * w.S * w.E, bytes: 2 * w.B * w.S * w.E * 4 };
   const { B, L, S, E } = w;
   const projections = 2 * B * L * E * E + 2 * B * S * E * E + 2 * B * S * E * E + 2 * B * L * E * E;
-  const attention = 4 * B * L * S * E * (w.mask === 'causal' ? 0.5 : 1);
-  return { flops: projections + attention, bytes: 0 };
+  return { flops: projections + attentionWorkCount(w).flops, bytes: 0 };
+}
+
+/** The attention products alone (Q·Kᵀ and P·V over every head), halved for causal. */
+export function attentionWorkCount(w) {
+  return { flops: 4 * w.B * w.L * w.S * w.E * (w.mask === 'causal' ? 0.5 : 1), bytes: 0 };
 }
 
 /** One decode step through the layer with a KV cache: query and output projections of the new
@@ -123,6 +127,11 @@ export function makeInputs(w, seed = 1234) {
     const blocked = new Uint8Array(B * S); // nonzero = blocked; odd batch entries lose their last keys
     for (let b = 1; b < B; b += 2) blocked.fill(1, b * S + S - w.padKeys, (b + 1) * S);
     inputs.keyPaddingMask = t(blocked, [B, S]);
+  }
+  if (w.unfused) { // projected heads [B, H, L|S, D] for the attention alone, fused against three passes
+    inputs.headQ = t(uniform(rand, B * w.H * w.L * D, 1), [B, w.H, w.L, D]);
+    inputs.headK = t(uniform(rand, B * w.H * S * D, 1), [B, w.H, S, D]);
+    inputs.headV = t(uniform(rand, B * w.H * S * D, 1), [B, w.H, S, D]);
   }
   return inputs;
 }

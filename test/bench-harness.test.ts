@@ -17,7 +17,7 @@ import { reference } from '../lib/index.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface Case {
-  id: string; peer: string; variant: string; status: string; reason?: string; relL2?: number;
+  id: string; peer: string; variant: string; status: string; reason?: string; relL2?: number; checkedAgainst?: string;
   stats?: { n: number; median: number; q1: number; q3: number; min: number; max: number };
   peakRssGrowthBytes?: number;
 }
@@ -79,6 +79,12 @@ describe('bench harness (tiny workloads)', () => {
     const t1 = report.results[0].cases;
     expect(t1.map((c) => c.id)).toEqual(expect.arrayContaining(
       ['native-forward', 'native-unfused', 'native-async', 'reference', 'ort-attention', 'ort-mha', 'ort-plain']));
+    // the attention alone, fused and in three passes, checked against each other on T1's mask
+    for (const id of ['native-attn-fused', 'native-attn-3pass']) {
+      const c = t1.find((x) => x.id === id)!;
+      expect(c.status).toBe('ok');
+      expect(c.checkedAgainst).toMatch(/^mha-native attention alone, (fused|three passes)$/);
+    }
     for (const c of t1.filter((x) => x.status === 'ok' && x.peer !== 'pytorch')) {
       expect(c.peakRssGrowthBytes).toBeGreaterThanOrEqual(0); // T1 stands in for W2's memory column
     }

@@ -5,7 +5,7 @@
 // runOnce(), measure(budget) -> seconds per call }, or { id, peer, variant, unavailable: reason }
 // (a peer that is not installed) or { ..., inapplicable: reason } (a variant that does not apply).
 import { timeAsync, timeSync } from '../timing.mjs';
-import { cachedStepWorkCount } from '../workloads.mjs';
+import { attentionWorkCount, cachedStepWorkCount } from '../workloads.mjs';
 
 function layerWeights(inputs) {
   const weights = {};
@@ -52,6 +52,53 @@ function cachedStepCase(loadModule, w, inputs) {
   };
 }
 
+/** The attention alone on the projected heads of a workload with `unfused` (headQ/K/V
+ * [B, H, L|S, D], the workload's mask): scaledDotProductAttention (fused, no L x S matrix)
+ * against three passes through L x S matrices (matmul Q·Kᵀ, maskedSoftmax, matmul P·V), each
+ * checked against the other. The three passes allocate nothing: the matmuls write into arrays
+ * reused from call to call and the softmax runs in place (the fused call allocates its
+ * result). The key padding mask reaches scaledDotProductAttention as a boolean attnMask
+ * [B, 1, L, S]. */
+function attentionAloneCases(loadModule, w, inputs) {
+  const { headQ: q, headK: k, headV: v, keyPaddingMask } = inputs;
+  const scale = 1 / Math.sqrt(w.E / w.H);
+  const isCausal = w.mask === 'causal';
+  let attnMask;
+  if (keyPaddingMask) {
+    const data = new Uint8Array(w.B * w.L * w.S);
+    for (let b = 0; b < w.B; b++) {
+      const row = keyPaddingMask.data.subarray(b * w.S, (b + 1) * w.S);
+      for (let l = 0; l < w.L; l++) data.set(row, (b * w.L + l) * w.S);
+    }
+    attnMask = { data, shape: [w.B, 1, w.L, w.S] };
+  }
+  let calls;
+  const make = (mod) => {
+    if (calls) return calls;
+    const scoresOut = new Float32Array(w.B * w.H * w.L * w.S), contextOut = new Float32Array(q.data.length);
+    calls = {
+      fused: () => mod.scaledDotProductAttention(q, k, v, { isCausal, ...(attnMask && { attnMask }) }).data,
+      threePasses: () => {
+        const scores = mod.matmul(q, k, { transposeB: true, alpha: scale, out: scoresOut });
+        const p = mod.maskedSoftmax(scores, { isCausal, ...(keyPaddingMask && { keyPaddingMask }), out: scores.data });
+        return mod.matmul(p, v, { out: contextOut }).data;
+      },
+    };
+    return calls;
+  };
+  const peer = 'mha-native', work = attentionWorkCount(w);
+  return [
+    apiCase(loadModule, { id: 'native-attn-fused', peer, work,
+      variant: 'attention alone: scaledDotProductAttention (fused)',
+      async expected() { return { label: 'mha-native attention alone, three passes', output: calls.threePasses() }; } },
+    (mod) => make(mod).fused),
+    apiCase(loadModule, { id: 'native-attn-3pass', peer, work,
+      variant: 'attention alone: matmul, maskedSoftmax, matmul (three passes)',
+      async expected() { return { label: 'mha-native attention alone, fused', output: calls.fused() }; } },
+    (mod) => make(mod).threePasses),
+  ];
+}
+
 /** One case around a call factory; `make(mod)` builds the closure after the module loaded. */
 function apiCase(loadModule, fields, make, isAsync = false) {
   let call;
@@ -64,7 +111,8 @@ function apiCase(loadModule, fields, make, isAsync = false) {
   };
 }
 
-/** The native cases of workload w: forward (fused), forward needWeights (unfused), forwardAsync;
+/** The native cases of workload w: for a layer, forward (fused), forwardAsync and, with
+ * `unfused`, forward needWeights and the attention alone (fused and in three passes);
  * scaledDotProductAttention for the decode step; matmul (into a reused array, and not) for SGEMM. */
 export function nativeCases(w, inputs, { loadModule }) {
   const peer = 'mha-native';
@@ -92,6 +140,7 @@ export function nativeCases(w, inputs, { loadModule }) {
   }
   cases.push(apiCase(loadModule, { id: 'native-async', peer, variant: 'forwardAsync' },
     (mod) => layerCalls(mod, w, inputs, 'native').forwardAsync, true));
+  if (w.unfused) cases.push(...attentionAloneCases(loadModule, w, inputs));
   return cases;
 }
 
