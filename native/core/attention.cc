@@ -332,17 +332,21 @@ class Attention {
         for (int64_t t = 0; t < tiles_; ++t) {
           float* dst = kt_ + (g * tiles_ + t) * d * kTileKeys;
           const int64_t n = std::min(kTileKeys, a->s - t * kTileKeys);
-          // 16 keys at a time: each write is a 64-byte run, and the 16 source rows stay in L1
-          for (int64_t j0 = 0; j0 < n; j0 += 16) {
-            const int64_t keys = std::min<int64_t>(16, n - j0);
-            const float* src = kb + (t * kTileKeys + j0) * a->k_ss;
-            for (int64_t c = 0; c < d; ++c)
-              for (int64_t j = 0; j < keys; ++j) dst[c * kTileKeys + j0 + j] = src[j * a->k_ss + c];
-          }
-          for (int64_t c = 0; c < d && n < kTileKeys; ++c) memset(dst + c * kTileKeys + n, 0, (kTileKeys - n) * sizeof(float));
+          (k_->pack_kt ? k_->pack_kt : PackKtPortable)(dst, kTileKeys, kb + t * kTileKeys * a->k_ss, a->k_ss, n, d);
         }
       }
     });
+  }
+
+  // The pack_kt contract of core/attn_kernels.h, for kernel sets without their own: 16 keys at
+  // a time, so each write is a 64-byte run and the 16 source rows stay in L1.
+  static void PackKtPortable(float* kt, int64_t ldkt, const float* k, int64_t ldk, int64_t n, int64_t d) {
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+      const int64_t keys = std::min<int64_t>(16, n - j0);
+      for (int64_t c = 0; c < d; ++c)
+        for (int64_t j = 0; j < keys; ++j) kt[c * ldkt + j0 + j] = k[(j0 + j) * ldk + c];
+    }
+    for (int64_t c = 0; c < d && n < ldkt; ++c) memset(kt + c * ldkt + n, 0, (ldkt - n) * sizeof(float));
   }
 
   const mha_attn_kernels* k_;

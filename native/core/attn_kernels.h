@@ -37,6 +37,9 @@ typedef struct mha_attn_kernels {
   // acc[r * ldacc + c] += sum_{j < n} p[r * ldp + j] * v[j * ldv + c] for r < rows, c < dv.
   void (*pv)(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t rows, int64_t n,
              int64_t dv, float* acc, int64_t ldacc);
+  // One packed K^T tile: kt[c * ldkt + j] = k[j * ldk + c] for c < d, j < n, and 0 for
+  // n <= j < ldkt (n <= ldkt). Optional: NULL = the core's portable loop.
+  void (*pack_kt)(float* kt, int64_t ldkt, const float* k, int64_t ldk, int64_t n, int64_t d);
 } mha_attn_kernels;
 
 extern const mha_attn_kernels mha_attn_kernels_scalar;

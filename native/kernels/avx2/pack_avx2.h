@@ -1,7 +1,8 @@
 // Panel packing for the x86 kernel sets (AVX2 and AVX-512 units include this; it needs only
 // AVX). Implements the mha_pack_panel contract of core/gemm_kernels.h for a panel width W known
-// at compile time: a strided source (sd == 1: rows of A, or columns of a transposed B) is
-// transposed 8 x 8 (then 4 x 4) in registers; a contiguous one (so == 1) is copied W at a time.
+// at compile time, and the attention's K^T tiles (pack_kt of core/attn_kernels.h): a strided
+// source (rows of A, columns of a transposed B, rows of K) is transposed 8 x 8 (then 4 x 4) in
+// registers; a contiguous one (so == 1) is copied W at a time.
 // Everything here has internal linkage: each unit gets its own copy compiled with its own ISA
 // flags (a shared inline copy could be an AVX-512 build picked by the linker for AVX2 code).
 #pragma once
@@ -31,33 +32,47 @@ inline void transpose8x8(__m256 r[8]) {
   }
 }
 
-// Rows [r0, r0 + n) of a strided panel, n in {8, 4}, whole 8-deep (4-deep) blocks of depth;
-// returns the depth done.
-template <int W>
-inline int64_t pack_rows8(float* dst, const float* src, int r0, int64_t k, int64_t so) {
+// Rows [r0, r0 + n) of a strided source, n in {8, 4}, whole 8-deep (4-deep) blocks of depth,
+// into dst rows ldd apart; returns the depth done.
+inline int64_t pack_rows8(float* dst, int64_t ldd, const float* src, int r0, int64_t k, int64_t so) {
   int64_t p = 0;
   for (; p + 8 <= k; p += 8) {
     __m256 r[8];
     for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (r0 + i) * so + p);
     transpose8x8(r);
-    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (p + i) * W + r0, r[i]);
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (p + i) * ldd + r0, r[i]);
   }
   return p;
 }
 
-template <int W>
-inline int64_t pack_rows4(float* dst, const float* src, int r0, int64_t k, int64_t so) {
+inline int64_t pack_rows4(float* dst, int64_t ldd, const float* src, int r0, int64_t k, int64_t so) {
   int64_t p = 0;
   for (; p + 4 <= k; p += 4) {
     __m128 r0v = _mm_loadu_ps(src + (r0 + 0) * so + p), r1v = _mm_loadu_ps(src + (r0 + 1) * so + p);
     __m128 r2v = _mm_loadu_ps(src + (r0 + 2) * so + p), r3v = _mm_loadu_ps(src + (r0 + 3) * so + p);
     _MM_TRANSPOSE4_PS(r0v, r1v, r2v, r3v);
-    _mm_storeu_ps(dst + (p + 0) * W + r0, r0v);
-    _mm_storeu_ps(dst + (p + 1) * W + r0, r1v);
-    _mm_storeu_ps(dst + (p + 2) * W + r0, r2v);
-    _mm_storeu_ps(dst + (p + 3) * W + r0, r3v);
+    _mm_storeu_ps(dst + (p + 0) * ldd + r0, r0v);
+    _mm_storeu_ps(dst + (p + 1) * ldd + r0, r1v);
+    _mm_storeu_ps(dst + (p + 2) * ldd + r0, r2v);
+    _mm_storeu_ps(dst + (p + 3) * ldd + r0, r3v);
   }
   return p;
+}
+
+// dst[p * ldd + r] = src[r * so + p] for r < valid, p < k; then 0 for valid <= r < w.
+inline void transpose_rows(float* dst, int64_t ldd, int w, const float* src, int valid, int64_t k, int64_t so) {
+  int r = 0;
+  for (; r + 8 <= valid; r += 8)
+    for (int64_t p = pack_rows8(dst, ldd, src, r, k, so); p < k; ++p)
+      for (int i = 0; i < 8; ++i) dst[p * ldd + r + i] = src[(r + i) * so + p];
+  for (; r + 4 <= valid; r += 4)
+    for (int64_t p = pack_rows4(dst, ldd, src, r, k, so); p < k; ++p)
+      for (int i = 0; i < 4; ++i) dst[p * ldd + r + i] = src[(r + i) * so + p];
+  for (; r < valid; ++r)
+    for (int64_t p = 0; p < k; ++p) dst[p * ldd + r] = src[r * so + p];
+  if (valid < w)
+    for (int64_t p = 0; p < k; ++p)
+      for (int i = valid; i < w; ++i) dst[p * ldd + i] = 0.0f;
 }
 
 template <int W>
@@ -75,18 +90,7 @@ void pack_panel(float* dst, const float* src, int valid, int64_t k, int64_t so, 
     }
     return;
   }
-  int r = 0;  // strided along the width, contiguous along the depth (sd == 1)
-  for (; r + 8 <= valid; r += 8)
-    for (int64_t p = pack_rows8<W>(dst, src, r, k, so); p < k; ++p)
-      for (int i = 0; i < 8; ++i) dst[p * W + r + i] = src[(r + i) * so + p];
-  for (; r + 4 <= valid; r += 4)
-    for (int64_t p = pack_rows4<W>(dst, src, r, k, so); p < k; ++p)
-      for (int i = 0; i < 4; ++i) dst[p * W + r + i] = src[(r + i) * so + p];
-  for (; r < valid; ++r)
-    for (int64_t p = 0; p < k; ++p) dst[p * W + r] = src[r * so + p];
-  if (valid < W)
-    for (int64_t p = 0; p < k; ++p)
-      for (int i = valid; i < W; ++i) dst[p * W + i] = 0.0f;
+  transpose_rows(dst, W, W, src, valid, k, so);  // strided along the width, contiguous along the depth
 }
 
 // The mha_pack_panel entry point for a kernel with tile MR x NR.
@@ -94,6 +98,11 @@ template <int MR, int NR>
 void pack(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
   if (w == MR) pack_panel<MR>(dst, src, valid, k, so, sd);
   else pack_panel<NR>(dst, src, valid, k, so, sd);
+}
+
+// The pack_kt entry point of core/attn_kernels.h: kt[c * ldkt + j] = k[j * ldk + c].
+inline void pack_kt(float* kt, int64_t ldkt, const float* k, int64_t ldk, int64_t n, int64_t d) {
+  transpose_rows(kt, ldkt, static_cast<int>(ldkt), k, static_cast<int>(n), d, ldk);
 }
 
 }  // namespace

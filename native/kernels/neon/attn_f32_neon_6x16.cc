@@ -5,7 +5,9 @@
 //    24 FMAs. A d x 16 column block of K^T or V (<= 8 KB for d <= 128) stays in L1.
 //  dots (decode): 4 keys at a time, 4 floats of d per FMA; K streamed once from memory.
 //  softmax rows: 8 floats per step; exp with 2^n built in the exponent bits.
+//  K^T tiles: the core's portable loop.
 #include "kernels/neon/vec_f32_neon.h"
 #include "kernels/simd/attn_tiles.h"
 
-extern const mha_attn_kernels mha_attn_kernels_neon = mha_simd::attn_kernels<mha_neon::Vec>();
+extern const mha_attn_kernels mha_attn_kernels_neon =
+    mha_simd::attn_kernels<mha_neon::Vec>(/*pack_kt=*/nullptr);

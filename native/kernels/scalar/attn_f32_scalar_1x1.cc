@@ -69,4 +69,5 @@ void pv(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t rows, 
 
 }  // namespace
 
-const mha_attn_kernels mha_attn_kernels_scalar = {mask_max_row, exp_sum_row, scale_row, scores, dots, pv};
+const mha_attn_kernels mha_attn_kernels_scalar = {mask_max_row, exp_sum_row, scale_row, scores, dots, pv,
+                                                   /*pack_kt=*/nullptr};

@@ -140,10 +140,11 @@ void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, flo
   }
 }
 
-// The kernel table of one vector type: the shared row kernels and products above.
+// The kernel table of one vector type: the shared row kernels and products above, and the
+// unit's own K^T packing (NULL: the core's portable loop).
 template <class V>
-constexpr mha_attn_kernels attn_kernels() {
-  return {mask_max_row<V>, exp_sum_row<V>, scale_row<V>, scores<V>, dots<V>, pv<V>};
+constexpr mha_attn_kernels attn_kernels(decltype(mha_attn_kernels::pack_kt) pack_kt) {
+  return {mask_max_row<V>, exp_sum_row<V>, scale_row<V>, scores<V>, dots<V>, pv<V>, pack_kt};
 }
 
 }  // namespace
