@@ -31,7 +31,8 @@ export function maskedSoftmax(x: Tensor, options?: MaskedSoftmaxOptions): Tensor
 
 /**
  * q [B, H, L, D], k [B, H, S, D], v [B, H, S, Dv] -> [B, H, L, Dv]; scale defaults to
- * 1/sqrt(D); a query row with every key blocked gets a zero output row.
+ * 1/sqrt(D); a query row with every key blocked gets a zero output row. options.out: where to
+ * write the result (sharing no memory with the inputs).
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor,
   options?: ScaledDotProductAttentionOptions): Tensor {

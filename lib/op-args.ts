@@ -24,6 +24,9 @@ export interface MaskedSoftmaxOptions {
 }
 export interface ScaledDotProductAttentionOptions {
   attnMask?: Mask; isCausal?: boolean; scale?: number;
+  /** Where to write the result (its length = B·H·L·Dv; it may not share memory with q, k, v
+   * or the mask); returned as the result's data. Without it a new array is allocated. */
+  out?: Float32Array;
 }
 
 /** Validated arguments of one op, and the shape of its result (held in args.out). */
@@ -114,9 +117,14 @@ export function attentionArgs(q: Tensor, k: Tensor, v: Tensor,
   const dims = { batch, heads, l, s };
   const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, dims);
   const shape = [batch, heads, l, dv];
+  const out = opts.out === undefined
+    ? output('result', shape)
+    : checkOutput('options.out', opts.out, checkElementCount('result', shape), {
+      'q.data': tq.data, 'k.data': tk.data, 'v.data': tv.data, 'options.attnMask.data': attnMask?.data,
+    });
   return {
     args: {
-      q: tq.data, k: tk.data, v: tv.data, out: output('result', shape),
+      q: tq.data, k: tk.data, v: tv.data, out,
       batch, heads, l, s, d, dv, scale, attnMask, causal,
     },
     shape,

@@ -212,6 +212,22 @@ describe('scaledDotProductAttention', () => {
     });
   }
 
+  it('writes into options.out (whatever it held, including NaN) and returns it as the data', () => {
+    const rng = new Rng(4);
+    const [B, H, L, S, D, Dv] = [2, 3, 33, 129, 64, 7];
+    const q = randTensor(rng, [B, H, L, D]), k = randTensor(rng, [B, H, S, D]), v = randTensor(rng, [B, H, S, Dv]);
+    // row 5 blocked everywhere: its zero context must be written, not left as NaN
+    const options = { attnMask: blockRow(boolMask(rng, [L, S], 0.3), 5), isCausal: true };
+    const want = reference.scaledDotProductAttention(q, k, v, options).data;
+    for (const attentionOf of [scaledDotProductAttention, reference.scaledDotProductAttention]) {
+      const out = offsetView(new Float32Array(B * H * L * Dv).fill(NaN));
+      const got = attentionOf(q, k, v, { ...options, out });
+      expect(got.data).toBe(out);
+      expect(got.shape).toEqual([B, H, L, Dv]);
+      expectClose(out, want, 'into out');
+    }
+  });
+
   it('fully blocked rows give a zero context row', () => {
     const rng = new Rng(3);
     const [B, H, L, S, D, Dv] = [2, 2, 7, 5, 8, 3];

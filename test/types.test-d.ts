@@ -51,6 +51,7 @@ describe('functional and runtime API', () => {
     expectTypeOf(maskedSoftmax(x, { mask: boolMask, isCausal: true, scale: 2 })).toEqualTypeOf<Tensor>();
     expectTypeOf(maskedSoftmax(x, { out: x.data })).toEqualTypeOf<Tensor>();
     expectTypeOf(scaledDotProductAttention(x, x, x, { isCausal: true })).toEqualTypeOf<Tensor>();
+    expectTypeOf(scaledDotProductAttention(x, x, x, { out: new Float32Array(4) })).toEqualTypeOf<Tensor>();
     expectTypeOf(tensor([1, 2], [2])).toEqualTypeOf<Tensor>();
     expectTypeOf(nativeInfo()).toEqualTypeOf<{ isa: string; threads: number; version: string }>();
     expectTypeOf(getNumThreads()).toEqualTypeOf<number>();

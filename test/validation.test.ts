@@ -281,6 +281,9 @@ describe('scaledDotProductAttention', () => {
     { name: 'attnMask of the wrong shape', call: () => scaledDotProductAttention(q, k, v, { attnMask: boolMask([3, 4]) }), error: RangeError, message: ['options.attnMask', '[3, 5] ([L, S])', 'got [3, 4]'] },
     { name: 'scale NaN', call: () => scaledDotProductAttention(q, k, v, { scale: NaN }), error: RangeError, message: ['options.scale', 'NaN'] },
     { name: 'element count overflow', call: () => scaledDotProductAttention({ data: new Float32Array(4), shape: [1, 1, 2 ** 31, 1] }, k, v), error: RangeError, message: ['q', '2147483647', '2147483648'] },
+    { name: 'out of the wrong length', call: () => scaledDotProductAttention(q, k, v, { out: new Float32Array(71) }), error: RangeError, message: ['options.out.length', '72', 'got 71'] },
+    { name: 'out the same array as q', call: () => { const qq = ramp([2, 2, 3, 6]); return scaledDotProductAttention(qq, ramp([2, 2, 5, 6]), v, { out: qq.data }); }, error: RangeError, message: ['options.out', 'overlapping q.data'] },
+    { name: 'out overlapping the additive mask', call: () => { const m = new Float32Array(72); return scaledDotProductAttention(q, k, v, { attnMask: { data: m.subarray(0, 15), shape: [3, 5] }, out: m }); }, error: RangeError, message: ['options.out', 'overlapping options.attnMask.data'] },
   ], valid);
 });
 

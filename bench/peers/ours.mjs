@@ -55,10 +55,9 @@ function cachedStepCase(loadModule, w, inputs) {
 /** The attention alone on the projected heads of a workload with `unfused` (headQ/K/V
  * [B, H, L|S, D], the workload's mask): scaledDotProductAttention (fused, no L x S matrix)
  * against three passes through L x S matrices (matmul Q·Kᵀ, maskedSoftmax, matmul P·V), each
- * checked against the other. The three passes allocate nothing: the matmuls write into arrays
- * reused from call to call and the softmax runs in place (the fused call allocates its
- * result). The key padding mask reaches scaledDotProductAttention as a boolean attnMask
- * [B, 1, L, S]. */
+ * checked against the other. Neither allocates: results go into arrays reused from call to
+ * call (options.out) and the softmax runs in place. The key padding mask reaches
+ * scaledDotProductAttention as a boolean attnMask [B, 1, L, S]. */
 function attentionAloneCases(loadModule, w, inputs) {
   const { headQ: q, headK: k, headV: v, keyPaddingMask } = inputs;
   const scale = 1 / Math.sqrt(w.E / w.H);
@@ -76,8 +75,9 @@ function attentionAloneCases(loadModule, w, inputs) {
   const make = (mod) => {
     if (calls) return calls;
     const scoresOut = new Float32Array(w.B * w.H * w.L * w.S), contextOut = new Float32Array(q.data.length);
+    const fusedOut = new Float32Array(q.data.length);
     calls = {
-      fused: () => mod.scaledDotProductAttention(q, k, v, { isCausal, ...(attnMask && { attnMask }) }).data,
+      fused: () => mod.scaledDotProductAttention(q, k, v, { isCausal, ...(attnMask && { attnMask }), out: fusedOut }).data,
       threePasses: () => {
         const scores = mod.matmul(q, k, { transposeB: true, alpha: scale, out: scoresOut });
         const p = mod.maskedSoftmax(scores, { isCausal, ...(keyPaddingMask && { keyPaddingMask }), out: scores.data });
