@@ -41,6 +41,7 @@ namespace {
 thread_local bool in_parallel = false;
 
 constexpr int kSpinMicros = 200;
+constexpr double kChunkWork = 1 << 22;  // ~25 us of work: claiming a chunk costs well under 1 us
 
 // Polls ready() (yielding between polls) for up to kSpinMicros; true once it held.
 template <typename Ready>
@@ -159,9 +160,13 @@ class Pool {
   // Runs fn over [0, n) on the calling thread and the pool threads; returns once every chunk
   // is done. It does not wait for pool threads that have not woken up yet: a chunk belongs to
   // whoever claims it first, so a caller that finds the pool asleep simply runs every chunk.
-  void run(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  // Chunks: about a quarter of a thread's share, but no more items than kChunkWork of work,
+  // so that heavy items (attention query blocks, GEMM tasks) are claimed one at a time and a
+  // thread slowed down (a busy host) leaves little for the others to wait on at the end.
+  void run(int64_t n, double work, const std::function<void(int64_t, int64_t)>& fn) {
     const int64_t total = (int64_t)workers_.size() + 1;
-    const int64_t chunk = std::max<int64_t>(1, n / (total * 4));
+    const int64_t by_work = (int64_t)(kChunkWork / std::max(work / (double)n, 1.0));
+    const int64_t chunk = std::max<int64_t>(1, std::min(n / (total * 4), by_work));
     const uint64_t job = (job_ + 1) & kJobMask;
     job_ = job;
     fn_ = &fn;
@@ -301,7 +306,7 @@ void parallel_for(int64_t n, double work, const std::function<void(int64_t, int6
   }
   std::lock_guard<std::mutex> lk(p.call_mu);
   p.resize(threads - 1);
-  p.run(n, fn);
+  p.run(n, work, fn);
 }
 
 int num_threads() { return pool_size(); }

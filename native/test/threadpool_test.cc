@@ -3,7 +3,8 @@
 // after a pause (pool threads asleep, so they wake late or not at all during the job), and
 // for small jobs, alone (inline) and in bursts (which wake the pool for the ones after); an
 // exception from one chunk reaches the caller and the pool stays usable; nested calls run
-// inline; several threads calling at once are served one job at a time.
+// inline; several threads calling at once are served one job at a time; heavy items are
+// claimed one at a time.
 // The pool has nothing per ISA: `--isa <name>` (how ctest runs every test) is accepted and
 // ignored. Exits nonzero on the first failure.
 #include <stdio.h>
@@ -118,6 +119,29 @@ void nesting_and_callers() {
   check(bad.load() == 0, "concurrent callers", 257, 2);
 }
 
+// Heavy items are claimed one at a time: while one thread is held up in item 0 (a slow
+// item, or a thread the host stopped running), the other takes every other item, so the
+// one held up runs nothing else.
+void heavy_items_one_at_a_time() {
+  mha::set_num_threads(2);
+  const int64_t n = 64;
+  visits_each_once(n);  // the pool thread is up and polling
+  std::atomic<int> items_of_slow_thread{-1};
+  std::vector<std::atomic<int>> per_thread(2);
+  std::atomic<int> next_id{0};
+  mha::parallel_for(n, 1e12, [&](int64_t begin, int64_t end) {
+    thread_local int id = -1;
+    if (id < 0) id = next_id.fetch_add(1) % 2;
+    per_thread[id].fetch_add(int(end - begin));
+    if (begin == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      items_of_slow_thread.store(id);
+    }
+  });
+  const int slow = items_of_slow_thread.load();
+  check(slow >= 0 && per_thread[slow].load() == 1, "heavy items claimed one at a time", n, 2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +151,7 @@ int main(int argc, char** argv) {
   small_jobs();
   exceptions();
   nesting_and_callers();
+  heavy_items_one_at_a_time();
   if (failures) {
     fprintf(stderr, "threadpool_test: %d failure(s)\n", failures);
     return 1;
