@@ -150,17 +150,19 @@ class Attention {
       if (splits > 1) return FusedSplit(bh0, bh1, splits);
       mha::parallel_for(items, Flops(bhs), [&](int64_t begin, int64_t end) {
         const int64_t max_rows = std::min(a->l, kBlockRows);
-        std::vector<float> tile(max_rows * kTileKeys), acc(max_rows * a->dv), m(max_rows), sum(max_rows),
-            qbuf(max_rows * a->d);
+        float* tile = Work(max_rows * (kTileKeys + a->d + a->dv + 2));
+        float* qbuf = tile + max_rows * kTileKeys;
+        float* acc = qbuf + max_rows * a->d;
+        float* m = acc + max_rows * a->dv;
+        float* sum = m + max_rows;
         mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
         auto query_block = [&](int64_t b, int64_t h, int64_t block) {
           const int64_t l0 = block * kBlockRows, rows = std::min(kBlockRows, a->l - l0);
-          std::fill(acc.begin(), acc.end(), 0.0f);
-          std::fill(m.begin(), m.end(), -INFINITY);
-          std::fill(sum.begin(), sum.end(), 0.0f);
-          Stream(b, h, l0, rows, 0, VisibleEnd(b, l0, rows), masks, qbuf.data(), tile.data(), acc.data(),
-                 m.data(), sum.data());
-          Finish(b, h, l0, rows, acc.data(), sum.data());
+          std::fill(acc, acc + rows * a->dv, 0.0f);
+          std::fill(m, m + rows, -INFINITY);
+          std::fill(sum, sum + rows, 0.0f);
+          Stream(b, h, l0, rows, 0, VisibleEnd(b, l0, rows), masks, qbuf, tile, acc, m, sum);
+          Finish(b, h, l0, rows, acc, sum);
         };
         for (int64_t it = begin; it < end; ++it) {
           const int64_t bh = bh0 + it / pairs, p = it % pairs, b = bh / a->heads, h = bh % a->heads;
@@ -179,14 +181,14 @@ class Attention {
       mha::parallel_for((bh1 - bh0) * blocks, Flops(bh1 - bh0), [&](int64_t begin, int64_t end) {
         mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
         mha_row_masks rm;
-        std::vector<float> qbuf(std::min(L, kBlockRows) * a->d);
+        float* qbuf = Work(std::min(L, kBlockRows) * a->d);
         for (int64_t it = begin; it < end; ++it) {
           const int64_t bh = bh0 + it / blocks, l0 = (it % blocks) * kBlockRows;
           const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, L - l0);
           const int64_t visible = VisibleEnd(b, l0, rows);
           float* w = a->weights + (bh * L + l0) * S;
           int64_t ldq, ldv;
-          const float* q = Queries(b, h, l0, rows, qbuf.data(), &ldq);
+          const float* q = Queries(b, h, l0, rows, qbuf, &ldq);
           Scores(b, h, q, ldq, rows, 0, visible, w, S);
           for (int64_t r = 0; r < rows; ++r) {
             float* p = w + r * S;
@@ -216,7 +218,8 @@ class Attention {
     const int64_t part = (2 + dv) * L;  // m[L], sum[L], acc[L * dv]
     std::vector<float> partial(bhs * splits * part);
     mha::parallel_for(bhs * splits, Flops(bhs), [&](int64_t begin, int64_t end) {
-      std::vector<float> tile(L * kTileKeys), qbuf(L * a->d);
+      float* tile = Work(L * (kTileKeys + a->d));
+      float* qbuf = tile + L * kTileKeys;
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
         const int64_t bh = bh0 + it / splits, sp = it % splits;
@@ -227,7 +230,7 @@ class Attention {
         float* acc = sum + L;
         std::fill(m, m + L, -INFINITY);
         std::fill(sum, sum + L + L * dv, 0.0f);
-        Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, qbuf.data(), tile.data(), acc, m, sum);
+        Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, qbuf, tile, acc, m, sum);
       }
     });
     mha::parallel_for(bhs, 4.0 * bhs * splits * part, [&](int64_t begin, int64_t end) {
@@ -275,6 +278,10 @@ class Attention {
       fn(bh0, bh1);
     }
   }
+
+  // The calling thread's work rows (score tile, query copy, accumulators) for one work item:
+  // kept from call to call (core/scratch.h), so items claimed one at a time allocate nothing.
+  static float* Work(int64_t floats) { return mha::scratch(mha::kScratchAttentionRows, floats); }
 
   // About the flops of attention (Q.K^T and P.V) over `bhs` (batch, head) pairs, for the
   // pool's inline rule.

@@ -14,6 +14,7 @@ enum ScratchSlot {
   kScratchHeadWeights,  // mha_model: per-head probabilities before averaging
   kScratchKeysPacked,   // attention: K^T tiles
   kScratchValuesPacked, // attention: contiguous V rows
+  kScratchAttentionRows,  // attention: a work item's score tile, query rows and accumulators
   kScratchSlotCount
 };
 
