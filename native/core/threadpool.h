@@ -20,7 +20,8 @@ constexpr double kMinParallelFlopsAwake = 1 << 21;
 // tiny jobs take the threaded paths too).
 
 // work: about how many floating-point operations (or element copies) the whole job does;
-// a job below the inline threshold runs on the calling thread.
+// a job below the inline threshold runs on the calling thread, and a chunk holds at most
+// about 4M operations' worth of items (heavy items go one at a time, for balance).
 void parallel_for(int64_t n, double work, const std::function<void(int64_t begin, int64_t end)>& fn);
 int num_threads();
 void set_num_threads(int n);  // n >= 1
