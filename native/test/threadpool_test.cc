@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -121,12 +122,13 @@ void nesting_and_callers() {
 
 // Heavy items are claimed one at a time: while one thread is held up in item 0 (a slow
 // item, or a thread the host stopped running), the other takes every other item, so the
-// one held up runs nothing else.
+// one held up runs nothing else. Item 0 waits (up to 2 s) for the other n - 1 items to be
+// done; with items claimed in batches, some of them would sit behind it in its own chunk.
 void heavy_items_one_at_a_time() {
   mha::set_num_threads(2);
   const int64_t n = 64;
   visits_each_once(n);  // the pool thread is up and polling
-  std::atomic<int> items_of_slow_thread{-1};
+  std::atomic<int> items_of_slow_thread{-1}, others_done{0};
   std::vector<std::atomic<int>> per_thread(2);
   std::atomic<int> next_id{0};
   mha::parallel_for(n, 1e12, [&](int64_t begin, int64_t end) {
@@ -134,9 +136,12 @@ void heavy_items_one_at_a_time() {
     if (id < 0) id = next_id.fetch_add(1) % 2;
     per_thread[id].fetch_add(int(end - begin));
     if (begin == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (others_done.load() < n - 1 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       items_of_slow_thread.store(id);
     }
+    others_done.fetch_add(int(end - std::max<int64_t>(begin, 1)));
   });
   const int slow = items_of_slow_thread.load();
   check(slow >= 0 && per_thread[slow].load() == 1, "heavy items claimed one at a time", n, 2);
