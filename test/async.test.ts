@@ -72,6 +72,21 @@ describe('forwardAsync', () => {
     expectClose(got.attnWeights!.data, want.attnWeights!.data, 'weights', 1e-6);
   });
 
+  it('key and value in the same memory (one tensor, or value a shorter view of it): same result, overwritten or not', async () => {
+    for (const vDim of [KDIM, 5]) {
+      const weights = randWeights(new Rng(7), E, KDIM, vDim, true);
+      const mha = new MultiHeadAttention({ embedDim: E, numHeads: H, kDim: KDIM, vDim, weights });
+      const { q, k } = inputs(11);
+      const v = vDim === KDIM ? k : { data: k.data.subarray(0, B * S * vDim), shape: [B, S, vDim] };
+      const want = mha.forward(q, k, v, options);
+      const promise = mha.forwardAsync(q, k, v, options);
+      k.data.fill(1e30);
+      const got = await promise;
+      expectClose(got.output.data, want.output.data, `vDim ${vDim} output`, 1e-6);
+      expectClose(got.attnWeights!.data, want.attnWeights!.data, `vDim ${vDim} weights`, 1e-6);
+    }
+  });
+
   it('results never share memory with inputs or with earlier results', async () => {
     const mha = model();
     const { q, k, v } = inputs(6);

@@ -55,6 +55,10 @@ ForwardView UnwrapForward(const Napi::CallbackInfo& info, const ModelShape& shap
   return f;
 }
 
+// Cross-attention over one memory tensor passes the same array as key and value: its copy
+// then serves both.
+bool ValueIsKey(const ForwardView& f) { return f.args.value == f.args.key && f.value_len <= f.key_len; }
+
 // forwardAsync: the constructor (JS thread) copies every input into native memory, Execute
 // (a libuv worker, no N-API) runs the forward pass into native output buffers, OnOK (JS
 // thread) copies them into the caller's out/weights arrays and resolves the promise.
@@ -67,14 +71,14 @@ class ForwardWorker : public Napi::AsyncWorker {
         model_(std::move(model)),
         query_(f.args.query, f.args.query + f.query_len),
         key_(f.args.key, f.args.key + f.key_len),
-        value_(f.args.value, f.args.value + f.value_len),
+        value_(f.args.value, ValueIsKey(f) ? f.args.value : f.args.value + f.value_len),
         attn_mask_(f.attn_mask),
         key_padding_(f.key_padding),
         outputs_(f.out, f.out_len, f.weights, f.weights_len) {
     args_ = f.args;
     args_.query = query_.data();
     args_.key = f.args.self_attention ? args_.query : key_.data();
-    args_.value = f.args.self_attention ? args_.query : value_.data();
+    args_.value = f.args.self_attention ? args_.query : ValueIsKey(f) ? key_.data() : value_.data();
     args_.attn_mask = attn_mask_.mask();
     args_.key_padding = key_padding_.mask();
   }
