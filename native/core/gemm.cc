@@ -11,7 +11,8 @@
 //   jr (nr columns: B micro-panels streamed from L2) -> micro-kernel.
 // A small GEMM whose A block meets only a few B micro-panels reads a row-major A in place (the
 // direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
-// mr x nr buffer, so kernels never touch memory outside C.
+// mr x nr buffer, except tiles short of rows only, which an edge-row kernel (where the ISA
+// has one) computes in place; either way kernels never touch memory outside C.
 // Threading (mha::parallel_for): a single GEMM is split by columns, a slice per thread, each
 // task packing the B panels of its slice one depth block at a time right before it uses them
 // (no packing pass before the parallel part), unless it is tall (m * (threads - 1) > n with
@@ -158,7 +159,9 @@ struct Problem {
 };
 
 // C tile (rows x cols valid, rows <= mr, cols <= nr) from a packed B micro-panel and either a
-// packed A micro-panel (lda == 0) or row-major A rows (lda > 0, all mr rows valid).
+// packed A micro-panel (lda == 0) or row-major A rows (lda > 0, all mr rows valid). A tile
+// short of rows only (with an edge-row kernel) is computed in place; any other edge tile in
+// a local mr x nr buffer.
 void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t lda,
               const float* b, float* c, int64_t ldc, int rows, int cols, float alpha, float beta,
               const float* bias) {
@@ -166,7 +169,7 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
     if (lda) kt.ukernel_direct_a(kcur, a, lda, b, out, ldo, alpha, beta_out);
     else kt.ukernel(kcur, a, b, out, ldo, alpha, beta_out);
   };
-  if (rows == kt.mr && cols == kt.nr) {
+  if (cols == kt.nr && (rows == kt.mr || (kt.ukernel_rows && !lda))) {
 #if defined(__GNUC__)
     // The kernel reads/writes C only at its end: start fetching the tile's lines now.
     for (int i = 0; i < rows; ++i) {
@@ -174,7 +177,8 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
       __builtin_prefetch(c + i * ldc + cols - 1, 1);
     }
 #endif
-    ukernel(c, ldc, beta);
+    if (rows == kt.mr) ukernel(c, ldc, beta);
+    else kt.ukernel_rows(kcur, rows, a, b, c, ldc, alpha, beta);
     if (bias)
       for (int i = 0; i < rows; ++i)
         for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];

@@ -18,6 +18,12 @@
 //   (all mr rows and k columns valid). Used for small GEMMs, where packing A would cost a
 //   large share of the time (e.g. attention heads with K = 64).
 //
+// Edge-row variant (mha_sgemm_ukernel_rows, optional per ISA; NULL = edge rows go through
+//   the framework's buffer): ukernel_rows(k, rows, a, b, c, ldc, alpha, beta) computes only the
+//   first `rows` rows (1 <= rows < mr) of a full-width tile, a being the packed, zero-padded
+//   mr-wide A micro-panel; only those rows x nr elements of C are read or written. It spends
+//   no work on the padding rows (an M = 32 GEMM on a 12-row tile: 32 rows computed, not 36).
+//
 // Panel packing contract (mha_pack_panel, optional per ISA; NULL = the framework's portable one):
 //   pack(dst, src, w, valid, k, so, sd) writes one w-wide panel of depth k:
 //     dst[p*w + r] = src[r*so + p*sd] for r < valid,  0 for valid <= r < w   (0 <= p < k)
@@ -42,6 +48,9 @@ typedef void (*mha_sgemm_ukernel_direct_a)(int64_t k, const float* a, int64_t ld
                                            const float* b, float* c, int64_t ldc, float alpha,
                                            float beta);
 
+typedef void (*mha_sgemm_ukernel_rows)(int64_t k, int rows, const float* a, const float* b,
+                                       float* c, int64_t ldc, float alpha, float beta);
+
 typedef void (*mha_pack_panel)(float* dst, const float* src, int w, int valid, int64_t k,
                                int64_t so, int64_t sd);
 
@@ -52,6 +61,7 @@ typedef struct mha_gemm_kernels {
   mha_sgemm_ukernel ukernel;
   mha_sgemm_ukernel_direct_a ukernel_direct_a;  // NULL: A is always packed
   mha_pack_panel pack;  // NULL: the framework's portable packing
+  mha_sgemm_ukernel_rows ukernel_rows;  // NULL: edge rows through the framework's buffer
 } mha_gemm_kernels;
 
 extern const mha_gemm_kernels mha_gemm_kernels_scalar;

@@ -161,15 +161,18 @@ void edge_sizes() {
 }
 
 void features() {
-  // alpha/beta/bias combinations, strided and shared-B batches, both transposes.
+  // alpha/beta/bias combinations, strided and shared-B batches, both transposes; n = 31
+  // (column edge tiles, through the framework's buffer) and n = 64 (full-width tiles whose
+  // last row block is short: the edge-row kernels, for every tile height here).
   const float alphas[] = {1.0f, -0.75f};
   const float betas[] = {0.0f, 1.0f, 0.5f};
-  for (float alpha : alphas)
-    for (float beta : betas)
-      for (int bias = 0; bias < 2; ++bias)
-        for (int tr = 0; tr < 4; ++tr)
-          for (int shared = 0; shared < 2; ++shared)
-            run_sgemm({5, 33, 31, 13, tr & 1, tr >> 1, shared != 0, alpha, beta, bias != 0, 3});
+  for (int64_t n : {31, 64})
+    for (float alpha : alphas)
+      for (float beta : betas)
+        for (int bias = 0; bias < 2; ++bias)
+          for (int tr = 0; tr < 4; ++tr)
+            for (int shared = 0; shared < 2; ++shared)
+              run_sgemm({5, 33, n, 13, tr & 1, tr >> 1, shared != 0, alpha, beta, bias != 0, 3});
   // k = 0: C = beta * C (+ bias).
   run_sgemm({2, 7, 5, 0, 0, 0, false, 1.0f, 0.0f, true, 1});
   run_sgemm({2, 7, 5, 0, 1, 1, false, 1.0f, 0.5f, false, 1});

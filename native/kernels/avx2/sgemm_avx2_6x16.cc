@@ -19,4 +19,4 @@ constexpr int kMr = 6, kNv = 2, kNr = kNv * mha_avx2::Vec::N;
 extern const mha_gemm_kernels mha_gemm_kernels_avx2 = {
     "sgemm_avx2_6x16", kMr, kNr, /*mc=*/144, /*kc=*/256, /*nc=*/1024,
     mha_simd::sgemm<mha_avx2::Vec, kMr, kNv>, mha_simd::sgemm_direct_a<mha_avx2::Vec, kMr, kNv>,
-    mha_pack_avx::pack<kMr, kNr>};
+    mha_pack_avx::pack<kMr, kNr>, mha_simd::sgemm_rows<mha_avx2::Vec, kMr, kNv>};

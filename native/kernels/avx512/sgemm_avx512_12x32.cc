@@ -19,4 +19,4 @@ constexpr int kMr = 12, kNv = 2, kNr = kNv * mha_avx512::Vec::N;
 extern const mha_gemm_kernels mha_gemm_kernels_avx512 = {
     "sgemm_avx512_12x32", kMr, kNr, /*mc=*/384, /*kc=*/384, /*nc=*/640,
     mha_simd::sgemm<mha_avx512::Vec, kMr, kNv>, mha_simd::sgemm_direct_a<mha_avx512::Vec, kMr, kNv>,
-    mha_pack_avx::pack<kMr, kNr>};
+    mha_pack_avx::pack<kMr, kNr>, mha_simd::sgemm_rows<mha_avx512::Vec, kMr, kNv>};

@@ -49,4 +49,5 @@ void sgemm_neon_8x12(int64_t k, const float* a, const float* b, float* c, int64_
 
 extern const mha_gemm_kernels mha_gemm_kernels_neon = {
     "sgemm_neon_8x12", kMr, kNr, /*mc=*/128, /*kc=*/256, /*nc=*/480, sgemm_neon_8x12,
-    /*ukernel_direct_a=*/nullptr, /*pack=*/nullptr};
+    /*ukernel_direct_a=*/nullptr, /*pack=*/nullptr,
+    /*ukernel_rows=*/nullptr};

@@ -28,4 +28,5 @@ void sgemm_scalar_4x8(int64_t k, const float* a, const float* b, float* c, int64
 
 extern const mha_gemm_kernels mha_gemm_kernels_scalar = {
     "sgemm_scalar_4x8", kMr, kNr, /*mc=*/128, /*kc=*/256, /*nc=*/1024, sgemm_scalar_4x8,
-    /*ukernel_direct_a=*/nullptr, /*pack=*/nullptr};
+    /*ukernel_direct_a=*/nullptr, /*pack=*/nullptr,
+    /*ukernel_rows=*/nullptr};

@@ -1,8 +1,9 @@
 // The SGEMM micro-kernel of core/gemm_kernels.h, written once for any vector type V of vec.h
 // with the tile MR x (NV * N): MR * NV accumulators, NV registers for a row of the B
 // micro-panel, one for the broadcast A element; per depth step NV loads of B, MR broadcasts
-// of A and MR * NV FMAs. Two forms: A packed (a[p * MR + i]) or read in place from
-// row-major storage (kDirectA: a[i * lda + p]).
+// of A and MR * NV FMAs. Two forms: A packed (a[p * kAStep + i], kAStep = MR except in the
+// edge-row kernels, which compute the first rows of a tile packed kAStep rows wide) or read
+// in place from row-major storage (kDirectA: a[i * lda + p]).
 // The B micro-panel streams from L2 past the A micro-panel held in L1: every depth step
 // also prefetches the cache lines of B kPrefetchB floats ahead (past the panel's end, the
 // next panel of the packed block; a prefetch never faults). Measured on the AVX-512 kernel,
@@ -12,6 +13,9 @@
 #pragma once
 #include <stdint.h>
 
+#include <array>
+#include <utility>
+
 #include "kernels/simd/vec.h"
 
 namespace mha_simd {
@@ -20,7 +24,7 @@ namespace {
 constexpr int kPrefetchB = 256;  // floats: 1 KiB, 8 depth steps of a 32-wide panel
 constexpr int kCacheLineFloats = 16;
 
-template <class V, int MR, int NV, bool kDirectA>
+template <class V, int MR, int NV, bool kDirectA, int kAStep = MR>
 inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                        float alpha, float beta) {
   constexpr int N = V::N;
@@ -29,7 +33,7 @@ inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, f
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
-  for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : MR, b += NV * N) {
+  for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : kAStep, b += NV * N) {
 #pragma GCC unroll 16
     for (int o = 0; o < NV * N; o += kCacheLineFloats) __builtin_prefetch(b + kPrefetchB + o, 0, 3);
     typename V::F bv[NV];
@@ -71,6 +75,22 @@ template <class V, int MR, int NV>
 void sgemm_direct_a(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                     float alpha, float beta) {
   sgemm_tile<V, MR, NV, true>(k, a, lda, b, c, ldc, alpha, beta);
+}
+
+// The edge-row entry point of gemm_kernels.h: the first `rows` (1 <= rows < MR) rows of an
+// MR x (NV * N) tile, A packed MR wide, through the kernel of exactly that many rows.
+template <class V, int MR, int NV, size_t... R>
+constexpr std::array<void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, float, float),
+                     sizeof...(R)>
+sgemm_rows_table(std::index_sequence<R...>) {
+  return {sgemm_tile<V, int(R) + 1, NV, false, MR>...};
+}
+
+template <class V, int MR, int NV>
+void sgemm_rows(int64_t k, int rows, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                float beta) {
+  static constexpr auto kByRows = sgemm_rows_table<V, MR, NV>(std::make_index_sequence<MR - 1>());
+  kByRows[rows - 1](k, a, 0, b, c, ldc, alpha, beta);
 }
 
 }  // namespace
