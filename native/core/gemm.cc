@@ -273,7 +273,9 @@ void scale_c(const Problem& pr, int64_t e) {
 }
 
 // Splits `batch` entries of an m x n output into tasks of mcb x ncb (multiples of mr, nr)
-// so that there are enough tasks of equal size for the pool.
+// so that there are enough tasks of equal size for the pool. More tasks come from the rows,
+// unless there are few row tiles against many column panels (a projection of a few tokens):
+// then from the columns, which split evenly and give each task its own part of B.
 void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, int threads,
                int64_t* mcb, int64_t* ncb) {
   const int64_t mmax = ceil_div(m, kt.mr), nmax = ceil_div(n, kt.nr);  // finest split
@@ -281,7 +283,7 @@ void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, 
   int64_t nb = 1;  // a task walks its columns nc at a time (compute_block)
   if (batch * mb * nb < 4 * threads) {  // few tasks: make their count a multiple of threads
     int64_t want = round_up(batch * mb * nb, threads);
-    mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
+    if (nmax < 4 * mmax) mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
     nb = std::min(nmax, std::max(nb, ceil_div(want, batch * mb)));
   }
   *mcb = round_up(ceil_div(m, mb), kt.mr);
