@@ -256,6 +256,9 @@ describe('MultiHeadAttention native vs reference', () => {
     { name: 'self-attention headDim 64', B: 1, L: 33, S: 33, E: 128, H: 2, self: true },
     { name: 'self-attention headDim 80 H=1', B: 2, L: 17, S: 17, E: 80, H: 1, self: true },
     { name: 'self-attention headDim 1', B: 2, L: 7, S: 7, E: 7, H: 7, self: true },
+    // a few tokens against wide projections (decode-sized): short row tiles, split by columns
+    { name: 'few tokens, wide projections: B=5 L=1 E=256', B: 5, L: 1, S: 1, E: 256, H: 4, self: true },
+    { name: 'few tokens, wide projections: B=1 L=3 S=13 E=256', B: 1, L: 3, S: 13, E: 256, H: 4 },
     { name: 'cross kDim != vDim != E', B: 2, L: 7, S: 33, E: 24, H: 3, kDim: 7, vDim: 33 },
     { name: 'cross same dims L>S', B: 3, L: 33, S: 3, E: 12, H: 2 },
     { name: 'bias off, self', B: 2, L: 9, S: 9, E: 16, H: 2, bias: false, self: true },
