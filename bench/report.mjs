@@ -96,7 +96,9 @@ export function markdown(report, svgFile) {
     + `mha-native ${meta.nativeInfo ? `${meta.nativeInfo.version} (kernels: ${meta.nativeInfo.isa})` : `not loadable: ${meta.nativeError}`}; `
     + `onnxruntime-node ${meta.ortVersion ?? 'missing'}; PyTorch ${meta.torchVersion ?? 'missing'}; ${meta.openblasConfig ?? 'OpenBLAS missing'}.`, '');
   out.push(peaks
-    ? `Measured peaks (this run, ${meta.threads} threads): FMA ${peaks.fmaGflops.toFixed(1)} GFLOP/s (${peaks.isa}), `
+    ? `Measured peaks (this run, ${meta.threads} threads): FMA ${peaks.fmaGflops.toFixed(1)} GFLOP/s (${peaks.isa}, the best `
+      + `of 100 trials of 10 ms; the median trial ran at ${peaks.fmaMedianGflops.map((g) => g.toFixed(1)).join(' and ')} GFLOP/s `
+      + 'at the start and at the end of the run, a measure of how much of the cores the host left this VM), '
       + `streaming read ${peaks.readGBps.toFixed(1)} GB/s over ${(peaks.readBytes / 2 ** 30).toFixed(2)} GiB.`
     : 'Measured peaks: not available (probes failed).', '');
   out.push('Times are medians over all samples of all rounds; IQR = interquartile range. GFLOP/s use the useful-FLOP '

@@ -23,7 +23,7 @@ interface Case {
 }
 interface Report {
   meta: { threads: number; profile: { name: string } };
-  peaks: { fmaGflops: number; readGBps: number };
+  peaks: { fmaGflops: number; fmaMedianGflops: number[]; readGBps: number };
   results: { id: string; flops: number; cases: Case[] }[];
   rows: { workload: string; peer: string; variant: string; gflops?: number; pctPeak?: number }[];
 }
@@ -62,6 +62,11 @@ describe('bench harness (tiny workloads)', () => {
     expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG', 'TB']);
     expect(report.meta.threads).toBe(2);
     expect(report.peaks.fmaGflops).toBeGreaterThan(0);
+    expect(report.peaks.fmaMedianGflops).toHaveLength(2); // the median trial at the start and at the end
+    for (const g of report.peaks.fmaMedianGflops) {
+      expect(g).toBeGreaterThan(0);
+      expect(g).toBeLessThanOrEqual(report.peaks.fmaGflops);
+    }
     expect(report.peaks.readGBps).toBeGreaterThan(0);
     for (const r of report.results) {
       expect(r.flops).toBeGreaterThan(0);
