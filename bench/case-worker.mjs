@@ -1,6 +1,12 @@
 // One workload in its own process: builds every backend/peer case, checks each output against
 // ours, then times the cases interleaved round by round (the order rotates every round) and
 // writes <dir>/result.json. Progress goes to stderr, one line per case and round.
+// GEMM workloads are then timed once more, paired: mha-native's baseline call and each peer
+// that can serve bursts (OpenBLAS with its widest kernels) take turns in bursts of about
+// PAIR_BURST_SECONDS (each started as soon as the other runtime's threads went idle), and each
+// pair gives the ratio of the two bursts' median call times. A shared machine changes speed from
+// one second to the next; two bursts a fraction of a second apart see nearly the same machine,
+// so the median of these ratios holds still where the round medians do not.
 // Usage: node case-worker.mjs <dir>/job.json            (the workload)
 //        node case-worker.mjs <dir>/job.json <caseId>   (peak RSS growth of one call, fresh process)
 import { spawnSync } from 'node:child_process';
@@ -13,10 +19,12 @@ import { ortCases } from './peers/ort.mjs';
 import { nativeCases, referenceCases } from './peers/ours.mjs';
 import { torchCases } from './peers/torch.mjs';
 import { relativeL2, summarize } from './stats.mjs';
-import { pause, timeSync } from './timing.mjs';
+import { burstMedian, settle, timeSync } from './timing.mjs';
 import { makeInputs, readInputs, workCount } from './workloads.mjs';
 
 const CHECK_TOLERANCE = 1e-4; // rel L2 between float32 implementations; above it a peer "differs"
+const PAIR_BURST_SECONDS = 0.02;
+const PAIRED_SECONDS_PER_ROUND_TIME = 10; // paired timing per peer: 10 x the profile's time per case and round
 
 const jobFile = process.argv[2];
 const memoryCaseId = process.argv[3];
@@ -125,7 +133,54 @@ async function measureRounds(cases) {
         c.reason = `while timing: ${e.message.split('\n')[0]}`;
         progress(`${c.peer} ${c.variant}: failed: ${c.reason}`);
       }
-      pause(20); // let the previous runtime's spinning worker threads go idle
+      settle(peerPids(live)); // the next case gets idle cores, not the spinning threads of this one
+    }
+  }
+}
+
+/** The processes of out-of-process peers that outlive a measurement (PyTorch's python). */
+const peerPids = (cases) => cases.flatMap((c) => c.pid?.() ?? []);
+
+/** Paired timing (GEMM workloads): the baseline and each serving peer in alternating bursts;
+ * sets peer.paired = { against, burstSeconds, ratio: summarize() of t_peer / t_baseline per pair }. */
+async function measurePaired(cases) {
+  const baseline = cases.find((c) => c.baseline && c.status === 'ok');
+  if (!baseline) return;
+  const seconds = job.profile.maxTime * PAIRED_SECONDS_PER_ROUND_TIME;
+  for (const c of cases.filter((x) => x.serve && x.status === 'ok')) {
+    let server;
+    try {
+      server = await c.serve();
+      const pids = [...peerPids(cases), server.pid];
+      const ours = () => {
+        const t = burstMedian(() => baseline.runOnce(), PAIR_BURST_SECONDS);
+        settle(pids);
+        return t;
+      };
+      const peer = async () => {
+        const t = await server.burst(PAIR_BURST_SECONDS);
+        settle(pids);
+        return t;
+      };
+      const ratios = [];
+      const start = performance.now();
+      settle(pids);
+      while (ratios.length < 2 || (performance.now() - start) / 1e3 < seconds) {
+        if (ratios.length % 2 === 0) { // the order alternates from pair to pair
+          const t = ours();
+          ratios.push((await peer()) / t);
+        } else {
+          const t = await peer();
+          ratios.push(t / ours());
+        }
+      }
+      c.paired = { against: `${baseline.peer} ${baseline.variant}`, burstSeconds: PAIR_BURST_SECONDS, ratio: summarize(ratios) };
+      progress(`paired ${c.peer} ${c.variant}: t_peer / t_ours median ${c.paired.ratio.median.toFixed(3)} over ${ratios.length} pairs`);
+    } catch (e) {
+      c.pairedError = e.message.split('\n')[0];
+      progress(`paired ${c.peer} ${c.variant}: failed: ${c.pairedError}`);
+    } finally {
+      server?.close();
     }
   }
 }
@@ -161,6 +216,7 @@ async function main() {
   const cases = buildCases(inputs);
   await prepare(cases);
   await measureRounds(cases);
+  if (w.kind === 'gemm') await measurePaired(cases);
   if (w.memory) await measureMemory(cases);
   for (const c of cases) await c.close?.();
   const work = workCount(w);
@@ -173,6 +229,7 @@ async function main() {
       stats: c.status === 'ok' ? summarize(c.samples) : undefined,
       samples: c.status === 'ok' ? c.samples : undefined,
       peakRssGrowthBytes: c.peakRssGrowthBytes, memoryError: c.memoryError,
+      paired: c.paired, pairedError: c.pairedError,
     })),
   };
   fs.writeFileSync(path.join(job.dir, 'result.json'), JSON.stringify(result));

@@ -30,7 +30,7 @@ export function buildRows(results, peaks) {
         vsOrtBest: comparable && ort ? ort.stats.median / median : undefined,
         vsReference: comparable && ref ? ref.stats.median / median : undefined,
         peakRssMiB: c.peakRssGrowthBytes !== undefined ? c.peakRssGrowthBytes / 2 ** 20 : undefined,
-        relL2: c.relL2, checkedAgainst: c.checkedAgainst, version: c.version,
+        relL2: c.relL2, checkedAgainst: c.checkedAgainst, version: c.version, paired: c.paired, pairedError: c.pairedError,
       });
     }
   }
@@ -64,11 +64,17 @@ export function textTable(rows) {
 
 const mdEscape = (s) => String(s).replace(/\|/g, '\\|');
 
+/** The paired ratio (t_peer / t_mha-native, see case-worker.mjs) of the peer variant that came
+ * closest to mha-native, among a workload's rows. */
+function closestPaired(rows) {
+  return rows.filter((x) => x.paired).sort((a, b) => a.paired.ratio.median - b.paired.ratio.median)[0];
+}
+
 /** One line per workload: mha-native's main call next to ORT's best variant, PyTorch and
- * OpenBLAS's fastest variant (gemm workloads). */
+ * OpenBLAS's fastest variant (gemm workloads), by the round medians and paired. */
 function summary(results, rows) {
   const lines = ['## Summary', '', '| workload | mha-native ms | GFLOP/s (% peak) | ORT best | ORT ms | PyTorch ms | OpenBLAS best ms '
-    + '| vs ORT best | vs PyTorch | vs OpenBLAS best |', '|---|---|---|---|---|---|---|---|---|---|'];
+    + '| vs ORT best | vs PyTorch | vs OpenBLAS best | vs OpenBLAS, paired |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
     const mine = rows.filter((x) => x.workload === r.id);
     const ours = mine.find((x) => x.isBaseline);
@@ -81,9 +87,24 @@ function summary(results, rows) {
       + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW)` : ''}`
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
-      + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} |`);
+      + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | ${times(closestPaired(mine)?.paired.ratio.median)} |`);
   }
+  lines.push('', '"vs OpenBLAS, paired": mha-native and OpenBLAS (its widest kernels, each of its variants in turn) '
+    + 'timed in alternating bursts of about 20 ms, each started as soon as the other\'s threads went idle, so that both '
+    + 'see the machine in nearly the same state; the median over the pairs of t_OpenBLAS / t_mha-native (each burst\'s '
+    + 'median call time), for the variant that came closest. The round medians of the other columns are taken seconds '
+    + 'apart, while this shared machine changes speed.');
   return lines;
+}
+
+/** The paired timings of one workload's peers (or why one failed), a line each. */
+function pairedLines(rows) {
+  return rows.filter((x) => x.paired || x.pairedError).map((x) => {
+    if (!x.paired) return `Paired timing of ${x.peer}: ${x.variant} failed: ${x.pairedError}`;
+    const r = x.paired.ratio;
+    return `Paired with ${x.paired.against}: ${x.peer}: ${x.variant}, ${r.n} pairs of alternating ${x.paired.burstSeconds * 1e3} ms `
+      + `bursts: t_${x.peer} / t_mha-native median ${r.median.toFixed(3)} (IQR ${r.q1.toFixed(3)}–${r.q3.toFixed(3)}).`;
+  });
 }
 
 /** The Markdown report: machine, peaks, a summary, one table per workload. */
@@ -115,6 +136,8 @@ export function markdown(report, svgFile) {
     out.push(`| ${HEADER.slice(1).join(' | ')} |`, `|${HEADER.slice(1).map(() => '---').join('|')}|`);
     for (const row of rows.filter((x) => x.workload === r.id)) out.push(`| ${cells(row).slice(1).map(mdEscape).join(' | ')} |`);
     out.push('');
+    const paired = pairedLines(rows.filter((x) => x.workload === r.id));
+    if (paired.length) out.push(...paired, '');
   }
   out.push(`![GFLOP/s per workload and backend](${svgFile})`, '');
   return out.join('\n');

@@ -20,6 +20,7 @@ interface Case {
   id: string; peer: string; variant: string; status: string; reason?: string; relL2?: number; checkedAgainst?: string;
   stats?: { n: number; median: number; q1: number; q3: number; min: number; max: number };
   peakRssGrowthBytes?: number;
+  paired?: { against: string; burstSeconds: number; ratio: { n: number; median: number; q1: number; q3: number } };
 }
 interface Report {
   meta: { threads: number; profile: { name: string } };
@@ -102,6 +103,29 @@ describe('bench harness (tiny workloads)', () => {
     expect(report.results[3].cases.map((c) => c.id)).toEqual(expect.arrayContaining(
       ['native-matmul-out', 'native-matmul', 'reference', 'ort-matmul', 'openblas', 'openblas-forced', 'openblas-split', 'openblas-split-forced']));
     expect(report.results[3].cases.find((c) => c.id === 'ort-matmul')!.variant).toBe('MatMul, rank 3');
+  });
+
+  it('times mha-native and OpenBLAS (widest kernels) paired on the GEMM workloads', () => {
+    const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
+    for (const r of report.results.slice(2)) { // TG, TB
+      for (const c of r.cases.filter((x) => x.peer === 'openblas')) {
+        if (c.status !== 'ok') { // the probe did not compile: no libopenblas here (CI installs it)
+          expect(c.status).toBe('missing');
+          expect(c.paired).toBeUndefined();
+          continue;
+        }
+        if (!c.id.endsWith('-forced')) { // the auto-detected core (Prescott on new Xeons) is not paired
+          expect(c.paired).toBeUndefined();
+          continue;
+        }
+        expect(c.paired!.against).toBe('mha-native matmul into options.out');
+        expect(c.paired!.ratio.n).toBeGreaterThanOrEqual(2);
+        expect(c.paired!.ratio.median).toBeGreaterThan(0);
+        expect(c.paired!.ratio.q1).toBeLessThanOrEqual(c.paired!.ratio.median);
+        expect(md).toContain(`Paired with mha-native matmul into options.out: openblas: ${c.variant}, ${c.paired!.ratio.n} pairs`);
+      }
+    }
+    expect(md).toContain('| vs OpenBLAS, paired |');
   });
 
   it('reports a missing peer as missing, with the reason', () => {

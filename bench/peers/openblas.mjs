@@ -4,9 +4,12 @@
 // shipped), and with its kernels forced to the machine's widest ISA (old OpenBLAS builds detect
 // new Xeons as Prescott). Batched workloads add the 'split' variant: the batch divided over the
 // threads, each calling a single-threaded cblas_sgemm (how a framework runs many small products).
-import { spawnSync } from 'node:child_process';
+// The forced-core variants can also run as a server (serve()): one process kept alive that times
+// a burst of calls per request, for the worker's paired timing against mha-native.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 
 /** The OpenBLAS core name of the machine's widest ISA (for OPENBLAS_CORETYPE). */
 export function widestOpenblasCore(isa) {
@@ -38,15 +41,16 @@ export function openblasCases(w, _inputs, { threads, dir, probes }) {
       variant: `${MODES[mode].variant(w, threads)}, ${coretype ? `OPENBLAS_CORETYPE=${coretype}` : 'core auto-detected'}` };
     if (!probes.openblas) return { ...fields, unavailable: `not installed: ${probes.openblasError}` };
     const out = path.join(dir, `${id}-c.f32`);
+    const args = (maxTime, minSamples) => [w.batch ?? 1, w.M, w.N, w.K, threads, mode, maxTime, minSamples,
+      path.join(dir, 'a.f32'), path.join(dir, 'b.f32'), out].map(String);
     const run = (maxTime, minSamples) => {
-      const args = [w.batch ?? 1, w.M, w.N, w.K, threads, mode, maxTime, minSamples,
-        path.join(dir, 'a.f32'), path.join(dir, 'b.f32'), out];
-      const r = spawnSync(probes.openblas, args.map(String), { encoding: 'utf8', env: sgemmEnv(threads, coretype) });
+      const r = spawnSync(probes.openblas, args(maxTime, minSamples), { encoding: 'utf8', env: sgemmEnv(threads, coretype) });
       if (r.status !== 0) throw new Error(`openblas_sgemm exited ${r.status}: ${r.stderr.trim()}`);
       return JSON.parse(r.stdout);
     };
     return {
       ...fields,
+      ...(coretype ? { serve: () => serve(probes.openblas, args('serve', 1), sgemmEnv(threads, coretype)) } : {}),
       async setup() {
         const first = run(0, 1);
         this.version = first.config;
@@ -58,5 +62,35 @@ export function openblasCases(w, _inputs, { threads, dir, probes }) {
       },
       async measure({ maxTime, minSamples }) { return run(maxTime, minSamples).samples; },
     };
+  }));
+}
+
+/** Starts the probe in serve mode: resolves to { pid, burst(seconds) -> median seconds per call
+ * of a burst lasting about that long (at least one call), close() }. OpenBLAS runs as shipped:
+ * its threads keep spinning for over 0.1 s after a burst, which the worker waits out (settle)
+ * before the next burst. (A shorter OPENBLAS_THREAD_TIMEOUT would end that sooner, but made
+ * OpenBLAS's own calls 10-20% slower at 256^3.) */
+function serve(exe, args, env) {
+  const child = spawn(exe, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const waiting = [];
+  let stderr = '', failure;
+  const fail = (e) => {
+    failure ??= e;
+    while (waiting.length) waiting.shift().reject(failure);
+  };
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.on('error', fail);
+  child.on('close', (code) => fail(new Error(`openblas_sgemm server exited ${code}: ${stderr.trim()}`)));
+  lines.on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
+  const next = () => new Promise((resolve, reject) => (failure ? reject(failure) : waiting.push({ resolve, reject })));
+  return next().then(() => ({
+    pid: child.pid,
+    async burst(seconds) {
+      const reply = next();
+      child.stdin.write(`${seconds} 1\n`);
+      return (await reply).median;
+    },
+    close() { child.stdin.end(); },
   }));
 }

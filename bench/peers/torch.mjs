@@ -48,6 +48,7 @@ export function torchCases(w, _inputs, { threads, python, dir, probes }) {
       this.outputFile = reply.output;
       this.firstCallSeconds = reply.seconds;
     },
+    pid: () => (child?.exitCode === null ? [child.pid] : []),
     async check() {
       const bytes = fs.readFileSync(this.outputFile);
       return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);

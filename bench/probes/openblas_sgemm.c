@@ -7,8 +7,13 @@
  *          once (the calling thread is one of them), each calling cblas_sgemm with OpenBLAS
  *          single-threaded: how a framework runs many small products.
  * Runs one untimed call and writes its C [BATCH,M,N] to C.bin (for the numeric check), then
- * times single calls (all BATCH products) until MAX_SECONDS have passed and MIN_SAMPLES were
- * taken. Prints one JSON line {"config": "...", "samples": [seconds per call...]}. */
+ * times calls (all BATCH products each) in batches of at least 50 ms until MAX_SECONDS have
+ * passed and MIN_SAMPLES were taken. Prints one JSON line {"config": "...", "samples": [seconds
+ * per call of each batch...]}.
+ * With MAX_SECONDS = serve, it prints {"config": "..."} after the untimed call and then serves
+ * requests, one per stdin line "SECONDS MIN_SAMPLES": a burst of calls timed the same way,
+ * answered by one line {"median": seconds per call, "n": calls}, until stdin closes. The
+ * benchmark alternates these bursts with bursts of its own (paired timing). */
 #include <cblas.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -86,14 +91,60 @@ static void run_call(const struct problem *p, struct pool *pool) {
   pthread_barrier_wait(&pool->done);
 }
 
+/* Samples like every other peer's timer (benchmark.js for the Node peers, torch_peer.py's
+ * measure): calls in batches lasting at least MIN_BATCH_SECONDS (the batch size doubled until
+ * one does), each sample a batch's seconds per call, until max_seconds have passed and
+ * min_samples were taken; prints them comma-separated. */
+#define MIN_BATCH_SECONDS 0.05
+
+static double time_batch(const struct problem *p, struct pool *pool, long batch) {
+  double t0 = now_seconds();
+  for (long i = 0; i < batch; i++) run_call(p, pool);
+  return now_seconds() - t0;
+}
+
+static void print_samples(const struct problem *p, struct pool *pool, double max_seconds, int min_samples) {
+  long batch = 1;
+  while (time_batch(p, pool, batch) < MIN_BATCH_SECONDS && batch < 1L << 20) batch *= 2;
+  double start = now_seconds();
+  for (int i = 0; i < min_samples || now_seconds() - start < max_seconds; i++)
+    printf("%s%.9f", i ? "," : "", time_batch(p, pool, batch) / batch);
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* A paired burst: single calls, each timed on its own, until max_seconds have passed and
+ * min_samples were taken; answers with their median: one line {"median": seconds, "n": calls}
+ * (the Node side's burst is timed the same way, bench/timing.mjs burstMedian). */
+static void print_burst_median(const struct problem *p, struct pool *pool, double max_seconds, int min_samples) {
+  size_t n = 0, cap = 1024;
+  double *t = malloc(cap * sizeof(double));
+  double start = now_seconds();
+  while (t && (n < (size_t)min_samples || now_seconds() - start < max_seconds)) {
+    if (n == cap) t = realloc(t, (cap *= 2) * sizeof(double));
+    if (!t) break;
+    double t0 = now_seconds();
+    run_call(p, pool);
+    t[n++] = now_seconds() - t0;
+  }
+  if (!t) { fprintf(stderr, "out of memory\n"); exit(3); }
+  qsort(t, n, sizeof(double), compare_doubles);
+  printf("{\"median\":%.9f,\"n\":%zu}\n", t[n / 2], n);
+  free(t);
+}
+
 int main(int argc, char **argv) {
   if (argc != 12) {
-    fprintf(stderr, "usage: openblas_sgemm BATCH M N K THREADS loop|split MAX_S MIN_N A B C\n");
+    fprintf(stderr, "usage: openblas_sgemm BATCH M N K THREADS loop|split MAX_S|serve MIN_N A B C\n");
     return 2;
   }
   int batch = atoi(argv[1]), m = atoi(argv[2]), n = atoi(argv[3]), k = atoi(argv[4]), threads = atoi(argv[5]);
   int split = strcmp(argv[6], "split") == 0;
-  double max_seconds = atof(argv[7]);
+  int serve = strcmp(argv[7], "serve") == 0;
+  double max_seconds = serve ? 0 : atof(argv[7]);
   int min_samples = atoi(argv[8]);
   if (batch < 1 || m < 1 || n < 1 || k < 1 || threads < 1 || min_samples < 1
       || (!split && strcmp(argv[6], "loop") != 0)) {
@@ -122,14 +173,22 @@ int main(int argc, char **argv) {
   FILE *f = fopen(argv[11], "wb");
   if (!f || fwrite(p.c, sizeof(float), c_count, f) != c_count) { fprintf(stderr, "cannot write C\n"); return 3; }
   fclose(f);
-  printf("{\"config\":\"%s\",\"samples\":[", openblas_get_config());
-  double start = now_seconds();
-  for (int i = 0; i < min_samples || now_seconds() - start < max_seconds; i++) {
-    double t0 = now_seconds();
-    run_call(&p, use);
-    printf("%s%.9f", i ? "," : "", now_seconds() - t0);
+  if (serve) {
+    printf("{\"config\":\"%s\"}\n", openblas_get_config());
+    fflush(stdout);
+    char line[128];
+    while (fgets(line, sizeof line, stdin)) {
+      double seconds;
+      int samples;
+      if (sscanf(line, "%lf %d", &seconds, &samples) != 2 || samples < 1) { fprintf(stderr, "bad request: %s", line); return 2; }
+      print_burst_median(&p, use, seconds, samples);
+      fflush(stdout);
+    }
+  } else {
+    printf("{\"config\":\"%s\",\"samples\":[", openblas_get_config());
+    print_samples(&p, use, max_seconds, min_samples);
+    printf("]}\n");
   }
-  printf("]}\n");
   if (split) {
     pool.stop = 1;
     pthread_barrier_wait(&pool.start);
