@@ -1,12 +1,15 @@
 // One workload in its own process: builds every backend/peer case, checks each output against
 // ours, then times the cases interleaved round by round (the order rotates every round) and
 // writes <dir>/result.json. Progress goes to stderr, one line per case and round.
-// GEMM workloads are then timed once more, paired: mha-native's baseline call and each peer
-// that can serve bursts (OpenBLAS with its widest kernels) take turns in bursts of about
-// PAIR_BURST_SECONDS (each started as soon as the other runtime's threads went idle), and each
-// pair gives the ratio of the two bursts' median call times. A shared machine changes speed from
-// one second to the next; two bursts a fraction of a second apart see nearly the same machine,
-// so the median of these ratios holds still where the round medians do not.
+// After each round the main comparisons are also timed paired: two calls take turns in bursts
+// of about PAIR_BURST_SECONDS (each started as soon as the other runtime's threads went idle),
+// and each pair gives the ratio of the two bursts' median call times. A shared machine changes
+// speed from one second to the next; two bursts a fraction of a second apart see nearly the
+// same machine, so the median of these ratios holds still where the round medians do not.
+// Paired against the workload's baseline: the ONNX Runtime variant with the best median in the
+// first round and each OpenBLAS variant with the widest kernels (a long-lived process serving
+// bursts); against its named counterpart (pairWith): mha-native's unfused paths, against the
+// fused ones.
 // Usage: node case-worker.mjs <dir>/job.json            (the workload)
 //        node case-worker.mjs <dir>/job.json <caseId>   (peak RSS growth of one call, fresh process)
 import { spawnSync } from 'node:child_process';
@@ -24,7 +27,7 @@ import { makeInputs, readInputs, workCount } from './workloads.mjs';
 
 const CHECK_TOLERANCE = 1e-4; // rel L2 between float32 implementations; above it a peer "differs"
 const PAIR_BURST_SECONDS = 0.02;
-const PAIRED_SECONDS_PER_ROUND_TIME = 10; // paired timing per peer: 10 x the profile's time per case and round
+const PAIRED_SECONDS_PER_ROUND_TIME = 10; // paired timing per pairing: 10 x the profile's time per case and round, over all rounds
 
 const jobFile = process.argv[2];
 const memoryCaseId = process.argv[3];
@@ -117,6 +120,8 @@ async function measureRounds(cases) {
   const live = cases.filter((c) => c.status === 'ok');
   for (const c of live) c.samples = [];
   const budget = { maxTime: job.profile.maxTime, minSamples: job.profile.minSamples };
+  const paired = pairedTiming(cases);
+  const pairSeconds = (job.profile.maxTime * PAIRED_SECONDS_PER_ROUND_TIME) / job.profile.rounds;
   for (let round = 0; round < job.profile.rounds; round++) {
     const order = live.map((_, i) => live[(i + round) % live.length]);
     for (const c of order) {
@@ -135,54 +140,89 @@ async function measureRounds(cases) {
       }
       settle(peerPids(live)); // the next case gets idle cores, not the spinning threads of this one
     }
+    await paired.round(pairSeconds);
   }
+  paired.finish();
 }
 
 /** The processes of out-of-process peers that outlive a measurement (PyTorch's python). */
 const peerPids = (cases) => cases.flatMap((c) => c.pid?.() ?? []);
 
-/** Paired timing (GEMM workloads): the baseline and each serving peer in alternating bursts;
- * sets peer.paired = { against, burstSeconds, ratio: summarize() of t_peer / t_baseline per pair }. */
-async function measurePaired(cases) {
-  const baseline = cases.find((c) => c.baseline && c.status === 'ok');
-  if (!baseline) return;
-  const seconds = job.profile.maxTime * PAIRED_SECONDS_PER_ROUND_TIME;
-  for (const c of cases.filter((x) => x.serve && x.status === 'ok')) {
-    let server;
-    try {
-      server = await c.serve();
-      const pids = [...peerPids(cases), server.pid];
-      const ours = () => {
-        const t = burstMedian(() => baseline.runOnce(), PAIR_BURST_SECONDS);
-        settle(pids);
-        return t;
-      };
-      const peer = async () => {
-        const t = await server.burst(PAIR_BURST_SECONDS);
-        settle(pids);
-        return t;
-      };
-      const ratios = [];
-      const start = performance.now();
+/** The paired comparisons of a workload: [case, the case it is timed against] (the ONNX
+ * Runtime variant by the round medians so far). */
+function pairings(cases) {
+  const ok = cases.filter((c) => c.status === 'ok');
+  const baseline = ok.find((c) => c.baseline);
+  const ortBest = ok.filter((c) => c.peer === 'onnxruntime')
+    .sort((a, b) => summarize(a.samples).median - summarize(b.samples).median)[0];
+  const list = [];
+  if (baseline) {
+    if (ortBest) list.push([ortBest, baseline]);
+    for (const c of ok.filter((x) => x.serve)) list.push([c, baseline]);
+  }
+  for (const c of ok.filter((x) => x.pairWith)) {
+    const against = ok.find((x) => x.id === c.pairWith);
+    if (against) list.push([c, against]);
+  }
+  return list;
+}
+
+/** Paired timing, spread over the rounds (the machine's slow and fast stretches last seconds):
+ * after each round, each pairing (pairings(), chosen after the first round) runs alternating
+ * bursts for its share of the time; finish() sets c.paired = { against, burstSeconds, ratio:
+ * summarize() of t_c / t_against per pair, over all rounds }. */
+function pairedTiming(cases) {
+  let list;
+  const servers = new Map(), ratios = new Map();
+  const pair = async (c, against, seconds) => {
+    if (c.serve && !servers.has(c)) servers.set(c, await c.serve());
+    const server = servers.get(c);
+    const pids = [...peerPids(cases), ...(server ? [server.pid] : [])];
+    const timed = async (burst) => {
+      const t = await burst();
       settle(pids);
-      while (ratios.length < 2 || (performance.now() - start) / 1e3 < seconds) {
-        if (ratios.length % 2 === 0) { // the order alternates from pair to pair
-          const t = ours();
-          ratios.push((await peer()) / t);
-        } else {
-          const t = await peer();
-          ratios.push(t / ours());
+      return t;
+    };
+    const mine = () => timed(() => (server ? server.burst(PAIR_BURST_SECONDS) : burstMedian(() => c.runOnce(), PAIR_BURST_SECONDS)));
+    const theirs = () => timed(() => burstMedian(() => against.runOnce(), PAIR_BURST_SECONDS));
+    const r = ratios.get(c) ?? [];
+    ratios.set(c, r);
+    settle(pids);
+    const start = performance.now();
+    do { // the order alternates from pair to pair
+      if (r.length % 2 === 0) {
+        const t = await theirs();
+        r.push((await mine()) / t);
+      } else {
+        const t = await mine();
+        r.push(t / (await theirs()));
+      }
+    } while ((performance.now() - start) / 1e3 < seconds);
+  };
+  return {
+    async round(seconds) {
+      list ??= pairings(cases);
+      for (const [c, against] of list) {
+        if (c.status !== 'ok' || against.status !== 'ok' || c.pairedError) continue;
+        try {
+          await pair(c, against, seconds);
+        } catch (e) {
+          c.pairedError = e.message.split('\n')[0];
+          progress(`paired ${c.peer} ${c.variant}: failed: ${c.pairedError}`);
         }
       }
-      c.paired = { against: `${baseline.peer} ${baseline.variant}`, burstSeconds: PAIR_BURST_SECONDS, ratio: summarize(ratios) };
-      progress(`paired ${c.peer} ${c.variant}: t_peer / t_ours median ${c.paired.ratio.median.toFixed(3)} over ${ratios.length} pairs`);
-    } catch (e) {
-      c.pairedError = e.message.split('\n')[0];
-      progress(`paired ${c.peer} ${c.variant}: failed: ${c.pairedError}`);
-    } finally {
-      server?.close();
-    }
-  }
+    },
+    finish() {
+      for (const server of servers.values()) server.close();
+      for (const [c, against] of list ?? []) {
+        const r = ratios.get(c);
+        if (c.pairedError || !r?.length) continue;
+        c.paired = { against: `${against.peer} ${against.variant}`, burstSeconds: PAIR_BURST_SECONDS, ratio: summarize(r) };
+        progress(`paired ${c.peer} ${c.variant} / ${against.peer} ${against.variant}: median `
+          + `${c.paired.ratio.median.toFixed(3)} over ${r.length} pairs`);
+      }
+    },
+  };
 }
 
 /** Peak RSS growth of each case's first call, each in a fresh process. */
@@ -216,7 +256,6 @@ async function main() {
   const cases = buildCases(inputs);
   await prepare(cases);
   await measureRounds(cases);
-  if (w.kind === 'gemm') await measurePaired(cases);
   if (w.memory) await measureMemory(cases);
   for (const c of cases) await c.close?.();
   const work = workCount(w);

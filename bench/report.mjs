@@ -64,17 +64,18 @@ export function textTable(rows) {
 
 const mdEscape = (s) => String(s).replace(/\|/g, '\\|');
 
-/** The paired ratio (t_peer / t_mha-native, see case-worker.mjs) of the peer variant that came
+/** The OpenBLAS row whose paired ratio (t_OpenBLAS / t_mha-native, see case-worker.mjs) came
  * closest to mha-native, among a workload's rows. */
-function closestPaired(rows) {
-  return rows.filter((x) => x.paired).sort((a, b) => a.paired.ratio.median - b.paired.ratio.median)[0];
+function closestOpenblas(rows) {
+  return rows.filter((x) => x.peer === 'openblas' && x.paired).sort((a, b) => a.paired.ratio.median - b.paired.ratio.median)[0];
 }
 
 /** One line per workload: mha-native's main call next to ORT's best variant, PyTorch and
  * OpenBLAS's fastest variant (gemm workloads), by the round medians and paired. */
 function summary(results, rows) {
   const lines = ['## Summary', '', '| workload | mha-native ms | GFLOP/s (% peak) | ORT best | ORT ms | PyTorch ms | OpenBLAS best ms '
-    + '| vs ORT best | vs PyTorch | vs OpenBLAS best | vs OpenBLAS, paired |', '|---|---|---|---|---|---|---|---|---|---|---|'];
+    + '| vs ORT best | vs PyTorch | vs OpenBLAS best | vs ORT, paired | vs OpenBLAS, paired |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
     const mine = rows.filter((x) => x.workload === r.id);
     const ours = mine.find((x) => x.isBaseline);
@@ -87,23 +88,25 @@ function summary(results, rows) {
       + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW)` : ''}`
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
-      + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | ${times(closestPaired(mine)?.paired.ratio.median)} |`);
+      + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | `
+      + `${times(mine.find((x) => x.peer === 'onnxruntime' && x.paired)?.paired.ratio.median)} | `
+      + `${times(closestOpenblas(mine)?.paired.ratio.median)} |`);
   }
-  lines.push('', '"vs OpenBLAS, paired": mha-native and OpenBLAS (its widest kernels, each of its variants in turn) '
-    + 'timed in alternating bursts of about 20 ms, each started as soon as the other\'s threads went idle, so that both '
-    + 'see the machine in nearly the same state; the median over the pairs of t_OpenBLAS / t_mha-native (each burst\'s '
-    + 'median call time), for the variant that came closest. The round medians of the other columns are taken seconds '
-    + 'apart, while this shared machine changes speed.');
+  lines.push('', '"Paired": mha-native and the peer (ORT\'s variant with the best median in the first round; OpenBLAS with '
+    + 'its widest kernels, each variant in turn) timed in alternating bursts of about 20 ms after every round, each burst '
+    + 'started as soon as the other\'s threads went idle, so that both see the machine in nearly the same state; the median '
+    + 'over the pairs of t_peer / t_mha-native (each burst\'s median call time; for OpenBLAS, the variant that came '
+    + 'closest). The round medians of the other columns are taken seconds apart, while this shared machine changes speed.');
   return lines;
 }
 
-/** The paired timings of one workload's peers (or why one failed), a line each. */
+/** The paired timings of one workload's cases (or why one failed), a line each. */
 function pairedLines(rows) {
   return rows.filter((x) => x.paired || x.pairedError).map((x) => {
     if (!x.paired) return `Paired timing of ${x.peer}: ${x.variant} failed: ${x.pairedError}`;
     const r = x.paired.ratio;
-    return `Paired with ${x.paired.against}: ${x.peer}: ${x.variant}, ${r.n} pairs of alternating ${x.paired.burstSeconds * 1e3} ms `
-      + `bursts: t_${x.peer} / t_mha-native median ${r.median.toFixed(3)} (IQR ${r.q1.toFixed(3)}–${r.q3.toFixed(3)}).`;
+    return `Paired: ${x.peer}: ${x.variant} against ${x.paired.against}, ${r.n} pairs of alternating `
+      + `${x.paired.burstSeconds * 1e3} ms bursts: time ratio median ${r.median.toFixed(3)} (IQR ${r.q1.toFixed(3)}–${r.q3.toFixed(3)}).`;
   });
 }
 

@@ -1,7 +1,8 @@
 // Cases for this package: the native backend (the baseline every peer is checked against) and
 // the TypeScript reference backend, both through the public API of the compiled entry.
 // A case: { id, peer, variant, baseline?, slow?, work? (its own FLOPs/bytes when it does other
-// work than the workload's), setup(), check() -> output, expected()? (its own reference output),
+// work than the workload's), pairWith? (the id of the case its paired timing runs against; see
+// case-worker.mjs), setup(), check() -> output, expected()? (its own reference output),
 // runOnce(), measure(budget) -> seconds per call }, or { id, peer, variant, unavailable: reason }
 // (a peer that is not installed) or { ..., inapplicable: reason } (a variant that does not apply).
 import { timeAsync, timeSync } from '../timing.mjs';
@@ -92,7 +93,7 @@ function attentionAloneCases(loadModule, w, inputs) {
       variant: 'attention alone: scaledDotProductAttention (fused)',
       async expected() { return { label: 'mha-native attention alone, three passes', output: calls.threePasses() }; } },
     (mod) => make(mod).fused),
-    apiCase(loadModule, { id: 'native-attn-3pass', peer, work,
+    apiCase(loadModule, { id: 'native-attn-3pass', peer, work, pairWith: 'native-attn-fused',
       variant: 'attention alone: matmul, maskedSoftmax, matmul (three passes)',
       async expected() { return { label: 'mha-native attention alone, fused', output: calls.fused() }; } },
     (mod) => make(mod).threePasses),
@@ -135,7 +136,7 @@ export function nativeCases(w, inputs, { loadModule }) {
   const cases = [apiCase(loadModule, { id: 'native-forward', peer, variant: 'forward (fused)', baseline: true },
     (mod) => layerCalls(mod, w, inputs, 'native').forward)];
   if (w.unfused) {
-    cases.push(apiCase(loadModule, { id: 'native-unfused', peer, variant: 'forward needWeights (unfused)' },
+    cases.push(apiCase(loadModule, { id: 'native-unfused', peer, variant: 'forward needWeights (unfused)', pairWith: 'native-forward' },
       (mod) => layerCalls(mod, w, inputs, 'native').unfused));
   }
   cases.push(apiCase(loadModule, { id: 'native-async', peer, variant: 'forwardAsync' },
