@@ -16,11 +16,6 @@
 #define CHAINS 16
 #define TRIALS 100
 
-static int compare_doubles(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 struct fma_job { long iters; int avx512; float sink; };
 
 #define FMA_BODY(VEC, SET1, FMADD, ADD, STORE_SUM)                                    \

@@ -14,12 +14,10 @@
  * requests, one per stdin line "SECONDS MIN_SAMPLES": a burst of calls timed the same way,
  * answered by one line {"median": seconds per call, "n": calls}, until stdin closes. The
  * benchmark alternates these bursts with bursts of its own (paired timing). */
+#include "probe_common.h"
 #include <cblas.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct problem {
   int batch, m, n, k;
@@ -38,12 +36,6 @@ struct worker {
   struct pool *pool;
   int id;
 };
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static float *read_matrix(const char *path, size_t count) {
   float *m = malloc(count * sizeof(float));
@@ -109,11 +101,6 @@ static void print_samples(const struct problem *p, struct pool *pool, double max
   double start = now_seconds();
   for (int i = 0; i < min_samples || now_seconds() - start < max_seconds; i++)
     printf("%s%.9f", i ? "," : "", time_batch(p, pool, batch) / batch);
-}
-
-static int compare_doubles(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 /* A paired burst: single calls, each timed on its own, until max_seconds have passed and

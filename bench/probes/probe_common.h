@@ -1,4 +1,4 @@
-/* Shared by the machine-limit probes: wall clock and a "start all threads together" helper.
+/* Shared by the probes: wall clock, a comparator for qsort, and a "start all threads together" helper.
  * run_threads() starts n threads on fn(arg_i), releases them through one barrier and returns
  * the wall time from the first thread's start to the last thread's end, in seconds; each
  * thread stamps its own times (in seconds[i] when seconds is not NULL), so a preempted main
@@ -10,17 +10,22 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now_seconds(void) {
+static inline double now_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static inline int compare_doubles(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
 }
 
 typedef void *(*probe_fn)(void *);
 static pthread_barrier_t start_barrier;
 struct probe_task { probe_fn fn; void *arg; double start, end; };
 
-static void *probe_trampoline(void *p) {
+static inline void *probe_trampoline(void *p) {
   struct probe_task *t = p;
   pthread_barrier_wait(&start_barrier);
   t->start = now_seconds();
@@ -29,7 +34,7 @@ static void *probe_trampoline(void *p) {
   return NULL;
 }
 
-static double run_threads(int n, probe_fn fn, void **args, double *seconds) {
+static inline double run_threads(int n, probe_fn fn, void **args, double *seconds) {
   pthread_t tid[256];
   struct probe_task tasks[256];
   pthread_barrier_init(&start_barrier, NULL, (unsigned)n + 1);
