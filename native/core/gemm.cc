@@ -13,13 +13,16 @@
 // direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
 // mr x nr buffer, except tiles short of rows only, which an edge-row kernel (where the ISA
 // has one) computes in place; either way kernels never touch memory outside C.
-// Threading (mha::parallel_for): a single GEMM is split by columns, a slice per thread, each
-// task packing the B panels of its slice one depth block at a time right before it uses them
-// (no packing pass before the parallel part), unless it is tall (m * (threads - 1) > n with
-// more than one row block), where repacking A for every slice would cost more. Measured call
-// by call against packing B first (2 threads): faster by 3-4% at 256^3, 300^3 and 512^3, by
-// 13-14% at 128 x 768 x 768 and 64 x 4096 x 1024, 30% at 16 x 1024 x 1024 and 1-5% at 1024^3
-// and 2048^3; 2% slower at 2048 x 768 x 768, which the rule leaves to the row blocks.
+// Threading (mha::parallel_for): a single GEMM is split by columns, a slice per thread (one
+// thread: one slice), each task packing the B panels of its slice one depth block at a time
+// right before it uses them (no packing pass before the parallel part), unless it is tall
+// (m * (threads - 1) > n with more than one row block), where repacking A for every slice
+// would cost more. Measured call by call against packing B first (2 threads): faster by 3-4%
+// at 256^3, 300^3 and 512^3, by 13-14% at 128 x 768 x 768 and 64 x 4096 x 1024, 30% at
+// 16 x 1024 x 1024 and 1-5% at 1024^3 and 2048^3; 2% slower at 2048 x 768 x 768, which the
+// rule leaves to the row blocks. On one thread (median ratio over alternating calls): 2048^3
+// 5-7% faster, 1024^3 0-5%, 16 x 1024 x 1024 32%, 64 x 4096 x 1024 27%, 7 x 4096 x 33 12%,
+// 256^3 to 2048 x 768 x 768 0-4%.
 // Otherwise a shared B (stride_b == 0, or batch == 1) is packed once and tasks over row
 // blocks run in parallel; distinct B matrices are handled one batch entry per task (many
 // small GEMMs, e.g. attention heads) unless there are too few entries to balance, then each
@@ -350,7 +353,7 @@ void mha_sgemm(const mha_gemm_args* g) {
   const int threads = mha::num_threads();
   // Column slices, unless repacking A for every slice would cost more than the B packing
   // pass they save (m * (threads - 1) > n, with more than one row block).
-  if (g->batch == 1 && threads > 1 && ceil_div(g->n, kt.nr) >= threads &&
+  if (g->batch == 1 && ceil_div(g->n, kt.nr) >= threads &&
       (g->m <= kt.mc || g->m * (threads - 1) <= g->n)) {
     run_column_slices(pr, b, threads);
     return;
