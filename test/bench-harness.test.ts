@@ -192,25 +192,40 @@ const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).
 // The harness run above has no python; here the PyTorch peer runs the batched workload itself
 // (torch.bmm), where torch is installed, checked against the TypeScript reference's matmul.
 describe.skipIf(!hasTorch)('bench PyTorch peer on a batched gemm (TB)', () => {
-  it('computes the batched product', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mha-bench-torch-'));
-    const w = WORKLOADS.TB;
-    const inputs = makeInputs(w);
+  const w = WORKLOADS.TB;
+  const inputs = makeInputs(w);
+  let dir = '';
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mha-bench-torch-'));
     writeInputs(dir, inputs);
-    const [peer] = torchCases(w, inputs, { threads: 2, python: PYTHON, dir, probes: { isa: 'avx2' } });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function withPeer(threads: number, use: (peer: ReturnType<typeof torchCases>[number]) => Promise<void>) {
+    const [peer] = torchCases(w, inputs, { threads, python: PYTHON, dir, probes: { isa: 'avx2' } });
     try {
-      expect(peer.variant).toMatch(/^torch\.bmm/);
       await peer.setup();
-      const got = await peer.check();
-      const want = reference.matmul(inputs.a, inputs.b);
-      expect(want.shape).toEqual([3, 5, 7]);
-      expect(got.length).toBe(want.data.length);
-      let diff = 0, norm = 0;
-      want.data.forEach((x, i) => { diff += (got[i] - x) ** 2; norm += x ** 2; });
-      expect(Math.sqrt(diff / norm)).toBeLessThan(1e-5);
+      await use(peer);
     } finally {
       await peer.close();
-      fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  it('computes the batched product', () => withPeer(2, async (peer) => {
+    expect(peer.variant).toMatch(/^torch\.bmm/);
+    const got = await peer.check();
+    const want = reference.matmul(inputs.a, inputs.b);
+    expect(want.shape).toEqual([3, 5, 7]);
+    expect(got.length).toBe(want.data.length);
+    let diff = 0, norm = 0;
+    want.data.forEach((x, i) => { diff += (got[i] - x) ** 2; norm += x ** 2; });
+    expect(Math.sqrt(diff / norm)).toBeLessThan(1e-5);
+  }));
+
+  // torch.set_num_threads does not size OpenBLAS's own pool, which would start a thread per
+  // core: a `--threads 1` run must leave the python process one thread.
+  it('runs on one thread when given one, OpenBLAS included', () => withPeer(1, async (peer) => {
+    const [pid] = peer.pid();
+    expect(fs.readdirSync(`/proc/${pid}/task`)).toHaveLength(1);
+  }));
 });

@@ -15,16 +15,18 @@ function variantOf(w) {
 }
 
 /** Debian's torch does its matmuls in OpenBLAS, whose old build detects new Xeons as Prescott
- * (SSE3 kernels); unless the environment picks a core, torch gets the machine's widest one. */
-function torchEnv(isa) {
-  const env = { ...process.env };
+ * (SSE3 kernels); unless the environment picks a core, torch gets the machine's widest one.
+ * OpenBLAS keeps its own thread pool, sized by OPENBLAS_NUM_THREADS, not by
+ * torch.set_num_threads: without it a `--threads 1` run gave torch's matmuls both cores. */
+function torchEnv(isa, threads) {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
   env.OPENBLAS_CORETYPE ??= widestOpenblasCore(isa);
   return env;
 }
 
 /** The torch case of workload w ('missing' when python or torch is not there). */
 export function torchCases(w, _inputs, { threads, python, dir, probes }) {
-  const env = torchEnv(probes.isa);
+  const env = torchEnv(probes.isa, threads);
   const fields = { id: 'torch', peer: 'pytorch', variant: `${variantOf(w)}; OpenBLAS core ${env.OPENBLAS_CORETYPE}` };
   if (!fs.existsSync(python)) return [{ ...fields, unavailable: `not installed: no ${python}` }];
   let child, lines, stderr = '';
