@@ -17,10 +17,10 @@
 // anything that fails validation) run alone through forwardAsync, so a bad request gets the
 // layer's own error and rejects alone. Inputs are copied when run() is called: the caller may
 // reuse or detach its buffers immediately.
-import type { NativeMask } from './addon.js';
-import type { AttentionResult, ForwardOptions } from './mha-types.js';
+import type { MaskView } from './backend.js';
+import type { ForwardOptions } from './mha-types.js';
 import { attnMaskDescriptor, causalBlocked, keyPaddingDescriptor } from './masks.js';
-import type { Mask, Tensor } from './tensor.js';
+import type { AttentionResult, Mask, Tensor } from './types.js';
 import {
   checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkTensor, invalidParameterError, MAX_ELEMENTS,
 } from './validate.js';
@@ -53,7 +53,7 @@ interface Request {
   l: number; s: number;
   self: boolean;
   query: Float32Array; key: Float32Array; value: Float32Array; // private copies
-  keyPadding?: NativeMask; attnMask?: NativeMask;              // private copies, strides for b = 0
+  keyPadding?: MaskView; attnMask?: MaskView;              // private copies, strides for b = 0
   causal: boolean;
   weights: WeightsKind;
   resolve(result: AttentionResult): void;
@@ -271,7 +271,7 @@ function batchAttnMask(requests: Request[], H: number, L: number, S: number, exp
 }
 
 /** Element (0, h, i, j) of a request's mask, as an additive value or as boolean 0/1. */
-function maskValue(mask: NativeMask, h: number, i: number, j: number, additive: boolean): number {
+function maskValue(mask: MaskView, h: number, i: number, j: number, additive: boolean): number {
   const [, sh, sl, ss] = mask.strides;
   const v = mask.data[h * sh + i * sl + j * ss];
   if (mask.data instanceof Uint8Array) return v !== 0 ? (additive ? -Infinity : 1) : 0;

@@ -1,15 +1,18 @@
 // mha-native: masked multi-head attention with native SIMD kernels and a TypeScript reference.
-export type { Mask, Tensor } from './tensor.js';
+import { nativeBackend } from './addon.js';
+import { functionalApi } from './functional.js';
+
+export type { AttentionResult, Mask, Tensor } from './types.js';
 export { tensor } from './tensor.js';
 export type {
-  AppendKVOptions, AttentionResult, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions,
-  MultiHeadAttentionWeights, SafetensorsOptions, StateDictOptions,
+  AppendKVOptions, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions, MultiHeadAttentionWeights,
+  SafetensorsOptions, StateDictOptions,
 } from './mha-types.js';
 export { MultiHeadAttention } from './mha.js';
 export type { KVCache } from './kv-cache.js';
 export { loadSafetensors } from './safetensors.js';
 export type { MaskedSoftmaxOptions, MatmulOptions, ScaledDotProductAttentionOptions } from './op-args.js';
-export { maskedSoftmax, matmul, scaledDotProductAttention } from './functional.js';
+export const { matmul, maskedSoftmax, scaledDotProductAttention } = functionalApi(nativeBackend);
 export { getNumThreads, nativeInfo, setNumThreads } from './runtime.js';
 /** The TypeScript reference of the functional API (same signatures, validation and results). */
 export * as reference from './reference-api.js';

@@ -1,28 +1,20 @@
 // KV caches for incremental decoding (MultiHeadAttention.createKVCache): the public KVCache
-// object, and the validation that turns a cached call into the backend's argument record.
-// The cache's memory lives in its backend's store (native memory, or ReferenceKVStore's JS
+// object, and the validation that turns a cached call into the backend contract's records.
+// The cache's memory is its layer backend's KVStore (native memory, or the reference's JS
 // arrays); the number of valid positions is kept here, so reset/truncate only move `length`.
-import type { NativeAppendArgs, NativeCachedForwardArgs } from './addon.js';
-import { layerResult } from './layer-result.js';
+import type { AppendArgs, CachedForwardArgs, KVStore } from './backend.js';
+import { layerOutputs } from './layer-result.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
-import type { AttentionResult } from './mha-types.js';
-import { sameTensor, type Tensor } from './tensor.js';
+import { sameTensor } from './tensor.js';
+import type { AttentionResult, Tensor } from './types.js';
 import {
   checkBoolean, checkOptions, checkShape, checkTensor, describe, invalidParameterError,
 } from './validate.js';
 
-/** The backend operations on a cache store (native handle or ReferenceKVStore). */
-export interface CacheBackend {
-  create(batch: number, capacity: number): unknown;
-  append(store: unknown, args: Omit<NativeAppendArgs, 'cache'>): void;
-  forward(store: unknown, args: Omit<NativeCachedForwardArgs, 'cache'>): void;
-  forwardAsync(store: unknown, args: Omit<NativeCachedForwardArgs, 'cache'>): Promise<void>;
-}
-
 /** A cache's mutable state, seen by the layer that created it. */
 export interface CacheState {
   readonly owner: object;    // the MultiHeadAttention that created the cache
-  readonly store: unknown;
+  readonly store: KVStore;
   length: number;
   busy: boolean;             // a forwardAsync on this cache is pending
 }
@@ -79,7 +71,7 @@ function checkIdle(what: string, state: CacheState): void {
   }
 }
 
-export function newKVCache(owner: object, batchSize: number, capacity: number, store: unknown): KVCache {
+export function newKVCache(owner: object, batchSize: number, capacity: number, store: KVStore): KVCache {
   return new KVCache(token, batchSize, capacity, { owner, store, length: 0, busy: false });
 }
 
@@ -129,7 +121,7 @@ function checkRoom(name: string, cache: KVCache, start: number, count: number): 
 
 /** appendKV(cache, key [B, T, kDim], value [B, T, vDim], { keyPaddingMask? [B, T] }). */
 export function appendArgs(layer: LayerDims, cache: KVCache, start: number, key: unknown, value: unknown,
-  options: unknown): { args: Omit<NativeAppendArgs, 'cache'>; length: number } {
+  options: unknown): { args: AppendArgs; length: number } {
   const k = checkTensor('key', key, 3, '[B, T, kDim]');
   const v = checkTensor('value', value, 3, '[B, T, vDim]');
   const [B, T] = k.shape;
@@ -148,7 +140,7 @@ export function appendArgs(layer: LayerDims, cache: KVCache, start: number, key:
  */
 export function cachedForwardArgs(layer: LayerDims, cache: KVCache, start: number, query: Tensor,
   key: Tensor | null, value: Tensor | null, opts: Record<string, unknown>):
-  { args: Omit<NativeCachedForwardArgs, 'cache'>; result: AttentionResult; length: number } {
+  { args: CachedForwardArgs; result: AttentionResult; length: number } {
   const { embedDim: E, numHeads: H, kDim, vDim } = layer;
   const q = checkTensor('query', query, 3, '[B, L, E]');
   const [B, L] = q.shape;
@@ -179,9 +171,12 @@ export function cachedForwardArgs(layer: LayerDims, cache: KVCache, start: numbe
   const newPadding = append ? paddingFlags('options.keyPaddingMask', opts.keyPaddingMask, B, L) : undefined;
   const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, { batch: B, heads: H, l: L, s: S });
   const causal = checkBoolean('options.isCausal', opts.isCausal, false);
-  const { out, weights, averageWeights, result } = layerResult(opts, B, H, L, S, E);
+  const { outputs, result } = layerOutputs(opts, B, H, L, S, E, {
+    'query.data': q.data, 'options.attnMask.data': attnMask?.data,
+    'options.keyPaddingMask.data': (opts.keyPaddingMask as { data?: ArrayBufferView } | undefined)?.data,
+  });
   return {
-    args: { query: q.data, batch: B, l: L, start, append, newPadding, attnMask, causal, out, weights, averageWeights },
+    args: { query: q.data, batch: B, l: L, start, append, newPadding, attnMask, causal, ...outputs },
     result, length: S,
   };
 }

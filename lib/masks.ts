@@ -1,18 +1,18 @@
-// User masks -> NativeMask descriptors: element (b, h, l, s) of a mask is
+// User masks -> MaskView descriptors (backend.ts): element (b, h, l, s) of a mask is
 // data[b*sb + h*sh + l*sl + s*ss]; a stride of 0 broadcasts. The native kernels and the
 // TypeScript reference both read masks only through these descriptors (maskBias below is
 // the reference's reading), so the two backends share one mask semantics.
-import type { NativeMask } from './addon.js';
+import type { MaskView } from './backend.js';
 import { checkMask, formatShape, invalidParameterError, shapesEqual } from './validate.js';
 
 /** The extent of the (b, h, l, s) index space a mask is read over. */
 export interface AttentionDims { batch: number; heads: number; l: number; s: number }
 
 /** Every mask of one call: a position is blocked if any of them blocks it. */
-export interface MaskSet { attnMask?: NativeMask; keyPadding?: NativeMask; causal: boolean }
+export interface MaskSet { attnMask?: MaskView; keyPadding?: MaskView; causal: boolean }
 
 /** keyPaddingMask [B, S] -> strides [S, 0, 0, 1]. */
-export function keyPaddingDescriptor(name: string, value: unknown, dims: AttentionDims): NativeMask | undefined {
+export function keyPaddingDescriptor(name: string, value: unknown, dims: AttentionDims): MaskView | undefined {
   if (value === undefined) return undefined;
   const mask = checkMask(name, value);
   const expected = [dims.batch, dims.s];
@@ -27,7 +27,7 @@ export function keyPaddingDescriptor(name: string, value: unknown, dims: Attenti
  * [B, H, L, S] -> [H*L*S, L*S, S, 1], where any dim of a rank-4 mask may be 1 and
  * broadcasts with stride 0 (so [B, 1, L, S] -> [L*S, 0, S, 1]).
  */
-export function attnMaskDescriptor(name: string, value: unknown, dims: AttentionDims): NativeMask | undefined {
+export function attnMaskDescriptor(name: string, value: unknown, dims: AttentionDims): MaskView | undefined {
   if (value === undefined) return undefined;
   const mask = checkMask(name, value);
   const { batch: B, heads: H, l: L, s: S } = dims;
@@ -39,7 +39,7 @@ export function attnMaskDescriptor(name: string, value: unknown, dims: Attention
     const [, mh, ml, ms] = shape;
     const contiguous = [mh * ml * ms, ml * ms, ms, 1];
     const strides = contiguous.map((stride, i) => (shape[i] === 1 ? 0 : stride));
-    return { data: mask.data, strides: strides as NativeMask['strides'] };
+    return { data: mask.data, strides: strides as MaskView['strides'] };
   }
   throw invalidParameterError(name,
     `shape ${formatShape([L, S])} ([L, S]), ${formatShape([B * H, L, S])} ([B*H, L, S]) or ` +
@@ -48,7 +48,7 @@ export function attnMaskDescriptor(name: string, value: unknown, dims: Attention
 
 /** maskedSoftmax's mask over x [..., L, S] read as (batch, heads, l, s): [L, S] or the full shape of x. */
 export function softmaxMaskDescriptor(name: string, value: unknown, xShape: readonly number[],
-  dims: AttentionDims): NativeMask | undefined {
+  dims: AttentionDims): MaskView | undefined {
   if (value === undefined) return undefined;
   const mask = checkMask(name, value);
   const { heads: H, l: L, s: S } = dims;

@@ -1,8 +1,10 @@
 // The public types of the MultiHeadAttention layer.
+import type { BackendName } from './backend.js';
 import type { KVCache } from './kv-cache.js';
-import type { Mask, Tensor } from './tensor.js';
+import type { Mask } from './types.js';
 
-export type Backend = 'native' | 'reference';
+/** Which backend a layer runs on: the native addon (default) or the TypeScript reference. */
+export type Backend = BackendName;
 
 /** torch.nn.Linear layout: [out, in], row-major. */
 export interface MultiHeadAttentionWeights {
@@ -31,6 +33,12 @@ export interface ForwardOptions {
   needWeights?: boolean;       // default false
   averageAttnWeights?: boolean;// default true: weights [B, L, S]; false: [B, H, L, S]
   /**
+   * Where to write the output: a Float32Array at least B·L·E long sharing no memory with any
+   * input; output.data is the view of exactly B·L·E elements at its start. With forwardAsync
+   * it belongs to the call until the promise settles. Default: a new array each call.
+   */
+  out?: Float32Array;
+  /**
    * Incremental decoding through a cache from this layer's createKVCache:
    * forward(x, x, x, { kvCache, isCausal: true }) appends x's keys/values, then attends to the
    * whole cache (S = its length after appending); forward(query, null, null, { kvCache })
@@ -39,8 +47,6 @@ export interface ForwardOptions {
    */
   kvCache?: KVCache;
 }
-
-export interface AttentionResult { output: Tensor; attnWeights?: Tensor }
 
 export interface StateDictOptions { numHeads: number; backend?: Backend }
 

@@ -1,23 +1,22 @@
-// MultiHeadAttention: torch.nn.MultiheadAttention (batch-first) over the native addon, whose
-// Model packs the weights once at construction, or over the TypeScript reference.
-import { addon, type NativeForwardArgs, type NativeKVCache, type NativeModelWeights } from './addon.js';
+// MultiHeadAttention: torch.nn.MultiheadAttention (batch-first), validated here and executed by
+// one backend's layer (backend.ts): the native addon, which packs the weights once at
+// construction, or the TypeScript reference.
+import type { ForwardArgs, LayerBackend } from './backend.js';
+import { backendNamed } from './backends.js';
 import { defaultWeights } from './init.js';
-import {
-  appendArgs, cachedForwardArgs, checkKVCache, newKVCache, type CacheBackend, type KVCache,
-} from './kv-cache.js';
-import { layerResult } from './layer-result.js';
+import { appendArgs, cachedForwardArgs, checkKVCache, newKVCache, type KVCache } from './kv-cache.js';
+import { layerOutputs } from './layer-result.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
 import type {
-  AppendKVOptions, AttentionResult, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions,
-  MultiHeadAttentionWeights, SafetensorsOptions, StateDictOptions,
+  AppendKVOptions, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions, MultiHeadAttentionWeights,
+  SafetensorsOptions, StateDictOptions,
 } from './mha-types.js';
-import { ReferenceKVStore, referenceAppendKV, referenceForwardCached } from './reference-kv-cache.js';
-import { referenceMultiHeadAttention } from './reference.js';
 import { loadSafetensors } from './safetensors.js';
 import { stateDictOptions } from './state-dict.js';
-import { sameTensor, type Tensor } from './tensor.js';
+import { sameTensor } from './tensor.js';
+import type { AttentionResult, Tensor } from './types.js';
 import {
-  checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkOneOf, checkOptions, checkPositiveInteger,
+  checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkOptions, checkPositiveInteger,
   checkShape, checkTensor, invalidParameterError,
 } from './validate.js';
 import { attentionStateDict } from './weight-names.js';
@@ -51,14 +50,6 @@ function checkWeights(value: unknown, E: number, kDim: number, vDim: number, bia
   return weights;
 }
 
-function copyWeights(w: MultiHeadAttentionWeights): MultiHeadAttentionWeights {
-  const copy = (a: Float32Array | undefined) => a?.slice();
-  return {
-    qWeight: w.qWeight.slice(), kWeight: w.kWeight.slice(), vWeight: w.vWeight.slice(), outWeight: w.outWeight.slice(),
-    qBias: copy(w.qBias), kBias: copy(w.kBias), vBias: copy(w.vBias), outBias: copy(w.outBias),
-  };
-}
-
 export class MultiHeadAttention {
   readonly embedDim: number;
   readonly numHeads: number;
@@ -66,11 +57,8 @@ export class MultiHeadAttention {
   readonly kDim: number;
   readonly vDim: number;
   readonly backend: Backend;
-  /** Runs a validated forward call on this layer's backend (filling args.out / args.weights). */
-  readonly #run: (args: NativeForwardArgs) => void;
-  readonly #runAsync: (args: NativeForwardArgs) => Promise<void>;
-  /** The KV cache operations of this layer's backend. */
-  readonly #cache: CacheBackend;
+  /** The layer on its backend: runs validated records, writing their outputs. */
+  readonly #layer: LayerBackend;
 
   constructor(options: MultiHeadAttentionOptions) {
     const opts = checkObject('options', options);
@@ -81,7 +69,7 @@ export class MultiHeadAttention {
     const vDim = opts.vDim === undefined ? E : checkPositiveInteger('options.vDim', opts.vDim);
     const bias = checkBoolean('options.bias', opts.bias, true);
     const seed = checkSeed(opts.seed);
-    this.backend = checkOneOf('options.backend', opts.backend, ['native', 'reference'] as const, 'native');
+    const backend = backendNamed('options.backend', opts.backend);
     checkElementCount('qWeight ([E, E])', [E, E]);
     checkElementCount('kWeight ([E, kDim])', [E, kDim]);
     checkElementCount('vWeight ([E, vDim])', [E, vDim]);
@@ -94,28 +82,9 @@ export class MultiHeadAttention {
     this.headDim = E / H;
     this.kDim = kDim;
     this.vDim = vDim;
+    this.backend = backend.name;
     // Either way the layer owns its weights: later changes to the caller's arrays do not affect it.
-    if (this.backend === 'native') {
-      const model = new (addon().Model)({ embedDim: E, numHeads: H, kDim, vDim, ...weights }); // copies and packs them
-      this.#run = (args) => model.forward(args);
-      this.#runAsync = (args) => model.forwardAsync(args);
-      this.#cache = {
-        create: (batch, capacity) => model.createKVCache({ batch, capacity }),
-        append: (store, args) => model.appendKV({ ...args, cache: store as NativeKVCache }),
-        forward: (store, args) => model.forwardCached({ ...args, cache: store as NativeKVCache }),
-        forwardAsync: (store, args) => model.forwardCachedAsync({ ...args, cache: store as NativeKVCache }),
-      };
-    } else {
-      const own: NativeModelWeights = { embedDim: E, numHeads: H, kDim, vDim, ...copyWeights(weights) };
-      this.#run = (args) => referenceMultiHeadAttention(own, args);
-      this.#runAsync = (args) => Promise.resolve(this.#run(args));
-      this.#cache = {
-        create: (batch, capacity) => new ReferenceKVStore(batch, H, capacity, E / H),
-        append: (store, args) => referenceAppendKV(own, store as ReferenceKVStore, args),
-        forward: (store, args) => referenceForwardCached(own, store as ReferenceKVStore, args),
-        forwardAsync: (store, args) => Promise.resolve(referenceForwardCached(own, store as ReferenceKVStore, args)),
-      };
-    }
+    this.#layer = backend.createLayer({ embedDim: E, numHeads: H, kDim, vDim, ...weights });
   }
 
   /** A layer from a PyTorch nn.MultiheadAttention state_dict (see state-dict.ts for the keys). */
@@ -145,7 +114,7 @@ export class MultiHeadAttention {
     const B = checkPositiveInteger('options.batchSize', opts.batchSize);
     const C = checkPositiveInteger('options.capacity', opts.capacity);
     checkElementCount('KV cache keys ([batchSize, capacity, embedDim])', [B, C, this.embedDim]);
-    return newKVCache(this, B, C, this.#cache.create(B, C));
+    return newKVCache(this, B, C, this.#layer.createKVStore(B, C));
   }
 
   /**
@@ -158,7 +127,7 @@ export class MultiHeadAttention {
   appendKV(cache: KVCache, key: Tensor, value: Tensor, options?: AppendKVOptions): void {
     const state = checkKVCache('cache', cache, this);
     const { args, length } = appendArgs(this, cache, state.length, key, value, options);
-    this.#cache.append(state.store, args);
+    this.#layer.appendKV(state.store, args);
     state.length = length;
   }
 
@@ -178,12 +147,12 @@ export class MultiHeadAttention {
   forward(query: Tensor, key: Tensor | null, value: Tensor | null, options?: ForwardOptions): AttentionResult {
     const cached = this.#cachedCall(query, key, value, options);
     if (cached) {
-      this.#cache.forward(cached.state.store, cached.args);
+      this.#layer.forwardCached(cached.state.store, cached.args);
       cached.state.length = cached.length;
       return cached.result;
     }
     const { args, result } = this.#forwardArgs(query, key as Tensor, value as Tensor, options);
-    this.#run(args);
+    this.#layer.forward(args);
     return result;
   }
 
@@ -201,7 +170,7 @@ export class MultiHeadAttention {
       const cached = this.#cachedCall(query, key, value, options);
       if (cached) {
         const { state, length, result } = cached;
-        const pending = this.#cache.forwardAsync(state.store, cached.args);
+        const pending = this.#layer.forwardCachedAsync(state.store, cached.args);
         state.busy = true;
         return pending.then(() => {
           state.busy = false;
@@ -213,7 +182,7 @@ export class MultiHeadAttention {
         });
       }
       const { args, result } = this.#forwardArgs(query, key as Tensor, value as Tensor, options);
-      return this.#runAsync(args).then(() => result);
+      return this.#layer.forwardAsync(args).then(() => result);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -229,7 +198,7 @@ export class MultiHeadAttention {
 
   /** The validated call as the addon's argument record, and the result its buffers become. */
   #forwardArgs(query: Tensor, key: Tensor, value: Tensor, options: ForwardOptions | undefined):
-    { args: NativeForwardArgs; result: AttentionResult } {
+    { args: ForwardArgs; result: AttentionResult } {
     const { embedDim: E, numHeads: H, kDim, vDim } = this;
     const q = checkTensor('query', query, 3, '[B, L, E]');
     const k = checkTensor('key', key, 3, '[B, S, kDim]');
@@ -246,11 +215,14 @@ export class MultiHeadAttention {
     const keyPadding = keyPaddingDescriptor('options.keyPaddingMask', opts.keyPaddingMask, dims);
     const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, dims);
     const causal = checkBoolean('options.isCausal', opts.isCausal, false);
-    const { out, weights, averageWeights, result } = layerResult(opts, B, H, L, S, E);
-    const args: NativeForwardArgs = {
+    const { outputs, result } = layerOutputs(opts, B, H, L, S, E, {
+      'query.data': q.data, 'key.data': k.data, 'value.data': v.data,
+      'options.attnMask.data': attnMask?.data, 'options.keyPaddingMask.data': keyPadding?.data,
+    });
+    const args: ForwardArgs = {
       query: q.data, key: k.data, value: v.data, batch: B, l: L, s: S,
       selfAttention: sameTensor(query, key) && sameTensor(query, value),
-      attnMask, keyPadding, causal, out, weights, averageWeights,
+      attnMask, keyPadding, causal, ...outputs,
     };
     return { args, result };
   }

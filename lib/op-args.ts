@@ -1,42 +1,37 @@
-// The functional ops' public arguments, validated and normalized into the addon's argument
-// records (with a fresh output buffer). The native addon and the TypeScript reference both
-// execute these same records.
-import type { NativeAttentionArgs, NativeMatmulArgs, NativeSoftmaxArgs } from './addon.js';
+// The functional ops' public arguments, validated and normalized into the backend contract's
+// records (backend.ts), with the result they will hold: options.out, or a fresh array.
+import type { AttentionArgs, MatmulArgs, SoftmaxArgs } from './backend.js';
 import { attnMaskDescriptor, keyPaddingDescriptor, softmaxMaskDescriptor } from './masks.js';
-import type { Mask, Tensor } from './tensor.js';
+import type { Mask, Tensor } from './types.js';
 import {
-  checkBoolean, checkElementCount, checkFiniteNumber, checkOptions, checkOutput, checkTensor, formatShape,
-  invalidParameterError, shapesEqual,
+  checkBoolean, checkFiniteNumber, checkOptions, checkTensor, formatShape, invalidParameterError, resultArray,
+  shapesEqual,
 } from './validate.js';
 
 export interface MatmulOptions {
   transposeA?: boolean; transposeB?: boolean; alpha?: number;
-  /** Where to write the result (its length = the result's element count; it may not share
-   * memory with a or b); returned as the result's data. Without it a new array is allocated. */
+  /** Where to write the result: at least its element count long, sharing no memory with a or
+   * b; the result's data is the view of exactly that length at its start. Default: a new array. */
   out?: Float32Array;
 }
 export interface MaskedSoftmaxOptions {
   scale?: number; mask?: Mask; keyPaddingMask?: Mask; isCausal?: boolean;
-  /** Where to write the result (its length = x's element count): x.data itself for a softmax
-   * in place, or an array sharing no memory with x or the masks; returned as the result's
-   * data. Without it a new array is allocated. */
+  /** Where to write the result: at least x's element count long, either starting exactly at
+   * x.data (a softmax in place) or sharing no memory with x or the masks; the result's data is
+   * the view of exactly that length at its start. Default: a new array. */
   out?: Float32Array;
 }
 export interface ScaledDotProductAttentionOptions {
   attnMask?: Mask; isCausal?: boolean; scale?: number;
-  /** Where to write the result (its length = B·H·L·Dv; it may not share memory with q, k, v
-   * or the mask); returned as the result's data. Without it a new array is allocated. */
+  /** Where to write the result: at least B·H·L·Dv long, sharing no memory with q, k, v or the
+   * mask; the result's data is the view of exactly that length at its start. Default: a new array. */
   out?: Float32Array;
 }
 
-/** Validated arguments of one op, and the shape of its result (held in args.out). */
-export interface OpArgs<A> { args: A; shape: number[] }
+/** Validated arguments of one op, and the result its out array becomes. */
+export interface OpArgs<A> { args: A; result: Tensor }
 
-function output(name: string, shape: number[]): Float32Array {
-  return new Float32Array(checkElementCount(name, shape));
-}
-
-export function matmulArgs(a: Tensor, b: Tensor, options?: MatmulOptions): OpArgs<NativeMatmulArgs> {
+export function matmulArgs(a: Tensor, b: Tensor, options?: MatmulOptions): OpArgs<MatmulArgs> {
   const ta = checkTensor('a', a, 'min2', '[..., M, K]');
   const tb = checkTensor('b', b, 'min2', '[..., K, N]');
   const opts = checkOptions('options', options);
@@ -61,16 +56,14 @@ export function matmulArgs(a: Tensor, b: Tensor, options?: MatmulOptions): OpArg
   }
   const shape = [...batchDims, m, n];
   const batch = batchDims.reduce((p, d) => p * d, 1);
-  const out = opts.out === undefined
-    ? output('result', shape)
-    : checkOutput('options.out', opts.out, checkElementCount('result', shape), { 'a.data': ta.data, 'b.data': tb.data });
+  const out = resultArray('options.out', opts.out, shape, { 'a.data': ta.data, 'b.data': tb.data });
   return {
     args: { a: ta.data, b: tb.data, out, batch, m, n, k, transA, transB, alpha, bBatched },
-    shape,
+    result: { data: out, shape },
   };
 }
 
-export function maskedSoftmaxArgs(x: Tensor, options?: MaskedSoftmaxOptions): OpArgs<NativeSoftmaxArgs> {
+export function maskedSoftmaxArgs(x: Tensor, options?: MaskedSoftmaxOptions): OpArgs<SoftmaxArgs> {
   const tx = checkTensor('x', x, 'min2', '[..., L, S]');
   const opts = checkOptions('options', options);
   const scale = checkFiniteNumber('options.scale', opts.scale, 1);
@@ -86,19 +79,18 @@ export function maskedSoftmaxArgs(x: Tensor, options?: MaskedSoftmaxOptions): Op
     throw invalidParameterError('x', 'a shape of rank 4 ([B, H, L, S]) when options.keyPaddingMask is given', tx.shape);
   }
   const keyPadding = keyPaddingDescriptor('options.keyPaddingMask', opts.keyPaddingMask, dims);
-  const out = opts.out === undefined
-    ? output('result', [...tx.shape])
-    : checkOutput('options.out', opts.out, tx.data.length, {
-      'x.data': tx.data, 'options.mask.data': attnMask?.data, 'options.keyPaddingMask.data': keyPadding?.data,
-    }, 'x.data');
+  const shape = [...tx.shape];
+  const out = resultArray('options.out', opts.out, shape, {
+    'x.data': tx.data, 'options.mask.data': attnMask?.data, 'options.keyPaddingMask.data': keyPadding?.data,
+  }, 'x.data');
   return {
     args: { x: tx.data, out, batch, heads, l, s, scale, attnMask, keyPadding, causal },
-    shape: [...tx.shape],
+    result: { data: out, shape },
   };
 }
 
 export function attentionArgs(q: Tensor, k: Tensor, v: Tensor,
-  options?: ScaledDotProductAttentionOptions): OpArgs<NativeAttentionArgs> {
+  options?: ScaledDotProductAttentionOptions): OpArgs<AttentionArgs> {
   const tq = checkTensor('q', q, 4, '[B, H, L, D]');
   const tk = checkTensor('k', k, 4, '[B, H, S, D]');
   const tv = checkTensor('v', v, 4, '[B, H, S, Dv]');
@@ -117,16 +109,11 @@ export function attentionArgs(q: Tensor, k: Tensor, v: Tensor,
   const dims = { batch, heads, l, s };
   const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, dims);
   const shape = [batch, heads, l, dv];
-  const out = opts.out === undefined
-    ? output('result', shape)
-    : checkOutput('options.out', opts.out, checkElementCount('result', shape), {
-      'q.data': tq.data, 'k.data': tk.data, 'v.data': tv.data, 'options.attnMask.data': attnMask?.data,
-    });
+  const out = resultArray('options.out', opts.out, shape, {
+    'q.data': tq.data, 'k.data': tk.data, 'v.data': tv.data, 'options.attnMask.data': attnMask?.data,
+  });
   return {
-    args: {
-      q: tq.data, k: tk.data, v: tv.data, out,
-      batch, heads, l, s, d, dv, scale, attnMask, causal,
-    },
-    shape,
+    args: { q: tq.data, k: tk.data, v: tv.data, out, batch, heads, l, s, d, dv, scale, attnMask, causal },
+    result: { data: out, shape },
   };
 }

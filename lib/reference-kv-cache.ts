@@ -1,7 +1,7 @@
 // The TypeScript reference of the KV cache: the same head-major layout as the native cache
 // (K and V [B, H, capacity, D], padding flags [B, capacity]) in plain JS arrays, holding the
 // float64 projections, and the cached forms of the reference forward (reference.ts).
-import type { NativeAppendArgs, NativeCachedForwardArgs, NativeModelWeights } from './addon.js';
+import type { AppendArgs, CachedForwardArgs, LayerDesc } from './backend.js';
 import { attendAndProject, linear, type Strided } from './reference.js';
 
 export class ReferenceKVStore {
@@ -38,17 +38,14 @@ export class ReferenceKVStore {
   }
 }
 
-type StoreArgs<A> = Omit<A, 'cache'>;
-
-export function referenceAppendKV(w: NativeModelWeights, store: ReferenceKVStore, args: StoreArgs<NativeAppendArgs>): void {
+export function referenceAppendKV(w: LayerDesc, store: ReferenceKVStore, args: AppendArgs): void {
   const rows = args.batch * args.t;
   const k = linear(args.key, rows, w.kDim, w.kWeight, w.embedDim, w.kBias);
   const v = linear(args.value, rows, w.vDim, w.vWeight, w.embedDim, w.vBias);
   store.store(args.start, args.t, k, v, args.padding);
 }
 
-export function referenceForwardCached(w: NativeModelWeights, store: ReferenceKVStore,
-  args: StoreArgs<NativeCachedForwardArgs>): void {
+export function referenceForwardCached(w: LayerDesc, store: ReferenceKVStore, args: CachedForwardArgs): void {
   const { embedDim: E } = w;
   const { batch: B, l: L } = args;
   const q = linear(args.query, B * L, E, w.qWeight, E, w.qBias);

@@ -1,9 +1,8 @@
-// The TypeScript reference: plain loops, float64 accumulation and intermediates, written to be
-// obviously correct rather than fast. It executes the same validated argument records as the
-// native addon (op-args.ts, mha.ts) and reads masks through the same descriptors (masks.ts).
-import type {
-  NativeAttentionArgs, NativeForwardArgs, NativeMask, NativeMatmulArgs, NativeModelWeights, NativeSoftmaxArgs,
-} from './addon.js';
+// The TypeScript reference's arithmetic: plain loops, float64 accumulation and intermediates,
+// written to be obviously correct rather than fast. It executes the backend contract's records
+// (backend.ts; reference-backend.ts binds them) and reads masks through the same views as the
+// native kernels (masks.ts).
+import type { AttentionArgs, ForwardArgs, LayerDesc, LayerOutputs, MaskView, MatmulArgs, SoftmaxArgs } from './backend.js';
 import { maskBias, type MaskSet } from './masks.js';
 
 /** Softmax of one row in place; -Infinity entries are blocked (0); a fully blocked row is all zeros. */
@@ -23,7 +22,7 @@ function softmaxInPlace(row: Float64Array): void {
 }
 
 /** C[i] = alpha * op(A[i]) * op(B[i]); op(B) is shared when !bBatched. */
-export function referenceMatmul(args: NativeMatmulArgs): void {
+export function referenceMatmul(args: MatmulArgs): void {
   const { a, b, out, batch, m, n, k, transA, transB, alpha, bBatched } = args;
   for (let i = 0; i < batch; i++) {
     const aBase = i * m * k;
@@ -43,7 +42,7 @@ export function referenceMatmul(args: NativeMatmulArgs): void {
 }
 
 /** out = softmax(scale * x + masks) over the last dim of x [batch, heads, l, s]. */
-export function referenceMaskedSoftmax(args: NativeSoftmaxArgs): void {
+export function referenceMaskedSoftmax(args: SoftmaxArgs): void {
   const { x, out, batch, heads, l: L, s: S, scale } = args;
   const masks: MaskSet = { attnMask: args.attnMask, keyPadding: args.keyPadding, causal: args.causal };
   const row = new Float64Array(S);
@@ -104,7 +103,7 @@ function attend(dims: AttentionSizes, q: Strided, k: Strided, v: Strided,
 }
 
 /** Scaled dot-product attention over contiguous q [B,H,L,D], k [B,H,S,D], v [B,H,S,Dv]. */
-export function referenceAttention(args: NativeAttentionArgs): void {
+export function referenceAttention(args: AttentionArgs): void {
   const { batch, heads, l: L, s: S, d: D, dv: Dv } = args;
   const view = (data: ArrayLike<number>, rows: number, width: number): Strided =>
     ({ data, sb: heads * rows * width, sh: rows * width, sr: width });
@@ -128,9 +127,8 @@ export function linear(x: ArrayLike<number>, rows: number, inDim: number, w: Flo
 }
 
 /** What attendAndProject writes: out [B, L, E] and optionally the probabilities (see below). */
-export interface AttendOutputs {
-  attnMask?: NativeMask; keyPadding?: NativeMask; causal: boolean;
-  out: Float32Array; weights?: Float32Array; averageWeights: boolean;
+export interface AttendOutputs extends LayerOutputs {
+  attnMask?: MaskView; keyPadding?: MaskView; causal: boolean;
 }
 
 /**
@@ -139,7 +137,7 @@ export interface AttendOutputs {
  * into args.out [B, L, E] and, when args.weights is given, the probabilities averaged over
  * heads [B, L, S] or per head [B, H, L, S].
  */
-export function attendAndProject(w: NativeModelWeights, B: number, L: number, S: number, q: Float64Array,
+export function attendAndProject(w: LayerDesc, B: number, L: number, S: number, q: Float64Array,
   k: Strided, v: Strided, args: AttendOutputs): void {
   const { embedDim: E, numHeads: H } = w;
   const D = E / H;
@@ -169,7 +167,7 @@ export function attendAndProject(w: NativeModelWeights, B: number, L: number, S:
  * The multi-head attention forward (batch-first, PyTorch semantics): project q/k/v, attend per
  * head with scale 1/sqrt(headDim), concatenate the heads, project the output (attendAndProject).
  */
-export function referenceMultiHeadAttention(w: NativeModelWeights, args: NativeForwardArgs): void {
+export function referenceMultiHeadAttention(w: LayerDesc, args: ForwardArgs): void {
   const { embedDim: E, numHeads: H, kDim, vDim } = w;
   const { batch: B, l: L, s: S } = args;
   const D = E / H;

@@ -2,7 +2,7 @@
 // ({ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: {...} }), then the
 // data. Every offset is checked against the buffer before a byte is read.
 import { readFileSync } from 'node:fs';
-import type { Tensor } from './tensor.js';
+import type { Tensor } from './types.js';
 
 const ITEM_SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 

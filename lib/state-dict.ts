@@ -3,7 +3,7 @@
 // [E, vDim]; in_proj_bias [3E] (packed even with separate weights); out_proj.weight [E, E];
 // out_proj.bias [E]. Values are Float32Arrays or Tensors; no bias keys means bias: false.
 import type { MultiHeadAttentionOptions, MultiHeadAttentionWeights } from './mha-types.js';
-import type { Tensor } from './tensor.js';
+import type { Tensor } from './types.js';
 import { checkLive, checkObject, checkShape, checkTensor, formatShape, invalidParameterError } from './validate.js';
 
 const KEYS = ['in_proj_weight', 'in_proj_bias', 'q_proj_weight', 'k_proj_weight', 'v_proj_weight',

@@ -1,17 +1,7 @@
-// Tensors and masks: row-major, contiguous, batch-first. Plain objects of these shapes are
-// accepted everywhere; every result is a fresh object owning fresh memory.
+// Tensor helpers: building one from data and a shape, element counts, identity. Plain objects
+// of the Tensor shape (types.ts) are accepted everywhere.
+import type { Tensor } from './types.js';
 import { checkShapeArray, invalidParameterError, shapesEqual } from './validate.js';
-
-export interface Tensor {
-  readonly data: Float32Array;
-  readonly shape: readonly number[];
-}
-
-/** Uint8Array: boolean, nonzero = blocked. Float32Array: additive (-Infinity = blocked). */
-export interface Mask {
-  readonly data: Uint8Array | Float32Array;
-  readonly shape: readonly number[];
-}
 
 /** Product of the dims (1 for a scalar shape). */
 export function elementCount(shape: readonly number[]): number {

@@ -3,7 +3,7 @@
 //   "<argument>: expected <what was expected>, got <what was passed>".
 // TypeError: the wrong kind of value (dtype, not an object, not a boolean/number).
 // RangeError: the right kind with a wrong value (shape, dimension, count, non-finite number).
-import type { Mask, Tensor } from './tensor.js';
+import type { Mask, Tensor } from './types.js';
 
 /** Largest element count of any tensor, mask or result: 2^31 - 1. */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
@@ -159,12 +159,24 @@ export function checkShape(name: string, shape: readonly number[], expected: rea
   }
 }
 
-/** A caller's output array: a Float32Array of an exact length sharing no memory with the
- * inputs (named by their argument names), except that it may be exactly the memory of the
- * input named by `inPlace` (an op that reads each element before writing it). */
-export function checkOutput(name: string, value: unknown, length: number,
+/**
+ * Where a call writes its result of `shape`: a new array when `value` is undefined, else the
+ * caller's Float32Array, at least the result's element count long, whose view of exactly that
+ * length at its start is returned. That view may share no memory with the inputs (named by
+ * their argument names), except that it may be exactly the memory of the input named by
+ * `inPlace` (an op that reads each element before writing it).
+ */
+export function resultArray(name: string, value: unknown, shape: readonly number[],
   inputs: Record<string, ArrayBufferView | undefined>, inPlace?: string): Float32Array {
-  const out = checkFloat32Array(name, value, length, 'the element count of the result');
+  const count = checkElementCount('result', shape);
+  if (value === undefined) return new Float32Array(count);
+  if (!(value instanceof Float32Array)) throw invalidParameterError(name, 'a Float32Array', value, TypeError);
+  checkLive(name, value);
+  if (value.length < count) {
+    throw invalidParameterError(`${name}.length`, `at least ${count} (the element count of the result ${formatShape(shape)})`,
+      value.length);
+  }
+  const out = value.length === count ? value : value.subarray(0, count);
   for (const [input, data] of Object.entries(inputs)) {
     if (!data || data.buffer !== out.buffer || data.byteOffset >= out.byteOffset + out.byteLength
       || out.byteOffset >= data.byteOffset + data.byteLength) continue;

@@ -3,7 +3,7 @@
 // Understood: PyTorch names (<prefix>in_proj_weight, <prefix>q_proj_weight, ...,
 // <prefix>out_proj.weight) and Hugging Face BERT-style names (<prefix>self.query.weight,
 // <prefix>self.key.*, <prefix>self.value.*, <prefix>output.dense.*).
-import type { Tensor } from './tensor.js';
+import type { Tensor } from './types.js';
 
 const TORCH_MARKERS = ['in_proj_weight', 'q_proj_weight'];
 const HF_MARKER = 'self.query.weight';

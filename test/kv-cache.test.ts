@@ -333,19 +333,19 @@ describe('validation', () => {
     const Model = addon().Model;
     const a = new Model({ embedDim: E, numHeads: H, kDim: E, vDim: E, ...w });
     const b = new Model({ embedDim: E, numHeads: H, kDim: E, vDim: E, ...w });
-    const cache = a.createKVCache({ batch: 1, capacity: 2 });
+    const cache = a.createKVStore(1, 2);
     const query = new Float32Array(E * 3);
-    const call = (model: typeof a, over: object) => model.forwardCached({
-      cache, query, batch: 1, l: 1, start: 0, append: true, causal: true,
-      out: new Float32Array(E * 3), averageWeights: true, ...over,
+    const call = (model: typeof a, over: object, store: object = cache) => model.forwardCached(store as typeof cache, {
+      query, batch: 1, l: 1, start: 0, append: true, causal: true,
+      out: new Float32Array(E * 3), outIsCallers: false, averageWeights: true, ...over,
     });
     expect(() => call(b, {})).toThrow(/another model/);
-    expect(() => call(a, { cache: {} })).toThrow(TypeError);
+    expect(() => call(a, {}, {})).toThrow(TypeError);
     expect(() => call(a, { start: 2 })).toThrow(RangeError);
     expect(() => call(a, { l: 3 })).toThrow(RangeError);
     expect(() => call(a, { start: 0, append: false })).toThrow(RangeError);
     expect(() => call(a, { batch: 2 })).toThrow(RangeError);
-    expect(() => a.appendKV({ cache, key: query, value: query, batch: 1, t: 1, start: 2 })).toThrow(RangeError);
+    expect(() => a.appendKV(cache, { key: query, value: query, batch: 1, t: 1, start: 2 })).toThrow(RangeError);
     call(a, {});
     expect(rowIsZero(new Float32Array(E), 0, E)).toBe(true);
   });

@@ -18,6 +18,8 @@ describe('MultiHeadAttention', () => {
     expectTypeOf(mha.forward(x, x, x, { attnMask: boolMask, isCausal: true, needWeights: true }).attnWeights)
       .toEqualTypeOf<Tensor | undefined>();
     expectTypeOf(mha.forwardAsync(x, x, x)).toEqualTypeOf<Promise<AttentionResult>>();
+    expectTypeOf(mha.forward(x, x, x, { out: new Float32Array(8) })).toEqualTypeOf<AttentionResult>();
+    expectTypeOf(mha.forwardAsync(x, x, x, { out: new Float32Array(8) })).toEqualTypeOf<Promise<AttentionResult>>();
     expectTypeOf(MultiHeadAttention.fromStateDict({ in_proj_weight: new Float32Array(48) }, { numHeads: 2 }))
       .toEqualTypeOf<MultiHeadAttention>();
     expectTypeOf(mha.headDim).toEqualTypeOf<number>();
@@ -37,6 +39,8 @@ describe('MultiHeadAttention', () => {
     mha.forward(x, x, x, { keyPaddingMask: { data: new Int32Array(2), shape: [1, 2] } });
     // @ts-expect-error value is required
     mha.forward(x, x);
+    // @ts-expect-error out is a Float32Array
+    mha.forward(x, x, x, { out: new Float64Array(8) });
     // @ts-expect-error the result's fields are read-only
     mha.forward(x, x, x).output.shape = [1];
     // @ts-expect-error layer dims are read-only

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "binding/args.h"
+#include "binding/errors.h"
 #include "binding/model.h"
 #include "core/attention.h"
 #include "core/dispatch.h"
@@ -48,10 +49,9 @@ class MhaAddon : public Napi::Addon<MhaAddon> {
 
   Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "n must be a number");
+    if (info.Length() < 1 || !info[0].IsNumber()) ThrowType(env, "n must be a number");
     const double n = info[0].As<Napi::Number>().DoubleValue();
-    if (!(n >= 1 && n <= kMaxThreads && n == static_cast<int>(n)))
-      throw Napi::RangeError::New(env, "n must be an integer in [1, 1024]");
+    if (!(n >= 1 && n <= kMaxThreads && n == static_cast<int>(n))) ThrowRange(env, "n must be an integer in [1, 1024]");
     mha::set_num_threads(static_cast<int>(n));
     return env.Undefined();
   }

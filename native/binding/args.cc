@@ -2,16 +2,14 @@
 
 #include <math.h>
 
-#include <algorithm>
 #include <string>
+
+#include "binding/errors.h"
 
 namespace mha_binding {
 namespace {
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
-
-[[noreturn]] void ThrowType(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
-[[noreturn]] void ThrowRange(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
 
 bool IsAbsent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
 
@@ -54,6 +52,10 @@ Napi::Object ArgObject(const Napi::CallbackInfo& info, size_t index) {
 }
 
 int64_t GetDim(const Napi::Object& o, const char* name) { return GetInteger(o.Env(), o.Get(name), name, 1); }
+
+int64_t GetDimArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  return GetInteger(info.Env(), info[index], name, 1);
+}
 
 int64_t GetCount(const Napi::Object& o, const char* name) { return GetInteger(o.Env(), o.Get(name), name, 0); }
 
@@ -104,32 +106,6 @@ Napi::Float32Array GetOptionalWeights(const Napi::Object& o, bool average, int64
   Napi::Float32Array w = GetOptionalFloat32(o, "weights", n);
   *len = w.IsEmpty() ? 0 : n;
   return w;
-}
-
-AsyncOutputs::AsyncOutputs(const Napi::Float32Array& out, size_t out_len, const Napi::Float32Array& weights,
-                           size_t weights_len)
-    : out_len_(out_len), weights_len_(weights.IsEmpty() ? 0 : weights_len), out_ref_(Napi::Persistent(out)) {
-  if (!weights.IsEmpty()) weights_ref_ = Napi::Persistent(weights);
-}
-
-void AsyncOutputs::Allocate(float** out, float** weights) {
-  out_.resize(out_len_);
-  weights_.resize(weights_len_);
-  *out = out_.data();
-  *weights = weights_ref_.IsEmpty() ? nullptr : weights_.data();
-}
-
-bool AsyncOutputs::Deliver() {
-  const std::pair<Napi::Reference<Napi::Float32Array>*, std::vector<float>*> parts[] = {
-      {&out_ref_, &out_}, {&weights_ref_, &weights_}};
-  for (const auto& [ref, src] : parts) {
-    if (ref->IsEmpty()) continue;
-    Napi::Float32Array dst = ref->Value();
-    if (dst.ElementLength() < src->size()) return false;
-  }
-  for (const auto& [ref, src] : parts)
-    if (!ref->IsEmpty()) std::copy(src->begin(), src->end(), ref->Value().Data());
-  return true;
 }
 
 MaskView GetOptionalMask(const Napi::Object& o, const char* name, int64_t b, int64_t h, int64_t l, int64_t s) {

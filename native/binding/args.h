@@ -22,6 +22,7 @@ int64_t ElementCount(Napi::Env env, std::initializer_list<int64_t> dims);
 Napi::Object ArgObject(const Napi::CallbackInfo& info, size_t index);
 
 int64_t GetDim(const Napi::Object& o, const char* name);    // a positive safe integer
+int64_t GetDimArg(const Napi::CallbackInfo& info, size_t index, const char* name);  // info[index], the same
 int64_t GetCount(const Napi::Object& o, const char* name);  // a non-negative safe integer
 bool GetBool(const Napi::Object& o, const char* name);
 float GetFloat(const Napi::Object& o, const char* name);  // a finite number
@@ -36,21 +37,6 @@ Napi::Float32Array GetOptionalWeights(const Napi::Object& o, bool average, int64
                                       int64_t l, int64_t s, int64_t* len);
 // An optional Uint8Array property with at least min_length elements (empty when undefined or null).
 Napi::Uint8Array GetOptionalUint8(const Napi::Object& o, const char* name, int64_t min_length);
-
-// The native-owned results of an async call: allocated on the worker thread (Allocate, from
-// Execute, so the JS thread never pays for zero-filling them) and copied into the caller's
-// arrays on the JS thread (Deliver, from OnOK). weights may be empty (not requested).
-class AsyncOutputs {
- public:
-  AsyncOutputs(const Napi::Float32Array& out, size_t out_len, const Napi::Float32Array& weights, size_t weights_len);
-  void Allocate(float** out, float** weights);  // worker thread; *weights = nullptr when not requested
-  bool Deliver();  // JS thread; false when a caller array was detached meanwhile
-
- private:
-  size_t out_len_, weights_len_;
-  std::vector<float> out_, weights_;
-  Napi::Reference<Napi::Float32Array> out_ref_, weights_ref_;
-};
 
 // A mask over (b, h, l, s) as the core sees it, plus how many bytes of its data the strides
 // reach (0 when undefined or null); Uint8Array = MHA_MASK_BOOL, Float32Array = MHA_MASK_ADDITIVE.

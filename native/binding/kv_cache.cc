@@ -1,10 +1,14 @@
 #include "binding/kv_cache.h"
 
+#include <string.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "binding/args.h"
+#include "binding/async_call.h"
+#include "binding/errors.h"
 #include "core/kv_cache.h"
 
 namespace mha_binding {
@@ -19,17 +23,15 @@ struct CacheHandle {
 };
 using CachePtr = std::shared_ptr<CacheHandle>;
 
-[[noreturn]] void ThrowRange(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
-
-// The handle in o[name]: TypeError unless it is a cache of this model, Error while it is busy.
-CachePtr GetCache(const Napi::Object& o, const char* name, const ModelPtr& model) {
-  Napi::Env env = o.Env();
-  Napi::Value v = o.Get(name);
+// The store in info[0]: TypeError unless it is a cache of this model, Error while it is busy.
+CachePtr GetCache(const Napi::CallbackInfo& info, const ModelPtr& model) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[0];
   if (!v.IsExternal() || !v.As<Napi::External<CachePtr>>().CheckTypeTag(&kCacheTag))
-    throw Napi::TypeError::New(env, std::string(name) + " must be a KV cache handle");
+    ThrowType(env, "store must be a KV cache handle");
   CachePtr cache = *v.As<Napi::External<CachePtr>>().Data();
-  if (cache->owner != model) throw Napi::TypeError::New(env, std::string(name) + " belongs to another model");
-  if (cache->busy) throw Napi::Error::New(env, std::string(name) + " is in use by a pending forwardCachedAsync");
+  if (cache->owner != model) ThrowType(env, "store belongs to another model");
+  if (cache->busy) throw Napi::Error::New(env, "store is in use by a pending forwardCachedAsync");
   return cache;
 }
 
@@ -49,13 +51,14 @@ struct CachedView {
   MaskView attn_mask;
   int64_t query_len, padding_len, weights_len;
   Napi::Float32Array out, weights;  // weights: empty when not wanted
+  bool out_is_callers;
 };
 
 CachedView UnwrapCached(const Napi::CallbackInfo& info, const ModelPtr& model, const ModelShape& shape) {
   Napi::Env env = info.Env();
-  Napi::Object o = ArgObject(info, 0);
   CachedView f = {};
-  f.cache = GetCache(o, "cache", model);
+  f.cache = GetCache(info, model);
+  Napi::Object o = ArgObject(info, 1);
   const mha_kv_cache& c = *f.cache->memory;
   mha_cached_forward_args& a = f.args;
   a.batch = GetDim(o, "batch");
@@ -64,6 +67,7 @@ CachedView UnwrapCached(const Napi::CallbackInfo& info, const ModelPtr& model, c
   a.append = GetBool(o, "append");
   a.causal = GetBool(o, "causal");
   a.average_weights = GetBool(o, "averageWeights");
+  f.out_is_callers = GetBool(o, "outIsCallers");
   if (a.batch != c.batch) ThrowRange(env, "batch does not match the cache's batch size");
   const int64_t e = shape.embed_dim, heads = shape.num_heads;
   if (a.append && (shape.k_dim != e || shape.v_dim != e))
@@ -87,67 +91,57 @@ CachedView UnwrapCached(const Napi::CallbackInfo& info, const ModelPtr& model, c
   return f;
 }
 
-// forwardCachedAsync: like ForwardWorker (model.cc), the constructor copies every input into
-// native memory and OnOK copies the results out; the cache is marked busy until then, so no
-// other call touches it while Execute writes it off-thread.
-class CachedForwardWorker : public Napi::AsyncWorker {
+// forwardCachedAsync: like model.cc's ForwardCall, the query (and new padding flags) are
+// copied on the JS thread and the outputs go through AsyncOutput; the cache is marked busy
+// until the call settles, so no other call touches it while Run writes it off-thread.
+class CachedForwardCall : public AsyncCall {
  public:
-  CachedForwardWorker(Napi::Env env, ModelPtr model, const CachedView& f)
-      : Napi::AsyncWorker(env, "mha-native:forwardCached"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+  CachedForwardCall(Napi::Env env, ModelPtr model, const CachedView& f)
+      : AsyncCall(env, "mha-native:forwardCached"),
         model_(std::move(model)),
         cache_(f.cache),
-        query_(f.args.query, f.args.query + f.query_len),
+        query_(f.query_len),
         padding_(f.args.new_padding, f.args.new_padding + f.padding_len),
         attn_mask_(f.attn_mask),
-        outputs_(f.out, f.query_len, f.weights, f.weights_len) {
+        out_(f.out, f.query_len, f.out_is_callers),
+        weights_(f.weights, f.weights_len, false) {
+    memcpy(query_.data(), f.args.query, f.query_len * sizeof(float));
     args_ = f.args;
     args_.query = query_.data();
     args_.new_padding = f.args.new_padding ? padding_.data() : nullptr;
     args_.attn_mask = attn_mask_.mask();
+    args_.out = out_.target();
+    args_.weights = weights_.target();
     cache_->busy = true;
   }
 
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
  protected:
-  void Execute() override {
-    outputs_.Allocate(&args_.out, &args_.weights);
+  void Run() override {
     mha_model_forward_cached(model_.get(), cache_->memory.get(), &args_);
+    query_.Release();
   }
 
-  void OnOK() override {
-    cache_->busy = false;
-    Napi::Env env = Env();
-    if (!outputs_.Deliver()) {
-      deferred_.Reject(Napi::RangeError::New(env, "out or weights was detached during forwardCachedAsync").Value());
-      return;
-    }
-    deferred_.Resolve(env.Undefined());
+  const char* Finish() override {
+    return out_.Deliver() ? nullptr : "options.out was detached or shrunk during forwardAsync";
   }
 
-  void OnError(const Napi::Error& e) override {
-    cache_->busy = false;
-    deferred_.Reject(e.Value());
-  }
+  void Settle() override { cache_->busy = false; }
 
  private:
-  Napi::Promise::Deferred deferred_;
   ModelPtr model_;
   CachePtr cache_;
-  std::vector<float> query_;
+  PooledBuffer query_;
   std::vector<uint8_t> padding_;
   OwnedMask attn_mask_;
-  AsyncOutputs outputs_;
+  AsyncOutput out_, weights_;
   mha_cached_forward_args args_;
 };
 
 }  // namespace
 
-Napi::Value CreateKVCache(const Napi::CallbackInfo& info, const ModelPtr& model, const ModelShape& shape) {
+Napi::Value CreateKVStore(const Napi::CallbackInfo& info, const ModelPtr& model, const ModelShape& shape) {
   Napi::Env env = info.Env();
-  Napi::Object o = ArgObject(info, 0);
-  const int64_t batch = GetDim(o, "batch"), capacity = GetDim(o, "capacity");
+  const int64_t batch = GetDimArg(info, 0, "batch"), capacity = GetDimArg(info, 1, "capacity");
   const int64_t head_dim = shape.embed_dim / shape.num_heads;
   const int64_t elements = ElementCount(env, {batch, shape.num_heads, capacity, head_dim});
   if (elements > (int64_t{1} << 40)) ThrowRange(env, "the cache would exceed 2^40 elements");
@@ -163,8 +157,8 @@ Napi::Value CreateKVCache(const Napi::CallbackInfo& info, const ModelPtr& model,
 
 Napi::Value AppendKV(const Napi::CallbackInfo& info, const ModelPtr& model, const ModelShape& shape) {
   Napi::Env env = info.Env();
-  Napi::Object o = ArgObject(info, 0);
-  CachePtr cache = GetCache(o, "cache", model);
+  CachePtr cache = GetCache(info, model);
+  Napi::Object o = ArgObject(info, 1);
   mha_kv_cache* c = cache->memory.get();
   const int64_t batch = GetDim(o, "batch"), t = GetDim(o, "t"), start = GetCount(o, "start");
   if (batch != c->batch) ThrowRange(env, "batch does not match the cache's batch size");
@@ -184,10 +178,7 @@ Napi::Value ForwardCached(const Napi::CallbackInfo& info, const ModelPtr& model,
 
 Napi::Value ForwardCachedAsync(const Napi::CallbackInfo& info, const ModelPtr& model, const ModelShape& shape) {
   CachedView f = UnwrapCached(info, model, shape);
-  CachedForwardWorker* worker = new CachedForwardWorker(info.Env(), model, f);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return (new CachedForwardCall(info.Env(), model, f))->Start();
 }
 
 }  // namespace mha_binding

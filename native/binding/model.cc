@@ -1,22 +1,26 @@
 #include "binding/model.h"
 
-#include <algorithm>
+#include <string.h>
+
 #include <memory>
-#include <vector>
 
 #include "binding/args.h"
+#include "binding/async_call.h"
+#include "binding/errors.h"
 #include "binding/kv_cache.h"
 #include "core/mha_model.h"
 
 namespace mha_binding {
 namespace {
 
-// A forward call's arguments, unwrapped and size-checked; args points at the JS buffers.
+// A forward call's record (lib/backend.ts ForwardArgs), unwrapped and size-checked; args
+// points at the JS buffers.
 struct ForwardView {
   mha_forward_args args;
   MaskView attn_mask, key_padding;
   int64_t query_len, key_len, value_len, out_len, weights_len;  // key/value: 0 for self-attention
   Napi::Float32Array out, weights;                              // weights: empty when not wanted
+  bool out_is_callers;
 };
 
 ForwardView UnwrapForward(const Napi::CallbackInfo& info, const ModelShape& shape) {
@@ -30,12 +34,13 @@ ForwardView UnwrapForward(const Napi::CallbackInfo& info, const ModelShape& shap
   a.self_attention = GetBool(o, "selfAttention");
   a.causal = GetBool(o, "causal");
   a.average_weights = GetBool(o, "averageWeights");
+  f.out_is_callers = GetBool(o, "outIsCallers");
   const int64_t e = shape.embed_dim, heads = shape.num_heads;
   f.query_len = ElementCount(env, {a.batch, a.l, e});
   a.query = GetFloat32(o, "query", f.query_len).Data();
   if (a.self_attention) {
     if (a.s != a.l || shape.k_dim != e || shape.v_dim != e)
-      throw Napi::RangeError::New(env, "selfAttention needs s == l and kDim == vDim == embedDim");
+      ThrowRange(env, "selfAttention needs s == l and kDim == vDim == embedDim");
     a.key = a.value = a.query;
   } else {
     f.key_len = ElementCount(env, {a.batch, a.s, shape.k_dim});
@@ -55,60 +60,53 @@ ForwardView UnwrapForward(const Napi::CallbackInfo& info, const ModelShape& shap
   return f;
 }
 
-// Cross-attention over one memory tensor passes the same array as key and value: its copy
-// then serves both.
-bool ValueIsKey(const ForwardView& f) { return f.args.value == f.args.key && f.value_len <= f.key_len; }
-
-// forwardAsync: the constructor (JS thread) copies every input into native memory, Execute
-// (a libuv worker, no N-API) runs the forward pass into native output buffers, OnOK (JS
-// thread) copies them into the caller's out/weights arrays and resolves the promise.
-// The worker co-owns the model, so it outlives a wrapper collected meanwhile.
-class ForwardWorker : public Napi::AsyncWorker {
+// forwardAsync: query, key and value are copied into one pooled buffer on the JS thread (key
+// once when value is the same memory, e.g. cross-attention over one tensor); Run computes into
+// the outputs (AsyncOutput) and returns the input buffer to the pool.
+class ForwardCall : public AsyncCall {
  public:
-  ForwardWorker(Napi::Env env, ModelPtr model, const ForwardView& f)
-      : Napi::AsyncWorker(env, "mha-native:forward"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+  ForwardCall(Napi::Env env, ModelPtr model, const ForwardView& f)
+      : AsyncCall(env, "mha-native:forward"),
         model_(std::move(model)),
-        query_(f.args.query, f.args.query + f.query_len),
-        key_(f.args.key, f.args.key + f.key_len),
-        value_(f.args.value, ValueIsKey(f) ? f.args.value : f.args.value + f.value_len),
         attn_mask_(f.attn_mask),
         key_padding_(f.key_padding),
-        outputs_(f.out, f.out_len, f.weights, f.weights_len) {
-    args_ = f.args;
-    args_.query = query_.data();
-    args_.key = f.args.self_attention ? args_.query : key_.data();
-    args_.value = f.args.self_attention ? args_.query : ValueIsKey(f) ? key_.data() : value_.data();
+        out_(f.out, f.out_len, f.out_is_callers),
+        weights_(f.weights, f.weights_len, false) {
+    const mha_forward_args& a = f.args;
+    const bool value_is_key = a.value == a.key && f.value_len <= f.key_len;
+    const int64_t value_len = value_is_key ? 0 : f.value_len;
+    inputs_ = PooledBuffer(f.query_len + f.key_len + value_len);
+    float* query = inputs_.data();
+    float* key = query + f.query_len;
+    float* value = key + f.key_len;
+    memcpy(query, a.query, f.query_len * sizeof(float));
+    memcpy(key, a.key, f.key_len * sizeof(float));
+    memcpy(value, a.value, value_len * sizeof(float));
+    args_ = a;
+    args_.query = query;
+    args_.key = a.self_attention ? query : key;
+    args_.value = a.self_attention ? query : value_is_key ? key : value;
     args_.attn_mask = attn_mask_.mask();
     args_.key_padding = key_padding_.mask();
+    args_.out = out_.target();
+    args_.weights = weights_.target();
   }
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override {
-    outputs_.Allocate(&args_.out, &args_.weights);
+  void Run() override {
     mha_model_forward(model_.get(), &args_);
+    inputs_.Release();
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    // The arrays may have been detached (transferred) while the work ran.
-    if (!outputs_.Deliver()) {
-      deferred_.Reject(Napi::RangeError::New(env, "out or weights was detached during forwardAsync").Value());
-      return;
-    }
-    deferred_.Resolve(env.Undefined());
+  const char* Finish() override {
+    return out_.Deliver() ? nullptr : "options.out was detached or shrunk during forwardAsync";
   }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   ModelPtr model_;
-  std::vector<float> query_, key_, value_;
+  PooledBuffer inputs_;
   OwnedMask attn_mask_, key_padding_;
-  AsyncOutputs outputs_;
+  AsyncOutput out_, weights_;
   mha_forward_args args_;
 };
 
@@ -122,7 +120,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     shape_.k_dim = GetDim(w, "kDim");
     shape_.v_dim = GetDim(w, "vDim");
     const int64_t e = shape_.embed_dim;
-    if (e % shape_.num_heads != 0) throw Napi::RangeError::New(env, "numHeads must divide embedDim");
+    if (e % shape_.num_heads != 0) ThrowRange(env, "numHeads must divide embedDim");
     mha_model_desc d = {};
     d.embed_dim = e;
     d.num_heads = shape_.num_heads;
@@ -143,7 +141,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return DefineClass(env, "Model",
                        {InstanceMethod("forward", &ModelWrap::Forward),
                         InstanceMethod("forwardAsync", &ModelWrap::ForwardAsync),
-                        InstanceMethod("createKVCache", &ModelWrap::CreateKVCache),
+                        InstanceMethod("createKVStore", &ModelWrap::CreateKVStore),
                         InstanceMethod("appendKV", &ModelWrap::AppendKV),
                         InstanceMethod("forwardCached", &ModelWrap::ForwardCached),
                         InstanceMethod("forwardCachedAsync", &ModelWrap::ForwardCachedAsync)});
@@ -159,14 +157,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
-    ForwardView f = UnwrapForward(info, shape_);
-    ForwardWorker* worker = new ForwardWorker(info.Env(), model_, f);
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return (new ForwardCall(info.Env(), model_, UnwrapForward(info, shape_)))->Start();
   }
 
-  Napi::Value CreateKVCache(const Napi::CallbackInfo& info) { return mha_binding::CreateKVCache(info, model_, shape_); }
+  Napi::Value CreateKVStore(const Napi::CallbackInfo& info) { return mha_binding::CreateKVStore(info, model_, shape_); }
   Napi::Value AppendKV(const Napi::CallbackInfo& info) { return mha_binding::AppendKV(info, model_, shape_); }
   Napi::Value ForwardCached(const Napi::CallbackInfo& info) { return mha_binding::ForwardCached(info, model_, shape_); }
   Napi::Value ForwardCachedAsync(const Napi::CallbackInfo& info) {

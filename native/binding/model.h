@@ -1,4 +1,4 @@
-// The Model class (lib/addon.ts NativeModel): an mha_model built from the weights at
+// The Model class (lib/backend.ts LayerBackend): an mha_model built from the weights at
 // construction, forward (synchronous) and forwardAsync (a Promise, computed off-thread), and
 // its KV cache calls (binding/kv_cache.h).
 #pragma once

@@ -1,0 +1,58 @@
+#include "binding/async_call.h"
+
+#include <string.h>
+
+#include <exception>
+
+namespace mha_binding {
+
+AsyncCall::AsyncCall(Napi::Env env, const char* resource_name)
+    : Napi::AsyncWorker(env, resource_name), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+Napi::Promise AsyncCall::Start() {
+  Napi::Promise promise = deferred_.Promise();
+  Queue();
+  return promise;
+}
+
+void AsyncCall::Execute() {
+  try {
+    Run();
+  } catch (const std::exception& e) {
+    SetError(e.what());
+  }
+}
+
+void AsyncCall::OnOK() {
+  const char* error = Finish();
+  Settle();
+  if (error) deferred_.Reject(Napi::RangeError::New(Env(), error).Value());
+  else deferred_.Resolve(Env().Undefined());
+}
+
+void AsyncCall::OnError(const Napi::Error& e) {
+  Settle();
+  deferred_.Reject(e.Value());
+}
+
+AsyncOutput::AsyncOutput(const Napi::Float32Array& array, size_t length, bool callers) : length_(length) {
+  if (array.IsEmpty()) return;
+  ref_ = Napi::Persistent(array);
+  if (callers) {
+    staged_ = PooledBuffer(length);
+    target_ = staged_.data();
+  } else {
+    target_ = Napi::Float32Array(array).Data();
+  }
+}
+
+bool AsyncOutput::Deliver() {
+  if (!staged_.data()) return true;
+  Napi::Float32Array dst = ref_.Value();
+  if (dst.ElementLength() < length_) return false;
+  memcpy(dst.Data(), staged_.data(), length_ * sizeof(float));
+  staged_.Release();
+  return true;
+}
+
+}  // namespace mha_binding
