@@ -1,7 +1,7 @@
 // `npm run bench`: measures the machine's peaks, runs each workload in its own worker process
 // (bench/case-worker.mjs), prints the table and writes bench/results/<date>-<host>.{json,md,svg}
 // plus latest.md / latest.svg.
-//   --full               more rounds and longer sampling (default: the quick profile, < 3 min)
+//   --full               more rounds and longer sampling (default: the quick profile)
 //   --workloads W1,W3    a subset (also the sets gemm = G0,G1,G2,GQ,GP and tiny = the harness
 //                        test's small workloads)
 //   --threads N          threads for every backend, peer and probe (default: getNumThreads())

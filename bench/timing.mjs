@@ -80,10 +80,10 @@ const SETTLE_MAX_MS = 400;
 /**
  * Blocks until the runtimes just timed have let their worker threads go idle: this process
  * (its pool threads and in-process peers) and the peer processes `pids` together run (or wait
- * to run) less than a fifth of one CPU over a 5 ms window, or 400 ms have passed. After a call,
- * ONNX Runtime's threads keep spinning for about 45 ms and OpenBLAS's (under torch) for about
- * 120 ms here; a fixed pause shorter than that left whichever case ran next sharing the cores
- * with them. Returns the milliseconds waited.
+ * to run) less than a fifth of one CPU over a 5 ms window, or 400 ms have passed. Runtimes such
+ * as ONNX Runtime and OpenBLAS keep their threads spinning for a while after a call; a fixed
+ * pause shorter than that would leave whichever case runs next sharing the cores with them.
+ * Returns the milliseconds waited.
  */
 export function settle(pids = []) {
   const used = () => (demandSeconds(process.pid) ?? ownCpuSeconds())

@@ -66,10 +66,10 @@ export function openblasCases(w, _inputs, { threads, dir, probes }) {
 }
 
 /** Starts the probe in serve mode: resolves to { pid, burst(seconds) -> median seconds per call
- * of a burst lasting about that long (at least one call), close() }. OpenBLAS runs as shipped:
- * its threads keep spinning for over 0.1 s after a burst, which the worker waits out (settle)
- * before the next burst. (A shorter OPENBLAS_THREAD_TIMEOUT would end that sooner, but made
- * OpenBLAS's own calls 10-20% slower at 256^3.) */
+ * of a burst lasting about that long (at least one call), close() }. OpenBLAS runs as shipped,
+ * OPENBLAS_THREAD_TIMEOUT included: its threads keep spinning after a burst, which the worker
+ * waits out (settle) before the next burst. A shorter timeout would end the spinning sooner but
+ * slows OpenBLAS's own calls, so the peer would no longer be OpenBLAS as users run it. */
 function serve(exe, args, env) {
   const child = spawn(exe, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = readline.createInterface({ input: child.stdout });

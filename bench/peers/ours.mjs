@@ -1,10 +1,6 @@
 // Cases for this package: the native backend (the baseline every peer is checked against) and
 // the TypeScript reference backend, both through the public API of the compiled entry.
-// A case: { id, peer, variant, baseline?, slow?, work? (its own FLOPs/bytes when it does other
-// work than the workload's), pairWith? (the id of the case its paired timing runs against; see
-// case-worker.mjs), setup(), check() -> output, expected()? (its own reference output),
-// runOnce(), measure(budget) -> seconds per call }, or { id, peer, variant, unavailable: reason }
-// (a peer that is not installed) or { ..., inapplicable: reason } (a variant that does not apply).
+// The members a case may have, and who calls them, are the case protocol in bench/README.md.
 import { timeAsync, timeSync } from '../timing.mjs';
 import { attentionWorkCount, cachedStepWorkCount } from '../workloads.mjs';
 

@@ -17,7 +17,8 @@ function variantOf(w) {
 /** Debian's torch does its matmuls in OpenBLAS, whose old build detects new Xeons as Prescott
  * (SSE3 kernels); unless the environment picks a core, torch gets the machine's widest one.
  * OpenBLAS keeps its own thread pool, sized by OPENBLAS_NUM_THREADS, not by
- * torch.set_num_threads: without it a `--threads 1` run gave torch's matmuls both cores. */
+ * torch.set_num_threads: it is set to the benchmark's thread count too, or torch's matmuls
+ * would use every core whatever --threads says. */
 function torchEnv(isa, threads) {
   const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
   env.OPENBLAS_CORETYPE ??= widestOpenblasCore(isa);
