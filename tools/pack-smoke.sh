@@ -6,8 +6,11 @@
 #   2. installs the tarball into an empty project with every compiler and make replaced by a
 #      shim that records its use: the addon must come from the prebuild, no compiler may run,
 #      and `import { MultiHeadAttention, nativeInfo } from 'mha-native'` + a forward must work;
-#   3. installs the same tarball without prebuilds/: node-gyp-build must compile from source.
-# Dependencies come from the npm registry as usual.
+#   3. installs the same tarball without prebuilds/: node-gyp-build must compile from source,
+#      with the node-gyp npm bundles and puts on PATH for install scripts (the package does not
+#      depend on node-gyp).
+# Each install may hold at most mha-native and its runtime dependencies (node-gyp-build,
+# node-addon-api): a consumer gets only what runs. Dependencies come from the npm registry.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/mha-pack-smoke.XXXXXX)
@@ -64,6 +67,22 @@ install_into() {
   (cd "$dir" && env "$@" npm install "${npm_quiet[@]}" "$tgz")
 }
 
+# check_footprint <dir>: the installed tree holds at most mha-native and its dependencies.
+max_packages=3
+check_footprint() {
+  local installed
+  installed=$(cd "$1" && npm ls --all --parseable "${npm_quiet[@]}" | tail -n +2 | sed "s|^$1/node_modules/||") \
+    || { echo "FAIL: npm ls found a broken tree in $1"; exit 1; }
+  local count
+  count=$(grep -c . <<<"$installed" || true)
+  echo "installed packages ($count): $(tr '\n' ' ' <<<"$installed")"
+  if ((count > max_packages)); then
+    echo "FAIL: installing the tarball pulled $count packages, at most $max_packages allowed" \
+         "(mha-native and its dependencies); check package.json \"dependencies\""
+    exit 1
+  fi
+}
+
 echo "== 2. install from the prebuild, no compiler"
 shims="$work/no-compiler"
 mkdir "$shims"
@@ -82,6 +101,7 @@ echo "$result"
 grep -q "node_modules/mha-native/prebuilds/$platform/mha-native.node" <<<"$result" \
   || { echo "FAIL: the addon did not come from the prebuild"; exit 1; }
 [ ! -e "$work/prebuilt/node_modules/mha-native/build" ] || { echo "FAIL: a build/ dir was made"; exit 1; }
+check_footprint "$work/prebuilt"
 
 echo "== 3. install without the prebuild: compiles from source"
 mkdir "$work/unpacked"
@@ -93,5 +113,7 @@ result=$(cd "$work/from-source" && node smoke.mjs)
 echo "$result"
 grep -q "node_modules/mha-native/build/Release/mha_native.node" <<<"$result" \
   || { echo "FAIL: the addon was not compiled at install"; exit 1; }
+check_footprint "$work/from-source"
 
-echo "pack smoke passed: tarball $size bytes; prebuild install ran no compiler; source install compiled"
+echo "pack smoke passed: tarball $size bytes; prebuild install ran no compiler; source install compiled;" \
+     "at most $max_packages packages installed"
