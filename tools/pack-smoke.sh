@@ -5,9 +5,13 @@
 #      < 5 MB and hold dist/, the prebuild and the native sources;
 #   2. installs the tarball into an empty project with every compiler and make replaced by a
 #      shim that records its use: the addon must come from the prebuild, no compiler may run,
-#      and `import { MultiHeadAttention, nativeInfo } from 'mha-native'` + a forward must work;
-#   3. installs the same tarball without prebuilds/: node-gyp-build must compile from source.
-# Dependencies come from the npm registry as usual.
+#      and both `import { MultiHeadAttention, nativeInfo } from 'mha-native'` and the same
+#      through `require('mha-native')` (test/fixtures/require-forward.cjs) + a forward must work;
+#   3. installs the same tarball without prebuilds/: node-gyp-build must compile from source,
+#      with the node-gyp npm bundles and puts on PATH for install scripts (the package does not
+#      depend on node-gyp).
+# Each install may hold at most mha-native and its runtime dependencies (node-gyp-build,
+# node-addon-api): a consumer gets only what runs. Dependencies come from the npm registry.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/mha-pack-smoke.XXXXXX)
@@ -61,7 +65,35 @@ install_into() {
   mkdir "$dir"
   echo '{"name":"smoke","version":"1.0.0","private":true,"type":"module"}' > "$dir/package.json"
   cp "$work/smoke.mjs" "$dir/"
+  cp "$root/test/fixtures/require-forward.cjs" "$dir/"
   (cd "$dir" && env "$@" npm install "${npm_quiet[@]}" "$tgz")
+}
+
+# check_footprint <dir>: the installed tree holds at most mha-native and its dependencies.
+max_packages=3
+check_footprint() {
+  local installed
+  installed=$(cd "$1" && npm ls --all --parseable "${npm_quiet[@]}" | tail -n +2 | sed "s|^$1/node_modules/||") \
+    || { echo "FAIL: npm ls found a broken tree in $1"; exit 1; }
+  local count
+  count=$(grep -c . <<<"$installed" || true)
+  echo "installed packages ($count): $(tr '\n' ' ' <<<"$installed")"
+  if ((count > max_packages)); then
+    echo "FAIL: installing the tarball pulled $count packages, at most $max_packages allowed" \
+         "(mha-native and its dependencies); check package.json \"dependencies\""
+    exit 1
+  fi
+}
+
+# run_require <dir> <addon path suffix>: require('mha-native') from CommonJS and a forward.
+run_require() {
+  local result
+  result=$(cd "$1" && node require-forward.cjs) || { echo "FAIL: require('mha-native') + forward failed"; exit 1; }
+  echo "$result"
+  grep -q "\"resolved\":\"$1/node_modules/mha-native/dist/index.js\"" <<<"$result" \
+    || { echo "FAIL: require('mha-native') did not resolve to the installed dist/index.js"; exit 1; }
+  grep -q "node_modules/mha-native/$2" <<<"$result" \
+    || { echo "FAIL: require('mha-native') did not load $2"; exit 1; }
 }
 
 echo "== 2. install from the prebuild, no compiler"
@@ -82,6 +114,8 @@ echo "$result"
 grep -q "node_modules/mha-native/prebuilds/$platform/mha-native.node" <<<"$result" \
   || { echo "FAIL: the addon did not come from the prebuild"; exit 1; }
 [ ! -e "$work/prebuilt/node_modules/mha-native/build" ] || { echo "FAIL: a build/ dir was made"; exit 1; }
+run_require "$work/prebuilt" "prebuilds/$platform/mha-native.node"
+check_footprint "$work/prebuilt"
 
 echo "== 3. install without the prebuild: compiles from source"
 mkdir "$work/unpacked"
@@ -93,5 +127,8 @@ result=$(cd "$work/from-source" && node smoke.mjs)
 echo "$result"
 grep -q "node_modules/mha-native/build/Release/mha_native.node" <<<"$result" \
   || { echo "FAIL: the addon was not compiled at install"; exit 1; }
+run_require "$work/from-source" "build/Release/mha_native.node"
+check_footprint "$work/from-source"
 
-echo "pack smoke passed: tarball $size bytes; prebuild install ran no compiler; source install compiled"
+echo "pack smoke passed: tarball $size bytes; prebuild install ran no compiler; source install compiled;" \
+     "import and require work; at most $max_packages packages installed"
