@@ -32,12 +32,8 @@
 #include <string.h>
 
 #include <algorithm>
-#include <new>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
+#include "core/aligned_alloc.h"
 #include "core/dispatch.h"
 #include "core/threadpool.h"
 
@@ -46,48 +42,10 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// Float arrays for packed panels. Those of 1 MiB or more are 2 MiB aligned and sized, and
-// asked to be backed by transparent huge pages (Linux): a packed B walked kc x nc block by
-// block then needs few TLB entries and maps evenly onto the cache sets. Smaller ones are
-// 64-byte aligned. operator new throws std::bad_alloc on failure.
-const size_t kHugePage = size_t(2) << 20;
-
-size_t alloc_align(size_t bytes) { return bytes >= kHugePage / 2 ? kHugePage : 64; }
-
-float* alloc_floats(size_t n) {
-  const size_t align = alloc_align(n * sizeof(float)), bytes = round_up(n * sizeof(float), align);
-  void* p = ::operator new(bytes, std::align_val_t(align));
-#if defined(MADV_HUGEPAGE)
-  if (align == kHugePage) madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-  return static_cast<float*>(p);
-}
-void free_floats(float* p, size_t n) {
-  ::operator delete(p, std::align_val_t(alloc_align(n * sizeof(float))));
-}
-
-// A grow-only float buffer (one per thread: packing scratch).
-class Scratch {
- public:
-  ~Scratch() { free_floats(p_, cap_); }
-  float* get(size_t n) {
-    if (n > cap_) {
-      free_floats(p_, cap_);
-      p_ = nullptr;
-      cap_ = 0;
-      p_ = alloc_floats(n);
-      cap_ = n;
-    }
-    return p_;
-  }
-
- private:
-  float* p_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local Scratch scratch_a;  // packed A block (mc x kc)
-thread_local Scratch scratch_b;  // packed B (full depth) of the current call or batch entry
+// Packing scratch, one of each per thread. Packed panels, here and in mha_pack_b, take huge
+// pages when large (core/aligned_alloc.h).
+thread_local mha::AlignedFloats scratch_a(mha::HugePages::kWhenLarge);  // packed A block (mc x kc)
+thread_local mha::AlignedFloats scratch_b(mha::HugePages::kWhenLarge);  // packed B of the call or entry
 
 // Portable panel packing (contract in gemm_kernels.h): dst[p*w + r] = src[r*so + p*sd],
 // zero for valid <= r < w. so/sd: source strides along the panel's width and depth.
@@ -398,14 +356,16 @@ struct mha_packed_b {
 mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, int64_t n) {
   const mha_gemm_kernels& kt = *mha_kernels()->gemm;
   const size_t size = packed_b_size(kt, k, n);
-  float* data = size > 0 ? alloc_floats(size) : nullptr;
+  float* data = nullptr;
+  if (size > 0)
+    data = static_cast<float*>(mha::aligned_alloc_or_throw(size * sizeof(float), mha::HugePages::kWhenLarge));
   if (data) pack_b(kt, view_of(b, ldb, trans_b), k, n, data);
   return new mha_packed_b{&kt, k, n, data};
 }
 
 void mha_packed_b_free(mha_packed_b* p) {
   if (!p) return;
-  free_floats(p->data, packed_b_size(*p->kt, p->k, p->n));
+  mha::aligned_free(p->data);
   delete p;
 }
 
