@@ -36,8 +36,15 @@
 #include "core/aligned_alloc.h"
 #include "core/dispatch.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
+
+using mha::kColumnSplitRatio;
+using mha::kCopyFlops;
+using mha::kDirectAMaxPanels;
+using mha::kItemsPerThread;
+using mha::kMinSplitEntryFlops;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -145,7 +152,7 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
         for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];
     return;
   }
-  alignas(64) float tmp[MHA_GEMM_MAX_TILE];
+  alignas(mha::kCacheLineBytes) float tmp[MHA_GEMM_MAX_TILE];
   ukernel(tmp, kt.nr, 0.0f);
   for (int i = 0; i < rows; ++i) {
     float* ci = c + i * ldc;
@@ -158,10 +165,6 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
       for (int j = 0; j < cols; ++j) ci[j] += bias[j];
   }
 }
-
-// A row-major A is read in place (not packed) when its block is used for at most this many
-// B micro-panels: packing would not pay for itself (small GEMMs such as attention heads).
-const int64_t kDirectAMaxPanels = 4;
 
 // Where compute_block finds the B panels: packed at full depth beforehand (`packed`, panels at
 // packed_b_offset), or packed by compute_block itself, one depth block at a time, into `buf`
@@ -242,9 +245,9 @@ void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, 
   const int64_t mmax = ceil_div(m, kt.mr), nmax = ceil_div(n, kt.nr);  // finest split
   int64_t mb = ceil_div(m, round_up(kt.mc, kt.mr));
   int64_t nb = 1;  // a task walks its columns nc at a time (compute_block)
-  if (batch * mb * nb < 4 * threads) {  // few tasks: make their count a multiple of threads
+  if (batch * mb * nb < kItemsPerThread * threads) {  // few tasks: a multiple of threads
     int64_t want = round_up(batch * mb * nb, threads);
-    if (nmax < 4 * mmax) mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
+    if (nmax < kColumnSplitRatio * mmax) mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
     nb = std::min(nmax, std::max(nb, ceil_div(want, batch * mb)));
   }
   *mcb = round_up(ceil_div(m, mb), kt.mr);
@@ -272,7 +275,7 @@ void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
 void pack_b(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst) {
   const int64_t panels = ceil_div(n, kt.nr);
   auto task = [&](int64_t begin, int64_t end) { pack_b_panels(kt, b, k, n, dst, begin, end); };
-  mha::parallel_for(panels, 32.0 * k * n, task);  // a copy counted as 32 flops: parallel from 512K floats
+  mha::parallel_for(panels, kCopyFlops * k * n, task);
 }
 
 size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
@@ -323,7 +326,8 @@ void mha_sgemm(const mha_gemm_args* g) {
     return;
   }
   const double entry_flops = 2.0 * g->m * g->n * g->k;
-  if (g->batch % threads == 0 || g->batch >= 4 * threads || entry_flops < (1 << 22)) {
+  if (g->batch % threads == 0 || g->batch >= kItemsPerThread * threads ||
+      entry_flops < kMinSplitEntryFlops) {
     // One entry per task: pack its B into the thread's scratch, run it whole.
     auto task = [&](int64_t begin, int64_t end) {
       for (int64_t e = begin; e < end; ++e) {
@@ -358,7 +362,8 @@ mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, in
   const size_t size = packed_b_size(kt, k, n);
   float* data = nullptr;
   if (size > 0)
-    data = static_cast<float*>(mha::aligned_alloc_or_throw(size * sizeof(float), mha::HugePages::kWhenLarge));
+    data = static_cast<float*>(
+        mha::aligned_alloc_or_throw(size * sizeof(float), mha::HugePages::kWhenLarge));
   if (data) pack_b(kt, view_of(b, ldb, trans_b), k, n, data);
   return new mha_packed_b{&kt, k, n, data};
 }

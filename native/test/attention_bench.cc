@@ -21,6 +21,7 @@
 #include "core/gemm.h"
 #include "core/softmax.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
 

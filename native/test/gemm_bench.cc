@@ -16,6 +16,7 @@
 #include "core/dispatch.h"
 #include "core/gemm.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

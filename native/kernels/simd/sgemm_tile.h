@@ -16,13 +16,14 @@
 #include <array>
 #include <utility>
 
+#include "core/tuning.h"
 #include "kernels/simd/vec.h"
 
 namespace mha_simd {
 namespace {
 
 constexpr int kPrefetchB = 256;  // floats: 1 KiB, 8 depth steps of a 32-wide panel
-constexpr int kCacheLineFloats = 16;
+constexpr int kCacheLineFloats = mha::kCacheLineBytes / sizeof(float);
 
 template <class V, int MR, int NV, bool kDirectA, int kAStep = MR>
 inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
