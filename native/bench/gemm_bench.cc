@@ -60,7 +60,7 @@ __attribute__((target("avx512f"))) double fma_probe_avx512(int64_t iters) {
 #endif
 
 // The FMA peak (GFLOP/s) on `threads` threads of the GEMM's own pool, or 0 without AVX-512:
-// the best of many ~1 ms runs, like the GEMM timings, and measured again right before every
+// the best of many short runs, like the GEMM timings, and measured again right before every
 // shape, as the load from other processes changes from one second to the next.
 double fma_peak(int threads) {
 #if defined(__x86_64__)

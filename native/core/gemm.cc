@@ -15,14 +15,9 @@
 // has one) computes in place; either way kernels never touch memory outside C.
 // Threading (mha::parallel_for): a single GEMM is split by columns, a slice per thread (one
 // thread: one slice), each task packing the B panels of its slice one depth block at a time
-// right before it uses them (no packing pass before the parallel part), unless it is tall
-// (m * (threads - 1) > n with more than one row block), where repacking A for every slice
-// would cost more. Measured call by call against packing B first (2 threads): faster by 3-4%
-// at 256^3, 300^3 and 512^3, by 13-14% at 128 x 768 x 768 and 64 x 4096 x 1024, 30% at
-// 16 x 1024 x 1024 and 1-5% at 1024^3 and 2048^3; 2% slower at 2048 x 768 x 768, which the
-// rule leaves to the row blocks. On one thread (median ratio over alternating calls): 2048^3
-// 5-7% faster, 1024^3 0-5%, 16 x 1024 x 1024 32%, 64 x 4096 x 1024 27%, 7 x 4096 x 33 12%,
-// 256^3 to 2048 x 768 x 768 0-4%.
+// right before it uses them, so they are still in its L2 when used and no packing pass runs
+// before the parallel part; unless it is tall (m * (threads - 1) > n with more than one row
+// block), where repacking A for every slice would cost more than the B packing pass it saves.
 // Otherwise a shared B (stride_b == 0, or batch == 1) is packed once and tasks over row
 // blocks run in parallel; distinct B matrices are handled one batch entry per task (many
 // small GEMMs, e.g. attention heads) unless there are too few entries to balance, then each
