@@ -1,6 +1,7 @@
 // The tuning constants of native/core, each named once with the rule it sets and the reason
-// for its value. The GEMM micro-tiles and cache blocks (mr, nr, mc, kc, nc) are not here: each
-// ISA's kernel table holds its own (native/kernels/<isa>/), next to the kernel they were sized for.
+// for its value. The kernels' own are not here: each ISA's kernel table holds its GEMM
+// micro-tile and cache blocks (mr, nr, mc, kc, nc; native/kernels/<isa>/), next to the kernel
+// they were sized for, and the shared SIMD tile its B prefetch distance (kernels/simd/).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +43,7 @@ constexpr int kSpinMicros = 200;
 constexpr int kBurstJobs = 4;
 constexpr int64_t kBurstWindowNanos = 300000;
 // A chunk (the items a thread claims at once) holds at most this many flops of work: claiming
-// is one atomic operation, nothing against this much work, and heavy items (attention query
+// is one atomic operation, negligible beside this much work, and heavy items (attention query
 // blocks, GEMM tasks) then go one at a time, so a thread slowed down by a busy host leaves
 // little for the others to wait on at the end.
 constexpr double kChunkWork = 1 << 22;
