@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Lists native sources for the builds (binding.gyp and CMakeLists.txt), so adding a
-// kernel file never means editing two build files.
+// kernel file never means editing two build files. native/kernels/simd/ and
+// native/kernels/x86/ hold headers only and are never listed: they are compiled inside the
+// ISA units that include them, with those units' flags.
 //   node tools/native-sources.mjs sources <dir>...   -> .cc files under those dirs (sorted)
 //   node tools/native-sources.mjs flags <arch> <isa> -> compile flags from native/isa.json
 //   node tools/native-sources.mjs isas <arch>        -> the non-scalar ISAs of <arch>

@@ -4,6 +4,7 @@
 #   build-tests          host build (x64: scalar, avx2, avx512 kernels)
 #   build-tests-asan     host build with AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tests-aarch64  aarch64 cross build (scalar, neon kernels), run under qemu-aarch64
+# Each build also compiles the benchmarks of native/bench/ (never run here).
 # Needs cmake, g++, g++-aarch64-linux-gnu and qemu-user (tools/ci-apt.sh installs them).
 # Runs every configuration, prints a summary, exits nonzero if any failed.
 set -uo pipefail

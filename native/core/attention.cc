@@ -27,14 +27,17 @@
 #include "core/mask_rows.h"
 #include "core/scratch.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
 
-constexpr int64_t kBlockRows = 64;    // queries per work item
-constexpr int64_t kTileKeys = 128;    // keys per streamed tile (multiple of MHA_ATTN_KT_PAD)
-constexpr int64_t kPackMinRows = 8;   // fewer queries than this: no K^T packing
-constexpr int64_t kMinSplitKeys = 256;
-constexpr int64_t kPackBudgetBytes = 4 << 20;  // packed K^T and V of one group of heads
+using mha::kBlockRows;
+using mha::kMinSplitKeys;
+using mha::kPackBudgetBytes;
+using mha::kPackMinRows;
+using mha::kTileKeys;
+
+static_assert(kTileKeys % MHA_ATTN_KT_PAD == 0, "K^T tiles are whole padded rows");
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -233,7 +236,7 @@ class Attention {
         Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, qbuf, tile, acc, m, sum);
       }
     });
-    mha::parallel_for(bhs, 4.0 * bhs * splits * part, [&](int64_t begin, int64_t end) {
+    mha::parallel_for(bhs, mha::kMergeFlopsPerFloat * bhs * splits * part, [&](int64_t begin, int64_t end) {
       std::vector<float> acc(L * dv), sum(L);
       for (int64_t i = begin; i < end; ++i) {
         const float* p0 = partial.data() + i * splits * part;
@@ -292,9 +295,9 @@ class Attention {
 
 
   // Splits of the keys per (batch, head) so that a single-block problem still gives the
-  // pool about four work items per thread, each at least kMinSplitKeys long.
+  // pool about kItemsPerThread work items per thread, each at least kMinSplitKeys long.
   int64_t KeySplits(int64_t items) const {
-    const int64_t want = 4 * mha::num_threads();
+    const int64_t want = mha::kItemsPerThread * mha::num_threads();
     if (items >= want) return 1;
     return std::max<int64_t>(1, std::min(ceil_div(want, items), a_->s / kMinSplitKeys));
   }
@@ -328,8 +331,7 @@ class Attention {
     const mha_attention_args* a = a_;
     const int64_t d = a->d, dv = a->dv, S = a->s;
     group_begin_ = bh0;
-    // a copied float counted as 32 flops (the transpose is slow): parallel from about 512K floats
-    mha::parallel_for(bh1 - bh0, 32.0 * (bh1 - bh0) * S * (d + dv), [&](int64_t begin, int64_t end) {
+    mha::parallel_for(bh1 - bh0, mha::kCopyFlops * (bh1 - bh0) * S * (d + dv), [&](int64_t begin, int64_t end) {
       for (int64_t g = begin; g < end; ++g) {
         const int64_t b = (bh0 + g) / a->heads, h = (bh0 + g) % a->heads;
         if (vp_)
@@ -345,11 +347,12 @@ class Attention {
     });
   }
 
-  // The pack_kt contract of core/attn_kernels.h, for kernel sets without their own: 16 keys at
-  // a time, so each write is a 64-byte run and the 16 source rows stay in L1.
+  // The pack_kt contract of core/attn_kernels.h, for kernel sets without their own: a cache
+  // line of keys at a time, so each write is one line and the source rows stay in L1.
   static void PackKtPortable(float* kt, int64_t ldkt, const float* k, int64_t ldk, int64_t n, int64_t d) {
-    for (int64_t j0 = 0; j0 < n; j0 += 16) {
-      const int64_t keys = std::min<int64_t>(16, n - j0);
+    constexpr int64_t kKeys = mha::kCacheLineBytes / sizeof(float);
+    for (int64_t j0 = 0; j0 < n; j0 += kKeys) {
+      const int64_t keys = std::min<int64_t>(kKeys, n - j0);
       for (int64_t c = 0; c < d; ++c)
         for (int64_t j = 0; j < keys; ++j) kt[c * ldkt + j0 + j] = k[(j0 + j) * ldk + c];
     }

@@ -15,14 +15,9 @@
 // has one) computes in place; either way kernels never touch memory outside C.
 // Threading (mha::parallel_for): a single GEMM is split by columns, a slice per thread (one
 // thread: one slice), each task packing the B panels of its slice one depth block at a time
-// right before it uses them (no packing pass before the parallel part), unless it is tall
-// (m * (threads - 1) > n with more than one row block), where repacking A for every slice
-// would cost more. Measured call by call against packing B first (2 threads): faster by 3-4%
-// at 256^3, 300^3 and 512^3, by 13-14% at 128 x 768 x 768 and 64 x 4096 x 1024, 30% at
-// 16 x 1024 x 1024 and 1-5% at 1024^3 and 2048^3; 2% slower at 2048 x 768 x 768, which the
-// rule leaves to the row blocks. On one thread (median ratio over alternating calls): 2048^3
-// 5-7% faster, 1024^3 0-5%, 16 x 1024 x 1024 32%, 64 x 4096 x 1024 27%, 7 x 4096 x 33 12%,
-// 256^3 to 2048 x 768 x 768 0-4%.
+// right before it uses them, so they are still in its L2 when used and no packing pass runs
+// before the parallel part; unless it is tall (m * (threads - 1) > n with more than one row
+// block), where repacking A for every slice would cost more than the B packing pass it saves.
 // Otherwise a shared B (stride_b == 0, or batch == 1) is packed once and tasks over row
 // blocks run in parallel; distinct B matrices are handled one batch entry per task (many
 // small GEMMs, e.g. attention heads) unless there are too few entries to balance, then each
@@ -32,62 +27,27 @@
 #include <string.h>
 
 #include <algorithm>
-#include <new>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
+#include "core/aligned_alloc.h"
 #include "core/dispatch.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
+
+using mha::kColumnSplitRatio;
+using mha::kCopyFlops;
+using mha::kDirectAMaxPanels;
+using mha::kItemsPerThread;
+using mha::kMinSplitEntryFlops;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// Float arrays for packed panels. Those of 1 MiB or more are 2 MiB aligned and sized, and
-// asked to be backed by transparent huge pages (Linux): a packed B walked kc x nc block by
-// block then needs few TLB entries and maps evenly onto the cache sets. Smaller ones are
-// 64-byte aligned. operator new throws std::bad_alloc on failure.
-const size_t kHugePage = size_t(2) << 20;
-
-size_t alloc_align(size_t bytes) { return bytes >= kHugePage / 2 ? kHugePage : 64; }
-
-float* alloc_floats(size_t n) {
-  const size_t align = alloc_align(n * sizeof(float)), bytes = round_up(n * sizeof(float), align);
-  void* p = ::operator new(bytes, std::align_val_t(align));
-#if defined(MADV_HUGEPAGE)
-  if (align == kHugePage) madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-  return static_cast<float*>(p);
-}
-void free_floats(float* p, size_t n) {
-  ::operator delete(p, std::align_val_t(alloc_align(n * sizeof(float))));
-}
-
-// A grow-only float buffer (one per thread: packing scratch).
-class Scratch {
- public:
-  ~Scratch() { free_floats(p_, cap_); }
-  float* get(size_t n) {
-    if (n > cap_) {
-      free_floats(p_, cap_);
-      p_ = nullptr;
-      cap_ = 0;
-      p_ = alloc_floats(n);
-      cap_ = n;
-    }
-    return p_;
-  }
-
- private:
-  float* p_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local Scratch scratch_a;  // packed A block (mc x kc)
-thread_local Scratch scratch_b;  // packed B (full depth) of the current call or batch entry
+// Packing scratch, one of each per thread. Packed panels, here and in mha_pack_b, take huge
+// pages when large (core/aligned_alloc.h).
+thread_local mha::AlignedFloats scratch_a(mha::HugePages::kWhenLarge);  // packed A block (mc x kc)
+thread_local mha::AlignedFloats scratch_b(mha::HugePages::kWhenLarge);  // packed B of the call or entry
 
 // Portable panel packing (contract in gemm_kernels.h): dst[p*w + r] = src[r*so + p*sd],
 // zero for valid <= r < w. so/sd: source strides along the panel's width and depth.
@@ -187,7 +147,7 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
         for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];
     return;
   }
-  alignas(64) float tmp[MHA_GEMM_MAX_TILE];
+  alignas(mha::kCacheLineBytes) float tmp[MHA_GEMM_MAX_TILE];
   ukernel(tmp, kt.nr, 0.0f);
   for (int i = 0; i < rows; ++i) {
     float* ci = c + i * ldc;
@@ -200,10 +160,6 @@ void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t 
       for (int j = 0; j < cols; ++j) ci[j] += bias[j];
   }
 }
-
-// A row-major A is read in place (not packed) when its block is used for at most this many
-// B micro-panels: packing would not pay for itself (small GEMMs such as attention heads).
-const int64_t kDirectAMaxPanels = 4;
 
 // Where compute_block finds the B panels: packed at full depth beforehand (`packed`, panels at
 // packed_b_offset), or packed by compute_block itself, one depth block at a time, into `buf`
@@ -284,9 +240,9 @@ void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, 
   const int64_t mmax = ceil_div(m, kt.mr), nmax = ceil_div(n, kt.nr);  // finest split
   int64_t mb = ceil_div(m, round_up(kt.mc, kt.mr));
   int64_t nb = 1;  // a task walks its columns nc at a time (compute_block)
-  if (batch * mb * nb < 4 * threads) {  // few tasks: make their count a multiple of threads
+  if (batch * mb * nb < kItemsPerThread * threads) {  // few tasks: a multiple of threads
     int64_t want = round_up(batch * mb * nb, threads);
-    if (nmax < 4 * mmax) mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
+    if (nmax < kColumnSplitRatio * mmax) mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
     nb = std::min(nmax, std::max(nb, ceil_div(want, batch * mb)));
   }
   *mcb = round_up(ceil_div(m, mb), kt.mr);
@@ -314,7 +270,7 @@ void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
 void pack_b(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst) {
   const int64_t panels = ceil_div(n, kt.nr);
   auto task = [&](int64_t begin, int64_t end) { pack_b_panels(kt, b, k, n, dst, begin, end); };
-  mha::parallel_for(panels, 32.0 * k * n, task);  // a copy counted as 32 flops: parallel from 512K floats
+  mha::parallel_for(panels, kCopyFlops * k * n, task);
 }
 
 size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
@@ -365,7 +321,8 @@ void mha_sgemm(const mha_gemm_args* g) {
     return;
   }
   const double entry_flops = 2.0 * g->m * g->n * g->k;
-  if (g->batch % threads == 0 || g->batch >= 4 * threads || entry_flops < (1 << 22)) {
+  if (g->batch % threads == 0 || g->batch >= kItemsPerThread * threads ||
+      entry_flops < kMinSplitEntryFlops) {
     // One entry per task: pack its B into the thread's scratch, run it whole.
     auto task = [&](int64_t begin, int64_t end) {
       for (int64_t e = begin; e < end; ++e) {
@@ -398,14 +355,17 @@ struct mha_packed_b {
 mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, int64_t n) {
   const mha_gemm_kernels& kt = *mha_kernels()->gemm;
   const size_t size = packed_b_size(kt, k, n);
-  float* data = size > 0 ? alloc_floats(size) : nullptr;
+  float* data = nullptr;
+  if (size > 0)
+    data = static_cast<float*>(
+        mha::aligned_alloc_or_throw(size * sizeof(float), mha::HugePages::kWhenLarge));
   if (data) pack_b(kt, view_of(b, ldb, trans_b), k, n, data);
   return new mha_packed_b{&kt, k, n, data};
 }
 
 void mha_packed_b_free(mha_packed_b* p) {
   if (!p) return;
-  free_floats(p->data, packed_b_size(*p->kt, p->k, p->n));
+  mha::aligned_free(p->data);
   delete p;
 }
 

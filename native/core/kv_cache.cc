@@ -1,16 +1,18 @@
-// mha_kv_cache: 64-byte aligned, zeroed buffers; store() scatters token-major projections
-// [batch, t, heads * head_dim] into the head-major layout, one head_dim row at a time.
+// mha_kv_cache: cache-line aligned, zeroed buffers (core/aligned_alloc.h); store() scatters
+// token-major projections [batch, t, heads * head_dim] into the head-major layout, one
+// head_dim row at a time.
 #include "core/kv_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/aligned_alloc.h"
+
 namespace {
 
 void* zeroed(size_t bytes) {
-  void* p = nullptr;
-  if (posix_memalign(&p, 64, bytes > 0 ? bytes : 64) != 0) return nullptr;
-  memset(p, 0, bytes);
+  void* p = mha::aligned_alloc_or_null(bytes);
+  if (p) memset(p, 0, bytes);
   return p;
 }
 
@@ -36,9 +38,9 @@ mha_kv_cache* mha_kv_cache_create(int64_t batch, int64_t heads, int64_t capacity
 
 void mha_kv_cache_free(mha_kv_cache* c) {
   if (!c) return;
-  free(c->k);
-  free(c->v);
-  free(c->padding);
+  mha::aligned_free(c->k);
+  mha::aligned_free(c->v);
+  mha::aligned_free(c->padding);
   free(c);
 }
 

@@ -1,9 +1,9 @@
 // Per-thread scratch buffers reused from call to call. A forward pass needs tens of MB of
 // intermediates (projections, context, packed K and V); fresh allocations of that size come
-// from the OS as new pages and page-fault on every call (W2: ~5,500 faults a call). Each
-// thread keeps one buffer per slot, grown to the largest size it was asked for; contents
-// are not preserved between uses. A slot's buffer is valid until the same thread asks for
-// that slot again, so callers that are live at the same time use different slots.
+// from the OS as new pages and page-fault on every call. Each thread keeps one cache-line
+// aligned buffer per slot (core/aligned_alloc.h), grown to the largest size it was asked for;
+// contents are not preserved between uses. A slot's buffer is valid until the same thread
+// asks for that slot again, so callers that are live at the same time use different slots.
 #pragma once
 #include <stddef.h>
 

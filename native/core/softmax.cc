@@ -10,11 +10,12 @@
 #include "core/dispatch.h"
 #include "core/mask_rows.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 void mha_masked_softmax_with(const mha_attn_kernels* k, const mha_softmax_args* a) {
   const int64_t L = a->l, S = a->s, rows = a->batch * a->heads * L;
   if (rows <= 0 || S <= 0) return;
-  mha::parallel_for(rows, 16.0 * rows * S, [&](int64_t begin, int64_t end) {  // ~16 flops an entry (exp)
+  mha::parallel_for(rows, mha::kSoftmaxEntryFlops * rows * S, [&](int64_t begin, int64_t end) {
     mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
     mha_row_masks rm;
     for (int64_t row = begin; row < end; ++row) {

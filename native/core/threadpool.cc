@@ -9,17 +9,15 @@
 // a task runs inline. set_num_threads only records the size; the pool is resized at the
 // start of the next top-level parallel_for (so resizing from inside a task can never
 // deadlock).
-// Waking a sleeping thread costs tens of microseconds on a virtual machine (an empty
-// parallel_for took 80 us, median, with condition variables alone), and a forward pass or a
-// GEMM runs several jobs back to back. So a pool thread that finished a job, and a caller
-// waiting for chunks still running, first poll for kSpinMicros, yielding the core at each
-// poll (a polling thread never keeps a thread with work off a core), and only then sleep.
+// Waking a sleeping thread costs far more than handing a job to one that polls, and a forward
+// pass or a GEMM runs several jobs back to back. So a pool thread that finished a job, and a
+// caller waiting for chunks still running, first poll for kSpinMicros, yielding the core at
+// each poll (a polling thread never keeps a thread with work off a core), and only then sleep.
 // A pool thread woken on its caller's CPU moves off it (leave_cpu).
 // Inline rule: a job below kMinParallelFlops runs on the caller while the pool sleeps, and
 // from kMinParallelFlopsAwake up goes to the pool while it is awake. A burst of such smaller
-// jobs (a stream of small requests) wakes the sleeping pool for the ones that follow: on
-// the development VM, W4-sized forward calls back to back took 129-175 us against 161-221 us,
-// and calls 0.2-2 ms apart took the same time either way.
+// jobs (a stream of small requests) wakes the sleeping pool for the ones that follow.
+// The constants, with their reasons: core/tuning.h.
 #include "core/threadpool.h"
 
 #include <sched.h>
@@ -35,13 +33,12 @@
 #include <thread>
 #include <vector>
 
+#include "core/tuning.h"
+
 namespace mha {
 namespace {
 
 thread_local bool in_parallel = false;
-
-constexpr int kSpinMicros = 200;
-constexpr double kChunkWork = 1 << 22;  // ~25 us of work: claiming a chunk costs well under 1 us
 
 // Polls ready() (yielding between polls) for up to kSpinMicros; true once it held.
 template <typename Ready>
@@ -86,11 +83,10 @@ int current_cpu() {
 #endif
 }
 
-// The scheduler may wake a pool thread on the CPU of the caller, which is busy running chunks
-// (on the 2-vCPU development VM, 289-299 of 300 jobs that followed a 1 ms pause then ran on the
-// caller alone). A pool thread that finds itself there restricts itself to the other CPUs it
-// was allowed when it started (Linux; 1-8 of 300 such jobs with it). The caller is never
-// restricted.
+// The scheduler may wake a pool thread on the CPU of the caller, which is busy running chunks,
+// so that the job then runs on the caller alone. A pool thread that finds itself there
+// restricts itself to the other CPUs it was allowed when it started (Linux). The caller is
+// never restricted.
 void leave_cpu(int caller) {
 #if defined(__linux__)
   if (caller < 0 || sched_getcpu() != caller) return;
@@ -120,8 +116,7 @@ class Pool {
   }
 
   // Counts a job run inline that an awake pool would have taken; true when it completes a
-  // burst of kBurstJobs of them within kBurstWindow (a stream of small requests, worth waking
-  // the pool for; a lone request is not: waking costs its caller about 20 us here).
+  // burst of kBurstJobs of them within kBurstWindowNanos (core/tuning.h).
   bool small_job_burst() {
     const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -160,13 +155,13 @@ class Pool {
   // Runs fn over [0, n) on the calling thread and the pool threads; returns once every chunk
   // is done. It does not wait for pool threads that have not woken up yet: a chunk belongs to
   // whoever claims it first, so a caller that finds the pool asleep simply runs every chunk.
-  // Chunks: about a quarter of a thread's share, but no more items than kChunkWork of work,
+  // Chunks: at least kItemsPerThread per thread, and no more items than kChunkWork of work,
   // so that heavy items (attention query blocks, GEMM tasks) are claimed one at a time and a
   // thread slowed down (a busy host) leaves little for the others to wait on at the end.
   void run(int64_t n, double work, const std::function<void(int64_t, int64_t)>& fn) {
     const int64_t total = (int64_t)workers_.size() + 1;
     const int64_t by_work = (int64_t)(kChunkWork / std::max(work / (double)n, 1.0));
-    const int64_t chunk = std::max<int64_t>(1, std::min(n / (total * 4), by_work));
+    const int64_t chunk = std::max<int64_t>(1, std::min(n / (total * kItemsPerThread), by_work));
     const uint64_t job = (job_ + 1) & kJobMask;
     job_ = job;
     fn_ = &fn;
@@ -277,8 +272,6 @@ class Pool {
   std::exception_ptr error_;
   std::atomic<int> caller_cpu_{-1};
   std::atomic<int> size_{0}, sleeping_{0};  // pool threads, and how many of them are asleep
-  static constexpr int kBurstJobs = 4;
-  static constexpr int64_t kBurstWindowNanos = 300000;  // 300 us
   std::atomic<int64_t> burst_start_{0};
   std::atomic<int> burst_jobs_{0};
 };

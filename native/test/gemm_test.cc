@@ -21,6 +21,7 @@
 #include "core/dispatch.h"
 #include "core/gemm.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
 

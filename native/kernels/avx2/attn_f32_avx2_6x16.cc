@@ -5,10 +5,10 @@
 //    column block of K^T or V (<= 8 KB for d <= 128) stays in L1 while the row blocks pass.
 //  dots (decode): 4 keys at a time, 8 floats of d per FMA; K streamed once from memory.
 //  softmax rows: 16 floats per step; exp with 2^n built in the exponent bits.
-//  K^T tiles: packed by pack_avx2.h (8 x 8 register transposes of 8 keys x 8 dims).
-#include "kernels/avx2/pack_avx2.h"
+//  K^T tiles: packed by x86/pack_kt_8x8.h (8 x 8 register transposes of 8 keys x 8 dims).
 #include "kernels/avx2/vec_f32_avx2.h"
 #include "kernels/simd/attn_tiles.h"
+#include "kernels/x86/pack_kt_8x8.h"
 
 extern const mha_attn_kernels mha_attn_kernels_avx2 =
-    mha_simd::attn_kernels<mha_avx2::Vec>(mha_pack_avx::pack_kt);
+    mha_simd::attn_kernels<mha_avx2::Vec>(mha_x86::pack_kt);

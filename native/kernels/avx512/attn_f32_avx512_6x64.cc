@@ -5,10 +5,10 @@
 //    block of K^T or V (<= 32 KB for d <= 128) stays in the 48 KB L1 while the row blocks pass.
 //  dots (decode): 4 keys at a time, 16 floats of d per FMA; K streamed once from memory.
 //  softmax rows: 32 floats per step; exp by vscalefps.
-//  K^T tiles: packed by pack_avx2.h (8 x 8 register transposes of 8 keys x 8 dims).
-#include "kernels/avx2/pack_avx2.h"
+//  K^T tiles: packed by x86/pack_kt_8x8.h (8 x 8 register transposes of 8 keys x 8 dims).
 #include "kernels/avx512/vec_f32_avx512.h"
 #include "kernels/simd/attn_tiles.h"
+#include "kernels/x86/pack_kt_8x8.h"
 
 extern const mha_attn_kernels mha_attn_kernels_avx512 =
-    mha_simd::attn_kernels<mha_avx512::Vec>(mha_pack_avx::pack_kt);
+    mha_simd::attn_kernels<mha_avx512::Vec>(mha_x86::pack_kt);

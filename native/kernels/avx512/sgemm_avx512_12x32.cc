@@ -5,12 +5,13 @@
 // Blocks: kc = 384 (A micro-panel 12 x 384 = 18 KiB stays in the 48 KiB L1 while the B
 // micro-panels stream past it), nc = 640 (B block 384 x 640 = 960 KiB stays in the 2 MiB L2),
 // mc = 384 (A block 384 x 384 = 576 KiB, packed per task, beside it in L2).
-// Two entry points: packed A, and direct A (row-major A read in place, for small GEMMs);
-// panels are packed by pack_avx2.h (8 x 8 register transposes).
+// Three entry points: packed A, direct A (row-major A read in place, for small GEMMs), and
+// the edge-row kernels (rows 1..11 of the tile, packed A); panels are packed by
+// x86/pack_panel_8x8.h (8 x 8 register transposes).
 #include "core/gemm_kernels.h"
-#include "kernels/avx2/pack_avx2.h"
 #include "kernels/avx512/vec_f32_avx512.h"
 #include "kernels/simd/sgemm_tile.h"
+#include "kernels/x86/pack_panel_8x8.h"
 
 namespace {
 constexpr int kMr = 12, kNv = 2, kNr = kNv * mha_avx512::Vec::N;
@@ -19,4 +20,4 @@ constexpr int kMr = 12, kNv = 2, kNr = kNv * mha_avx512::Vec::N;
 extern const mha_gemm_kernels mha_gemm_kernels_avx512 = {
     "sgemm_avx512_12x32", kMr, kNr, /*mc=*/384, /*kc=*/384, /*nc=*/640,
     mha_simd::sgemm<mha_avx512::Vec, kMr, kNv>, mha_simd::sgemm_direct_a<mha_avx512::Vec, kMr, kNv>,
-    mha_pack_avx::pack<kMr, kNr>, mha_simd::sgemm_rows<mha_avx512::Vec, kMr, kNv>};
+    mha_x86::pack<kMr, kNr>, mha_simd::sgemm_rows<mha_avx512::Vec, kMr, kNv>};

@@ -1,7 +1,8 @@
 // sgemm_neon_8x12: AArch64 AdvSIMD SGEMM micro-kernel.
 // Tile: 8 x 12 of C in 24 float32x4 accumulators; per depth step 2 q-register loads of A
 // (8 rows), 3 of B (12 columns) and 24 lane-indexed FMAs (vfmaq_laneq_f32): 29 of the 32
-// vector registers. Edge-row kernels: the same loop for the first 1..7 rows only.
+// vector registers. Edge-row kernels: the same loop for the first 1..7 rows only. A is always
+// packed (no direct-A entry point), by the framework's portable packing, as is B.
 // Blocks: kc = 256 (A micro-panel 8 x 256 = 8 KiB stays in L1), nc = 480 (B block 256 x 480
 // = 480 KiB stays in a 1 MiB L2), mc = 128 (A block 128 KiB, packed per task).
 #include <arm_neon.h>

@@ -3,6 +3,8 @@
 // as 8 SSE2 / NEON vectors where the baseline ISA has them).
 // Blocks: kc = 256 (A micro-panel 4 x 256 = 4 KiB stays in L1), nc = 1024 (B block 256 x 1024
 // = 1 MiB in L2), mc = 128 (A block 128 KiB, packed per task).
+// One entry point, packed A: panels use the framework's portable packing, and edge tiles its
+// buffer (no direct-A or edge-row kernels).
 #include <stdint.h>
 
 #include "core/gemm_kernels.h"

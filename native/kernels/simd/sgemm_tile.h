@@ -6,23 +6,23 @@
 // in place from row-major storage (kDirectA: a[i * lda + p]).
 // The B micro-panel streams from L2 past the A micro-panel held in L1: every depth step
 // also prefetches the cache lines of B kPrefetchB floats ahead (past the panel's end, the
-// next panel of the packed block; a prefetch never faults). Measured on the AVX-512 kernel,
-// alternating call by call against the kernel without it: 1024^3 2-6% faster, 2048^3 5-7%,
-// the W2 QKV projection shape 9%. (The framework prefetches the C tile before the call;
-// prefetching it again in here was 5-15% slower.)
+// next panel of the packed block; a prefetch never faults), so they arrive before the step
+// that loads them. The C tile is not prefetched in here: the framework does it before the
+// call, and the kernel touches C only after its depth loop.
 #pragma once
 #include <stdint.h>
 
 #include <array>
 #include <utility>
 
+#include "core/tuning.h"
 #include "kernels/simd/vec.h"
 
 namespace mha_simd {
 namespace {
 
 constexpr int kPrefetchB = 256;  // floats: 1 KiB, 8 depth steps of a 32-wide panel
-constexpr int kCacheLineFloats = 16;
+constexpr int kCacheLineFloats = mha::kCacheLineBytes / sizeof(float);
 
 template <class V, int MR, int NV, bool kDirectA, int kAStep = MR>
 inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,

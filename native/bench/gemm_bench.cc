@@ -5,17 +5,17 @@
 //   gemm_bench [threads...]      (default: 1 2)
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <vector>
 
+#include "bench/bench_clock.h"
 #include "core/cpu.h"
 #include "core/dispatch.h"
 #include "core/gemm.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -23,15 +23,8 @@
 
 namespace {
 
-double seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double cpu_seconds() {  // CPU time of the whole process (all threads)
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+using mha_bench::cpu_seconds;
+using mha_bench::wall_seconds;
 
 // Best wall time of repeated runs (at least 3, for about 2 s) after one warm-up, and the CPU
 // time of that run: this machine is shared, so the best run is the one that found the cores
@@ -41,11 +34,11 @@ struct Timing { double wall, cpu; };
 Timing best_time(const std::function<void()>& fn) {
   fn();
   Timing best{1e30, 1e30};
-  const double start = seconds();
-  for (int r = 0; r < 3 || (seconds() - start < 2.0 && r < 500); ++r) {
-    double t0 = seconds(), c0 = cpu_seconds();
+  const double start = wall_seconds();
+  for (int r = 0; r < 3 || (wall_seconds() - start < 2.0 && r < 500); ++r) {
+    double t0 = wall_seconds(), c0 = cpu_seconds();
     fn();
-    double t = seconds() - t0, c = cpu_seconds() - c0;
+    double t = wall_seconds() - t0, c = cpu_seconds() - c0;
     if (t < best.wall) best = {t, c};
   }
   return best;
@@ -67,7 +60,7 @@ __attribute__((target("avx512f"))) double fma_probe_avx512(int64_t iters) {
 #endif
 
 // The FMA peak (GFLOP/s) on `threads` threads of the GEMM's own pool, or 0 without AVX-512:
-// the best of many ~1 ms runs, like the GEMM timings, and measured again right before every
+// the best of many short runs, like the GEMM timings, and measured again right before every
 // shape, as the load from other processes changes from one second to the next.
 double fma_peak(int threads) {
 #if defined(__x86_64__)
@@ -75,14 +68,14 @@ double fma_peak(int threads) {
   const int64_t iters = 1 << 19;
   double best = 0;
   for (int rep = 0; rep < 30; ++rep) {
-    double t0 = seconds();
+    double t0 = wall_seconds();
     mha::parallel_for(threads, mha::kMinParallelFlops, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         volatile double r = fma_probe_avx512(iters);
         (void)r;
       }
     });
-    best = std::max(best, threads * iters * 12 * 32.0 / (seconds() - t0) / 1e9);
+    best = std::max(best, threads * iters * 12 * 32.0 / (wall_seconds() - t0) / 1e9);
   }
   return best;
 #else

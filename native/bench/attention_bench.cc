@@ -9,36 +9,31 @@
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include <algorithm>
 #include <functional>
 #include <random>
 #include <vector>
 
+#include "bench/bench_clock.h"
 #include "core/attention.h"
 #include "core/dispatch.h"
 #include "core/gemm.h"
 #include "core/softmax.h"
 #include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
-
-double now_ms(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 // Median wall time of fn; *cpu_ms (optional) gets the median process CPU time, which
 // tells the work apart from waiting for a loaded machine.
 double median_ms(int reps, const std::function<void()>& fn, double* cpu_ms = nullptr) {
   std::vector<double> wall, cpu;
   for (int i = 0; i < reps; ++i) {
-    const double w0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
+    const double w0 = mha_bench::wall_seconds(), c0 = mha_bench::cpu_seconds();
     fn();
-    cpu.push_back(now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0);
-    wall.push_back(now_ms(CLOCK_MONOTONIC) - w0);
+    cpu.push_back((mha_bench::cpu_seconds() - c0) * 1e3);
+    wall.push_back((mha_bench::wall_seconds() - w0) * 1e3);
   }
   std::sort(wall.begin(), wall.end());
   std::sort(cpu.begin(), cpu.end());

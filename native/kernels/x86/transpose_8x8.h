@@ -1,15 +1,14 @@
-// Panel packing for the x86 kernel sets (AVX2 and AVX-512 units include this; it needs only
-// AVX). Implements the mha_pack_panel contract of core/gemm_kernels.h for a panel width W known
-// at compile time, and the attention's K^T tiles (pack_kt of core/attn_kernels.h): a strided
-// source (rows of A, columns of a transposed B, rows of K) is transposed 8 x 8 (then 4 x 4) in
-// registers; a contiguous one (so == 1) is copied W at a time.
+// Register transposes for packing on x86 (included, through pack_panel_8x8.h and
+// pack_kt_8x8.h, by the AVX2 and AVX-512 units; it needs only AVX): transpose_rows copies a strided source (rows of A, columns of a transposed B,
+// rows of K) into rows of a packed destination, 8 source rows at a time through 8 x 8
+// transposes in ymm registers, then 4 at a time through 4 x 4 ones in xmm registers.
 // Everything here has internal linkage: each unit gets its own copy compiled with its own ISA
 // flags (a shared inline copy could be an AVX-512 build picked by the linker for AVX2 code).
 #pragma once
 #include <immintrin.h>
 #include <stdint.h>
 
-namespace mha_pack_avx {
+namespace mha_x86 {
 namespace {
 
 // r[i] (8 rows of 8) becomes column i.
@@ -75,35 +74,5 @@ inline void transpose_rows(float* dst, int64_t ldd, int w, const float* src, int
       for (int i = valid; i < w; ++i) dst[p * ldd + i] = 0.0f;
 }
 
-template <int W>
-void pack_panel(float* dst, const float* src, int valid, int64_t k, int64_t so, int64_t sd) {
-  if (so == 1) {  // contiguous along the width
-    for (int64_t p = 0; p < k; ++p) {
-      float* d = dst + p * W;
-      const float* s = src + p * sd;
-      if (valid == W) {
-        for (int r = 0; r < W; ++r) d[r] = s[r];
-      } else {
-        for (int r = 0; r < valid; ++r) d[r] = s[r];
-        for (int r = valid; r < W; ++r) d[r] = 0.0f;
-      }
-    }
-    return;
-  }
-  transpose_rows(dst, W, W, src, valid, k, so);  // strided along the width, contiguous along the depth
-}
-
-// The mha_pack_panel entry point for a kernel with tile MR x NR.
-template <int MR, int NR>
-void pack(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
-  if (w == MR) pack_panel<MR>(dst, src, valid, k, so, sd);
-  else pack_panel<NR>(dst, src, valid, k, so, sd);
-}
-
-// The pack_kt entry point of core/attn_kernels.h: kt[c * ldkt + j] = k[j * ldk + c].
-inline void pack_kt(float* kt, int64_t ldkt, const float* k, int64_t ldk, int64_t n, int64_t d) {
-  transpose_rows(kt, ldkt, static_cast<int>(ldkt), k, static_cast<int>(n), d, ldk);
-}
-
 }  // namespace
-}  // namespace mha_pack_avx
+}  // namespace mha_x86
