@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <mutex>
-#include <new>
 #include <utility>
 #include <vector>
 
+#include "core/aligned_alloc.h"
+
 namespace mha_binding {
 namespace {
-
-constexpr std::align_val_t kAlign{64};
 
 struct Idle {
   float* data;
@@ -33,7 +32,7 @@ class Pool {
       }
     }
     const size_t capacity = std::max<size_t>(floats, 16);
-    return {static_cast<float*>(::operator new(capacity * sizeof(float), kAlign)), capacity};
+    return {static_cast<float*>(mha::aligned_alloc_or_throw(capacity * sizeof(float))), capacity};
   }
 
   void Give(Idle buffer) {
@@ -45,7 +44,7 @@ class Pool {
         return;
       }
     }
-    ::operator delete(buffer.data, kAlign);
+    mha::aligned_free(buffer.data);
   }
 
  private:

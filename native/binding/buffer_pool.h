@@ -17,7 +17,7 @@ constexpr size_t kMaxIdleBytes = size_t(256) << 20;
 class PooledBuffer {
  public:
   PooledBuffer() = default;
-  explicit PooledBuffer(size_t floats);  // at least `floats` floats, 64-byte aligned, contents undefined
+  explicit PooledBuffer(size_t floats);  // at least `floats` floats, cache-line aligned, contents undefined
   PooledBuffer(PooledBuffer&& other) noexcept;
   PooledBuffer& operator=(PooledBuffer&& other) noexcept;
   PooledBuffer(const PooledBuffer&) = delete;
