@@ -3,7 +3,9 @@
 // before touching memory (native/binding/).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { AttentionArgs, ComputeBackend, LayerBackend, LayerDesc, MatmulArgs, SoftmaxArgs } from './backend.js';
+import type {
+  AttentionArgs, ComputeBackend, LayerBackend, LayerDesc, MatmulArgs, RotaryArgs, SoftmaxArgs,
+} from './backend.js';
 
 /** The addon's exports (native/binding/addon.cc). */
 export interface NativeAddon {
@@ -13,6 +15,7 @@ export interface NativeAddon {
   matmul(args: MatmulArgs): void;
   maskedSoftmax(args: SoftmaxArgs): void;
   attention(args: AttentionArgs): void;
+  rotary(args: RotaryArgs): void;
   /** A layer: its weights copied and packed once; it implements the contract's LayerBackend. */
   Model: new (desc: LayerDesc) => LayerBackend;
 }
@@ -43,5 +46,6 @@ export const nativeBackend: ComputeBackend = {
   matmul: (args) => addon().matmul(args),
   maskedSoftmax: (args) => addon().maskedSoftmax(args),
   attention: (args) => addon().attention(args),
+  rotary: (args) => addon().rotary(args),
   createLayer: (desc) => new (addon().Model)(desc),
 };

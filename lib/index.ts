@@ -12,7 +12,7 @@ export { MultiHeadAttention } from './mha.js';
 export type { KVCache } from './kv-cache.js';
 export { loadSafetensors } from './safetensors.js';
 export type { MaskedSoftmaxOptions, MatmulOptions, ScaledDotProductAttentionOptions } from './op-args.js';
-export const { matmul, maskedSoftmax, scaledDotProductAttention } = functionalApi(nativeBackend);
+export const { matmul, maskedSoftmax, scaledDotProductAttention, rotaryEmbedding } = functionalApi(nativeBackend);
 export { getNumThreads, nativeInfo, setNumThreads } from './runtime.js';
 /** The TypeScript reference of the functional API (same signatures, validation and results). */
 export * as reference from './reference-api.js';

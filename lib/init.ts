@@ -26,22 +26,24 @@ function xavierBound(fanOut: number, fanIn: number): number {
 }
 
 /**
- * q/k/v: Xavier-uniform over the packed [3E, E] in_proj_weight when kDim == vDim == E, else over
- * each of q [E, E], k [E, kDim], v [E, vDim]; out [E, E]: torch.nn.Linear's default
- * U(-1/sqrt(E), 1/sqrt(E)); biases zero (none when !bias). Drawn in the order q, k, v, out.
+ * q/k/v: Xavier-uniform over the fused [E + 2 Ekv, E] projection (torch's packed [3E, E]
+ * in_proj_weight when Ekv = E) when kDim == vDim == E, else over each of q [E, E], k [Ekv, kDim],
+ * v [Ekv, vDim]; out [E, E]: torch.nn.Linear's default U(-1/sqrt(E), 1/sqrt(E)); biases zero
+ * (none when !bias). Drawn in the order q, k, v, out. kvDim = Ekv = numKvHeads * headDim.
  */
 export function defaultWeights(embedDim: number, kDim: number, vDim: number, bias: boolean,
-  seed: number): MultiHeadAttentionWeights {
+  seed: number, kvDim = embedDim): MultiHeadAttentionWeights {
   const E = embedDim;
   const random = mulberry32(seed);
-  const packed = kDim === E && vDim === E;
-  const qWeight = uniform(random, E * E, packed ? xavierBound(3 * E, E) : xavierBound(E, E));
-  const kWeight = uniform(random, E * kDim, packed ? xavierBound(3 * E, E) : xavierBound(E, kDim));
-  const vWeight = uniform(random, E * vDim, packed ? xavierBound(3 * E, E) : xavierBound(E, vDim));
+  const fused = kDim === E && vDim === E ? xavierBound(E + 2 * kvDim, E) : undefined;
+  const qWeight = uniform(random, E * E, fused ?? xavierBound(E, E));
+  const kWeight = uniform(random, kvDim * kDim, fused ?? xavierBound(kvDim, kDim));
+  const vWeight = uniform(random, kvDim * vDim, fused ?? xavierBound(kvDim, vDim));
   const outWeight = uniform(random, E * E, 1 / Math.sqrt(E));
   if (!bias) return { qWeight, kWeight, vWeight, outWeight };
   return {
     qWeight, kWeight, vWeight, outWeight,
-    qBias: new Float32Array(E), kBias: new Float32Array(E), vBias: new Float32Array(E), outBias: new Float32Array(E),
+    qBias: new Float32Array(E), kBias: new Float32Array(kvDim), vBias: new Float32Array(kvDim),
+    outBias: new Float32Array(E),
   };
 }

@@ -1,23 +1,22 @@
 // MultiHeadAttention: torch.nn.MultiheadAttention (batch-first), validated here and executed by
 // one backend's layer (backend.ts): the native addon, which packs the weights once at
 // construction, or the TypeScript reference.
-import type { ForwardArgs, LayerBackend } from './backend.js';
+import type { LayerBackend } from './backend.js';
 import { backendNamed } from './backends.js';
+import { forwardArgs } from './forward-args.js';
 import { defaultWeights } from './init.js';
-import { appendArgs, cachedForwardArgs, checkKVCache, newKVCache, type KVCache } from './kv-cache.js';
-import { layerOutputs } from './layer-result.js';
-import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
+import { appendArgs, cachedForwardArgs } from './kv-cache-args.js';
+import { checkKVCache, newKVCache, type KVCache } from './kv-cache.js';
+import { layerVariant, type LayerVariant } from './layer-variant.js';
 import type {
   AppendKVOptions, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions, MultiHeadAttentionWeights,
   SafetensorsOptions, StateDictOptions,
 } from './mha-types.js';
 import { loadSafetensors } from './safetensors.js';
 import { stateDictOptions } from './state-dict.js';
-import { sameTensor } from './tensor.js';
 import type { AttentionResult, Tensor } from './types.js';
 import {
-  checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkOptions, checkPositiveInteger,
-  checkShape, checkTensor, invalidParameterError,
+  checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkPositiveInteger, invalidParameterError,
 } from './validate.js';
 import { attentionStateDict } from './weight-names.js';
 
@@ -28,15 +27,18 @@ function checkSeed(value: unknown): number {
   return value;
 }
 
-/** The user's weights, validated (missing biases are zeros when options.bias is true). */
-function checkWeights(value: unknown, E: number, kDim: number, vDim: number, bias: boolean): MultiHeadAttentionWeights {
+/** The user's weights, validated (missing biases are zeros when options.bias is true); kvDim =
+ * numKvHeads * headDim, the rows of the key/value projections. */
+function checkWeights(value: unknown, E: number, kDim: number, vDim: number, kvDim: number,
+  bias: boolean): MultiHeadAttentionWeights {
   const w = checkObject('options.weights', value);
+  const kvRows = kvDim === E ? 'E' : 'numKvHeads * headDim';
   const matrix = (key: string, rows: number, cols: number, dims: string) =>
     checkFloat32Array(`options.weights.${key}`, w[key], rows * cols, `${dims} = [${rows}, ${cols}]`);
   const weights: MultiHeadAttentionWeights = {
     qWeight: matrix('qWeight', E, E, '[E, E]'),
-    kWeight: matrix('kWeight', E, kDim, '[E, kDim]'),
-    vWeight: matrix('vWeight', E, vDim, '[E, vDim]'),
+    kWeight: matrix('kWeight', kvDim, kDim, `[${kvRows}, kDim]`),
+    vWeight: matrix('vWeight', kvDim, vDim, `[${kvRows}, vDim]`),
     outWeight: matrix('outWeight', E, E, '[E, E]'),
   };
   for (const key of ['qBias', 'kBias', 'vBias', 'outBias'] as const) {
@@ -45,7 +47,9 @@ function checkWeights(value: unknown, E: number, kDim: number, vDim: number, bia
       if (w[key] !== undefined) throw invalidParameterError(name, 'undefined (options.bias is false)', w[key], TypeError);
       continue;
     }
-    weights[key] = w[key] === undefined ? new Float32Array(E) : checkFloat32Array(name, w[key], E, `[E] = [${E}]`);
+    const [length, dims] = key === 'kBias' || key === 'vBias' ? [kvDim, `[${kvRows}]`] : [E, '[E]'];
+    weights[key] = w[key] === undefined ? new Float32Array(length)
+      : checkFloat32Array(name, w[key], length, `${dims} = [${length}]`);
   }
   return weights;
 }
@@ -56,6 +60,8 @@ export class MultiHeadAttention {
   readonly headDim: number;
   readonly kDim: number;
   readonly vDim: number;
+  /** Key/value heads (grouped-query attention when fewer than numHeads). */
+  readonly numKvHeads: number;
   readonly backend: Backend;
   /** The layer on its backend: runs validated records, writing their outputs. */
   readonly #layer: LayerBackend;
@@ -70,38 +76,45 @@ export class MultiHeadAttention {
     const bias = checkBoolean('options.bias', opts.bias, true);
     const seed = checkSeed(opts.seed);
     const backend = backendNamed('options.backend', opts.backend);
+    const variant: LayerVariant = layerVariant(opts, H, E / H);
+    const kvDim = variant.numKvHeads * (E / H);
     checkElementCount('qWeight ([E, E])', [E, E]);
-    checkElementCount('kWeight ([E, kDim])', [E, kDim]);
-    checkElementCount('vWeight ([E, vDim])', [E, vDim]);
+    checkElementCount('kWeight ([numKvHeads * headDim, kDim])', [kvDim, kDim]);
+    checkElementCount('vWeight ([numKvHeads * headDim, vDim])', [kvDim, vDim]);
     const weights = opts.weights === undefined
-      ? defaultWeights(E, kDim, vDim, bias, seed)
-      : checkWeights(opts.weights, E, kDim, vDim, bias);
+      ? defaultWeights(E, kDim, vDim, bias, seed, kvDim)
+      : checkWeights(opts.weights, E, kDim, vDim, kvDim, bias);
 
     this.embedDim = E;
     this.numHeads = H;
     this.headDim = E / H;
     this.kDim = kDim;
     this.vDim = vDim;
+    this.numKvHeads = variant.numKvHeads;
     this.backend = backend.name;
     // Either way the layer owns its weights: later changes to the caller's arrays do not affect it.
-    this.#layer = backend.createLayer({ embedDim: E, numHeads: H, kDim, vDim, ...weights });
+    this.#layer = backend.createLayer({ embedDim: E, numHeads: H, kDim, vDim, ...variant, ...weights });
   }
 
-  /** A layer from a PyTorch nn.MultiheadAttention state_dict (see state-dict.ts for the keys). */
+  /** A layer from a state_dict (see state-dict.ts for the keys): PyTorch nn.MultiheadAttention
+   * names, or Llama / Hugging Face BERT names; options: numHeads and the layer's variant
+   * options (numKvHeads, when omitted, is read from the key projection's rows). */
   static fromStateDict(state: Record<string, Float32Array | Tensor>, options: StateDictOptions): MultiHeadAttention {
     return new MultiHeadAttention(stateDictOptions(state, options));
   }
 
   /**
    * A layer from a safetensors checkpoint (path or bytes; F32/F16/BF16): the attention block
-   * at options.prefix, with PyTorch nn.MultiheadAttention names (<prefix>in_proj_weight, ...)
-   * or Hugging Face BERT names (<prefix>self.query.weight, ..., <prefix>output.dense.*). Without
-   * a prefix the file must hold exactly one block (RangeError naming the candidates otherwise).
+   * at options.prefix, with PyTorch nn.MultiheadAttention names (<prefix>in_proj_weight, ...),
+   * Hugging Face BERT names (<prefix>self.query.weight, ..., <prefix>output.dense.*) or Llama
+   * names (<prefix>q_proj.weight, ..., <prefix>o_proj.weight). Without a prefix the file must
+   * hold exactly one block (RangeError naming the candidates otherwise). The other options are
+   * fromStateDict's.
    */
   static fromSafetensors(source: string | Uint8Array, options: SafetensorsOptions): MultiHeadAttention {
-    const opts = checkObject('options', options);
-    const state = attentionStateDict(loadSafetensors(source), opts.prefix as string | undefined);
-    return MultiHeadAttention.fromStateDict(state, { numHeads: opts.numHeads as number, backend: opts.backend as Backend });
+    const { prefix, ...opts } = checkObject('options', options);
+    const state = attentionStateDict(loadSafetensors(source), prefix as string | undefined);
+    return MultiHeadAttention.fromStateDict(state, opts as unknown as StateDictOptions);
   }
 
   /**
@@ -113,7 +126,7 @@ export class MultiHeadAttention {
     const opts = checkObject('options', options);
     const B = checkPositiveInteger('options.batchSize', opts.batchSize);
     const C = checkPositiveInteger('options.capacity', opts.capacity);
-    checkElementCount('KV cache keys ([batchSize, capacity, embedDim])', [B, C, this.embedDim]);
+    checkElementCount('KV cache keys ([batchSize, capacity, numKvHeads * headDim])', [B, C, this.numKvHeads * this.headDim]);
     return newKVCache(this, B, C, this.#layer.createKVStore(B, C));
   }
 
@@ -126,9 +139,9 @@ export class MultiHeadAttention {
    */
   appendKV(cache: KVCache, key: Tensor, value: Tensor, options?: AppendKVOptions): void {
     const state = checkKVCache('cache', cache, this);
-    const { args, length } = appendArgs(this, cache, state.length, key, value, options);
+    const { args, lengths } = appendArgs(this, cache, state.lengths, key, value, options);
     this.#layer.appendKV(state.store, args);
-    state.length = length;
+    state.lengths = lengths;
   }
 
   /**
@@ -148,10 +161,10 @@ export class MultiHeadAttention {
     const cached = this.#cachedCall(query, key, value, options);
     if (cached) {
       this.#layer.forwardCached(cached.state.store, cached.args);
-      cached.state.length = cached.length;
+      cached.state.lengths = cached.lengths;
       return cached.result;
     }
-    const { args, result } = this.#forwardArgs(query, key as Tensor, value as Tensor, options);
+    const { args, result } = forwardArgs(this, query, key, value, options);
     this.#layer.forward(args);
     return result;
   }
@@ -169,19 +182,19 @@ export class MultiHeadAttention {
     try {
       const cached = this.#cachedCall(query, key, value, options);
       if (cached) {
-        const { state, length, result } = cached;
+        const { state, lengths, result } = cached;
         const pending = this.#layer.forwardCachedAsync(state.store, cached.args);
         state.busy = true;
         return pending.then(() => {
           state.busy = false;
-          state.length = length;
+          state.lengths = lengths;
           return result;
         }, (error: unknown) => {
           state.busy = false;
           throw error;
         });
       }
-      const { args, result } = this.#forwardArgs(query, key as Tensor, value as Tensor, options);
+      const { args, result } = forwardArgs(this, query, key, value, options);
       return this.#layer.forwardAsync(args).then(() => result);
     } catch (error) {
       return Promise.reject(error);
@@ -193,37 +206,6 @@ export class MultiHeadAttention {
     if (options === null || typeof options !== 'object' || options.kvCache === undefined) return undefined;
     const opts = options as unknown as Record<string, unknown>;
     const state = checkKVCache('options.kvCache', opts.kvCache, this);
-    return { state, ...cachedForwardArgs(this, options.kvCache, state.length, query, key, value, opts) };
-  }
-
-  /** The validated call as the addon's argument record, and the result its buffers become. */
-  #forwardArgs(query: Tensor, key: Tensor, value: Tensor, options: ForwardOptions | undefined):
-    { args: ForwardArgs; result: AttentionResult } {
-    const { embedDim: E, numHeads: H, kDim, vDim } = this;
-    const q = checkTensor('query', query, 3, '[B, L, E]');
-    const k = checkTensor('key', key, 3, '[B, S, kDim]');
-    const v = checkTensor('value', value, 3, '[B, S, vDim]');
-    const [B, L] = q.shape;
-    const S = k.shape[1];
-    checkShape('query', q.shape, [B, L, E], '[B, L, E]');
-    checkShape('key', k.shape, [B, S, kDim], '[B, S, kDim]');
-    checkShape('value', v.shape, [B, S, vDim], '[B, S, vDim]');
-    checkElementCount('key projected to [B, S, E]', [B, S, E]);
-
-    const opts = checkOptions('options', options);
-    const dims = { batch: B, heads: H, l: L, s: S };
-    const keyPadding = keyPaddingDescriptor('options.keyPaddingMask', opts.keyPaddingMask, dims);
-    const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, dims);
-    const causal = checkBoolean('options.isCausal', opts.isCausal, false);
-    const { outputs, result } = layerOutputs(opts, B, H, L, S, E, {
-      'query.data': q.data, 'key.data': k.data, 'value.data': v.data,
-      'options.attnMask.data': attnMask?.data, 'options.keyPaddingMask.data': keyPadding?.data,
-    });
-    const args: ForwardArgs = {
-      query: q.data, key: k.data, value: v.data, batch: B, l: L, s: S,
-      selfAttention: sameTensor(query, key) && sameTensor(query, value),
-      attnMask, keyPadding, causal, ...outputs,
-    };
-    return { args, result };
+    return { state, ...cachedForwardArgs(this, options.kvCache, state.lengths, query, key, value, opts) };
   }
 }

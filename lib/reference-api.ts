@@ -3,4 +3,4 @@
 import { functionalApi } from './functional.js';
 import { referenceBackend } from './reference-backend.js';
 
-export const { matmul, maskedSoftmax, scaledDotProductAttention } = functionalApi(referenceBackend);
+export const { matmul, maskedSoftmax, scaledDotProductAttention, rotaryEmbedding } = functionalApi(referenceBackend);

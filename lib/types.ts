@@ -15,3 +15,12 @@ export interface Mask {
 
 /** output [B, L, E]; attnWeights only when needWeights ([B, L, S] averaged, or [B, H, L, S]). */
 export interface AttentionResult { output: Tensor; attnWeights?: Tensor }
+
+/** Sliding-window (local) attention: key position pk is visible to query position pq only if
+ * pq - left <= pk <= pq + right; an omitted side is unbounded. Non-negative integers. */
+export interface AttentionWindow { left?: number; right?: number }
+
+/** Rotary position embedding (RoPE) of the first `dim` features of each head (even, default
+ * the head dim): pairs (x[i], x[i + dim/2]) (default, Llama / GPT-NeoX) or (x[2i], x[2i+1])
+ * when interleaved (GPT-J), rotated by position * base^(-2i/dim); base default 10000. */
+export interface RotaryOptions { dim?: number; base?: number; interleaved?: boolean }

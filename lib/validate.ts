@@ -68,6 +68,31 @@ export function checkFiniteNumber(name: string, value: unknown, fallback: number
   return value;
 }
 
+/** A finite number > 0 (fallback when undefined). */
+export function checkPositiveNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidParameterError(name, 'a number', value, TypeError);
+  if (!Number.isFinite(value) || value <= 0) throw invalidParameterError(name, 'a finite number > 0', value);
+  return value;
+}
+
+export function checkNonNegativeInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number') throw invalidParameterError(name, 'a non-negative integer', value, TypeError);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_ELEMENTS) {
+    throw invalidParameterError(name, `a non-negative integer <= ${MAX_ELEMENTS}`, value);
+  }
+  return value;
+}
+
+/** An array-like of numbers (an Array or a typed array), each checked by `check` (named name[i]). */
+export function checkNumberList(name: string, value: unknown, check: (name: string, value: unknown) => number): number[] {
+  if (!(Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView)))) {
+    throw invalidParameterError(name, 'an array of numbers', value, TypeError);
+  }
+  if (ArrayBuffer.isView(value)) checkLive(name, value);
+  return Array.from(value as ArrayLike<unknown>, (v, i) => check(`${name}[${i}]`, v));
+}
+
 export function checkPositiveInteger(name: string, value: unknown, max = MAX_ELEMENTS): number {
   if (typeof value !== 'number') throw invalidParameterError(name, 'a positive integer', value, TypeError);
   if (!Number.isInteger(value) || value < 1 || value > max) {
