@@ -8,8 +8,8 @@ import { checkMask, formatShape, invalidParameterError, shapesEqual } from './va
 /** The extent of the (b, h, l, s) index space a mask is read over. */
 export interface AttentionDims { batch: number; heads: number; l: number; s: number }
 
-/** Every mask of one call: a position is blocked if any of them blocks it. */
-export interface MaskSet { attnMask?: MaskView; keyPadding?: MaskView; causal: boolean }
+/** The masks of one call read element by element: a position is blocked if either blocks it. */
+export interface MaskSet { attnMask?: MaskView; keyPadding?: MaskView }
 
 /** keyPaddingMask [B, S] -> strides [S, 0, 0, 1]. */
 export function keyPaddingDescriptor(name: string, value: unknown, dims: AttentionDims): MaskView | undefined {
@@ -64,11 +64,10 @@ export function causalBlocked(i: number, j: number, L: number, S: number): boole
 }
 
 /**
- * What the masks add to the scaled score at (b, h, l, s): -Infinity when blocked (causal,
- * a nonzero boolean entry or an additive -Infinity), otherwise the sum of the additive entries.
+ * What the masks add to the score at (b, h, l, s): -Infinity when blocked (a nonzero boolean
+ * entry or an additive -Infinity), otherwise the sum of the additive entries.
  */
-export function maskBias(masks: MaskSet, L: number, S: number, b: number, h: number, l: number, s: number): number {
-  if (masks.causal && causalBlocked(l, s, L, S)) return -Infinity;
+export function maskBias(masks: MaskSet, b: number, h: number, l: number, s: number): number {
   let bias = 0;
   for (const mask of [masks.attnMask, masks.keyPadding]) {
     if (!mask) continue;

@@ -1,10 +1,10 @@
-// The TypeScript reference as a backend (backend.ts): every record executed by reference.ts's
+// The TypeScript reference as a backend (backend.ts): every record executed by the reference's
 // float64 loops, a layer holding its own copy of the weights, its KV store in JS arrays.
 import type { ComputeBackend, KVStore, LayerBackend, LayerDesc } from './backend.js';
-import {
-  referenceAttention, referenceMaskedSoftmax, referenceMatmul, referenceMultiHeadAttention,
-} from './reference.js';
 import { ReferenceKVStore, referenceAppendKV, referenceForwardCached } from './reference-kv-cache.js';
+import { referenceForward } from './reference-layer.js';
+import { referenceRotary } from './reference-rotary.js';
+import { referenceAttention, referenceMaskedSoftmax, referenceMatmul } from './reference.js';
 
 function ownCopy(desc: LayerDesc): LayerDesc {
   const copy = (a: Float32Array | undefined) => a?.slice();
@@ -13,6 +13,8 @@ function ownCopy(desc: LayerDesc): LayerDesc {
     qWeight: desc.qWeight.slice(), kWeight: desc.kWeight.slice(), vWeight: desc.vWeight.slice(),
     outWeight: desc.outWeight.slice(),
     qBias: copy(desc.qBias), kBias: copy(desc.kBias), vBias: copy(desc.vBias), outBias: copy(desc.outBias),
+    alibiSlopes: copy(desc.alibiSlopes),
+    rotary: desc.rotary && { ...desc.rotary },
   };
 }
 
@@ -20,10 +22,10 @@ function referenceLayer(desc: LayerDesc): LayerBackend {
   const w = ownCopy(desc);
   const store = (s: KVStore) => s as unknown as ReferenceKVStore;
   return {
-    forward: (args) => referenceMultiHeadAttention(w, args),
-    forwardAsync: async (args) => referenceMultiHeadAttention(w, args),
+    forward: (args) => referenceForward(w, args),
+    forwardAsync: async (args) => referenceForward(w, args),
     createKVStore: (batch, capacity) =>
-      new ReferenceKVStore(batch, w.numHeads, capacity, w.embedDim / w.numHeads) as unknown as KVStore,
+      new ReferenceKVStore(batch, w.numKvHeads, capacity, w.embedDim / w.numHeads) as unknown as KVStore,
     appendKV: (s, args) => referenceAppendKV(w, store(s), args),
     forwardCached: (s, args) => referenceForwardCached(w, store(s), args),
     forwardCachedAsync: async (s, args) => referenceForwardCached(w, store(s), args),
@@ -35,5 +37,6 @@ export const referenceBackend: ComputeBackend = {
   matmul: referenceMatmul,
   maskedSoftmax: referenceMaskedSoftmax,
   attention: referenceAttention,
+  rotary: referenceRotary,
   createLayer: referenceLayer,
 };

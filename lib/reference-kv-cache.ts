@@ -1,8 +1,12 @@
 // The TypeScript reference of the KV cache: the same head-major layout as the native cache
-// (K and V [B, H, capacity, D], padding flags [B, capacity]) in plain JS arrays, holding the
-// float64 projections, and the cached forms of the reference forward (reference.ts).
+// (K and V [B, numKvHeads, capacity, D], padding flags [B, capacity]) in plain JS arrays,
+// holding the float64 projections (rotated when the layer has rotary), and the cached forms of
+// the reference forward (reference-layer.ts). Each sequence b holds its own starts[b] positions.
 import type { AppendArgs, CachedForwardArgs, LayerDesc } from './backend.js';
-import { attendAndProject, linear, type Strided } from './reference.js';
+import type { HeadRows } from './reference-attend.js';
+import { attendAndProject, headDims, type LayerSequence } from './reference-layer.js';
+import { rotateRows } from './reference-rotary.js';
+import { linear } from './reference.js';
 
 export class ReferenceKVStore {
   readonly k: Float64Array;
@@ -15,46 +19,67 @@ export class ReferenceKVStore {
     this.padding = new Uint8Array(batch * capacity);
   }
 
-  /** Stores t new positions at [start, start + t) from [B, t, H*D] projections. */
-  store(start: number, t: number, k: Float64Array, v: Float64Array, padding: Uint8Array | undefined): void {
-    const { batch: B, heads: H, capacity: C, headDim: D } = this;
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < t; i++) {
-        const row = (b * t + i) * H * D;
-        for (let h = 0; h < H; h++) {
-          const at = ((b * H + h) * C + start + i) * D;
-          this.k.set(k.subarray(row + h * D, row + (h + 1) * D), at);
-          this.v.set(v.subarray(row + h * D, row + (h + 1) * D), at);
-        }
-        this.padding[b * C + start + i] = padding && padding[b * t + i] ? 1 : 0;
+  /** Stores rows [first, first + count) of [rows, heads * D] projections as positions [start,
+   * start + count) of sequence b; isPadding(i) flags row first + i. */
+  store(b: number, start: number, k: Float64Array, v: Float64Array, first: number, count: number,
+    isPadding: (i: number) => boolean): void {
+    const { heads: H, capacity: C, headDim: D } = this;
+    for (let i = 0; i < count; i++) {
+      const row = (first + i) * H * D;
+      for (let h = 0; h < H; h++) {
+        const to = ((b * H + h) * C + start + i) * D;
+        this.k.set(k.subarray(row + h * D, row + (h + 1) * D), to);
+        this.v.set(v.subarray(row + h * D, row + (h + 1) * D), to);
       }
+      this.padding[b * C + start + i] = isPadding(i) ? 1 : 0;
     }
   }
 
-  /** Keys or values as (b, h, position, i). */
-  view(data: Float64Array): Strided {
+  /** Sequence b's keys or values as (head, position). */
+  view(data: Float64Array, b: number): HeadRows {
     const { heads: H, capacity: C, headDim: D } = this;
-    return { data, sb: H * C * D, sh: C * D, sr: D };
+    return { data, base: b * H * C * D, sh: C * D, sr: D };
   }
 }
 
+/** Rows [first, first + count) of a token-major input: one sequence's new positions. */
+interface Rows { first: number; count: number }
+
+/** Projects the key [rows, kDim] / value [rows, vDim] inputs, rotates sequence b's keys (rotary)
+ * for positions starts[b] + i, and stores them from starts[b]. */
+function projectAndStore(w: LayerDesc, store: ReferenceKVStore, key: Float32Array, value: Float32Array,
+  rows: Rows[], starts: Int32Array, isPadding: (b: number, i: number) => boolean): void {
+  const { d, kvWidth } = headDims(w);
+  const k = linear(key, key.length / w.kDim, w.kDim, w.kWeight, kvWidth, w.kBias);
+  const v = linear(value, value.length / w.vDim, w.vDim, w.vWeight, kvWidth, w.vBias);
+  rows.forEach(({ first, count }, b) => {
+    if (w.rotary) rotateRows(k, w.numKvHeads, d, w.rotary, first, count, (i) => starts[b] + i);
+    store.store(b, starts[b], k, v, first, count, (i) => isPadding(b, i));
+  });
+}
+
 export function referenceAppendKV(w: LayerDesc, store: ReferenceKVStore, args: AppendArgs): void {
-  const rows = args.batch * args.t;
-  const k = linear(args.key, rows, w.kDim, w.kWeight, w.embedDim, w.kBias);
-  const v = linear(args.value, rows, w.vDim, w.vWeight, w.embedDim, w.vBias);
-  store.store(args.start, args.t, k, v, args.padding);
+  const { batch: B, t, padding } = args;
+  const rows = Array.from({ length: B }, (_, b) => ({ first: b * t, count: t }));
+  projectAndStore(w, store, args.key, args.value, rows, args.starts,
+    (b, i) => padding !== undefined && padding[b * t + i] !== 0);
 }
 
 export function referenceForwardCached(w: LayerDesc, store: ReferenceKVStore, args: CachedForwardArgs): void {
   const { embedDim: E } = w;
-  const { batch: B, l: L } = args;
-  const q = linear(args.query, B * L, E, w.qWeight, E, w.qBias);
+  const { batch: B, l: L, packed, starts, newPadding } = args;
+  const rows = Array.from({ length: B }, (_, b): Rows =>
+    (packed ? { first: packed[b], count: packed[b + 1] - packed[b] } : { first: b * L, count: L }));
+  const q = linear(args.query, packed ? packed[B] : B * L, E, w.qWeight, E, w.qBias);
   if (args.append) {
-    const k = linear(args.query, B * L, E, w.kWeight, E, w.kBias);
-    const v = linear(args.query, B * L, E, w.vWeight, E, w.vBias);
-    store.store(args.start, L, k, v, args.newPadding);
+    projectAndStore(w, store, args.query, args.query, rows, starts,
+      (b, i) => newPadding !== undefined && newPadding[b * L + i] !== 0);
   }
-  const S = args.start + (args.append ? L : 0);
+  const seqs = rows.map(({ first, count }, b): LayerSequence => ({
+    b, qRow: first, l: count, s: starts[b] + (args.append ? count : 0),
+    k: store.view(store.k, b), v: store.view(store.v, b),
+  }));
+  const S = seqs.reduce((n, seq) => Math.max(n, seq.s), 0);
   const keyPadding = { data: store.padding, strides: [store.capacity, 0, 0, 1] as [number, number, number, number] };
-  attendAndProject(w, B, L, S, q, store.view(store.k), store.view(store.v), { ...args, keyPadding });
+  attendAndProject(w, q, seqs, { ...args, s: S, keyPadding });
 }
