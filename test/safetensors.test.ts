@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MultiHeadAttention, loadSafetensors, type Backend, type Tensor } from '../lib/index.js';
 import { Rng, expectClose } from './helpers.js';
+import { f32Bytes, writeSafetensors } from './safetensors-writer.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/safetensors/', import.meta.url));
 const DTYPES = ['f32', 'f16', 'bf16'];
@@ -19,29 +20,6 @@ function run(layer: MultiHeadAttention, tensors: Record<string, Tensor>): Float3
   return layer.forward(x, x, x).output.data;
 }
 
-interface RawEntry { name: string; dtype: string; shape: number[]; bytes: Uint8Array; offsets?: [number, number] }
-
-/** A safetensors file written by hand (header padded to 8 bytes like the Rust writer). */
-function writeSafetensors(entries: RawEntry[], headerOverride?: string): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let at = 0;
-  for (const e of entries) {
-    const value = { dtype: e.dtype, shape: e.shape, data_offsets: e.offsets ?? [at, at + e.bytes.length] };
-    Object.defineProperty(header, e.name, { value, enumerable: true }); // even for the name "__proto__"
-    at += e.bytes.length;
-  }
-  let text = headerOverride ?? JSON.stringify(header);
-  text += ' '.repeat((8 - (text.length % 8)) % 8);
-  const json = new TextEncoder().encode(text);
-  const out = new Uint8Array(8 + json.length + at);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let p = 8 + json.length;
-  for (const e of entries) { out.set(e.bytes, p); p += e.bytes.length; }
-  return out;
-}
-
-const f32Bytes = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
 const u16Bytes = (bits: number[]) => new Uint8Array(new Uint16Array(bits).buffer);
 
 /** A small valid file: F32 [2, 3] and F16 [2]. */

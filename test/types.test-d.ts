@@ -3,9 +3,10 @@
 // below is a compile error (an `@ts-expect-error` that is not needed fails the check).
 import { describe, expectTypeOf, test } from 'vitest';
 import {
-  MultiHeadAttention, getNumThreads, maskedSoftmax, matmul, nativeInfo, scaledDotProductAttention,
-  setNumThreads, tensor,
-  type AttentionResult, type Backend, type Mask, type Tensor,
+  MultiHeadAttention, getNumThreads, maskedSoftmax, matmul, nativeInfo, reference, rotaryEmbedding,
+  scaledDotProductAttention, setNumThreads, tensor,
+  type AttentionResult, type AttentionVariantOptions, type AttentionWindow, type Backend, type KVCache, type Mask,
+  type RotaryEmbeddingOptions, type RotaryOptions, type Tensor,
 } from '../lib/index.js';
 
 const x: Tensor = { data: new Float32Array(8), shape: [1, 2, 4] };
@@ -45,6 +46,57 @@ describe('MultiHeadAttention', () => {
     mha.forward(x, x, x).output.shape = [1];
     // @ts-expect-error layer dims are read-only
     mha.embedDim = 8;
+  });
+});
+
+describe('attention variants, packed batches and per-sequence caches', () => {
+  test('documented calls and result types', () => {
+    const variant: AttentionVariantOptions = {
+      numKvHeads: 1, scale: 0.5, softcap: 30, alibi: true, window: { left: 128 }, rotary: { dim: 2, base: 1e4, interleaved: false },
+    };
+    expectTypeOf(new MultiHeadAttention({ embedDim: 4, numHeads: 2, ...variant, alibi: new Float32Array(2) }))
+      .toEqualTypeOf<MultiHeadAttention>();
+    expectTypeOf(mha.numKvHeads).toEqualTypeOf<number>();
+    expectTypeOf<AttentionWindow>().toEqualTypeOf<{ left?: number; right?: number }>();
+    expectTypeOf<RotaryOptions>().toEqualTypeOf<{ dim?: number; base?: number; interleaved?: boolean }>();
+    expectTypeOf(MultiHeadAttention.fromStateDict({}, { numHeads: 2, ...variant })).toEqualTypeOf<MultiHeadAttention>();
+    expectTypeOf(MultiHeadAttention.fromSafetensors('m.safetensors', { numHeads: 2, prefix: 'a.', rotary: {} }))
+      .toEqualTypeOf<MultiHeadAttention>();
+    const packed: Tensor = { data: new Float32Array(12), shape: [3, 4] };
+    expectTypeOf(mha.forward(packed, packed, packed, { sequenceLengths: [1, 2], kvSequenceLengths: Int32Array.of(2, 1) }))
+      .toEqualTypeOf<AttentionResult>();
+    const cache = mha.createKVCache({ batchSize: 2, capacity: 8 });
+    expectTypeOf(mha.forward(packed, packed, packed, { kvCache: cache, isCausal: true, sequenceLengths: [3, 0] }))
+      .toEqualTypeOf<AttentionResult>();
+    expectTypeOf(cache.lengths).toEqualTypeOf<readonly number[]>();
+    expectTypeOf(cache.reset).parameters.toEqualTypeOf<[sequence?: number]>();
+    expectTypeOf(cache.truncate).parameters.toEqualTypeOf<[length: number | ArrayLike<number>]>();
+    expectTypeOf(cache).toEqualTypeOf<KVCache>();
+    const rotary: RotaryEmbeddingOptions = { positions: [0, 1], dim: 2, sequenceLengths: [2], out: new Float32Array(8) };
+    expectTypeOf(rotaryEmbedding(x, rotary)).toEqualTypeOf<Tensor>();
+    expectTypeOf(reference.rotaryEmbedding(x)).toEqualTypeOf<Tensor>();
+    expectTypeOf(scaledDotProductAttention(x, x, x, {
+      softcap: 50, alibiSlopes: new Float32Array(2), window: { right: 0 }, sequenceLengths: [2], kvSequenceLengths: [2],
+    })).toEqualTypeOf<Tensor>();
+    expectTypeOf(maskedSoftmax(x, { softcap: 5, alibiSlopes: new Float32Array(1), window: { left: 1 } })).toEqualTypeOf<Tensor>();
+  });
+
+  test('wrong calls do not type-check', () => {
+    const cache = mha.createKVCache({ batchSize: 2, capacity: 8 });
+    // @ts-expect-error alibi is a boolean or a Float32Array
+    new MultiHeadAttention({ embedDim: 4, numHeads: 2, alibi: [1, 2] });
+    // @ts-expect-error window sides are numbers
+    new MultiHeadAttention({ embedDim: 4, numHeads: 2, window: { left: '1' } });
+    // @ts-expect-error rotary is an options object
+    new MultiHeadAttention({ embedDim: 4, numHeads: 2, rotary: true });
+    // @ts-expect-error sequence lengths are numbers
+    mha.forward(x, x, x, { sequenceLengths: ['1'] });
+    // @ts-expect-error scaledDotProductAttention's slopes are a Float32Array
+    scaledDotProductAttention(x, x, x, { alibiSlopes: [1, 1] });
+    // @ts-expect-error lengths is read-only
+    cache.lengths = [1, 2];
+    // @ts-expect-error positions are numbers
+    rotaryEmbedding(x, { positions: ['0'] });
   });
 });
 

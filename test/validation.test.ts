@@ -3,8 +3,8 @@
 // instead of throwing, and the module keeps working for the next call. Native backend.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  MultiHeadAttention, getNumThreads, maskedSoftmax, matmul, scaledDotProductAttention, setNumThreads,
-  type Tensor,
+  MultiHeadAttention, getNumThreads, maskedSoftmax, matmul, reference, rotaryEmbedding, scaledDotProductAttention,
+  setNumThreads, type Tensor,
 } from '../lib/index.js';
 
 const zeros = (shape: number[]): Tensor => ({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape });
@@ -161,6 +161,65 @@ describe('MultiHeadAttention.forward', () => {
   });
 });
 
+describe('MultiHeadAttention attention variant options', () => {
+  // E = 16, H = 4: headDim 4. The layers are built on the reference backend; every case throws first.
+  const make = (extra: object) => () => new MultiHeadAttention({ embedDim: 16, numHeads: 4, backend: 'reference', ...extra } as never);
+  runCases([
+    { name: 'numKvHeads not dividing numHeads', call: make({ numKvHeads: 3 }), error: RangeError, message: ['options.numKvHeads', 'divisor of numHeads (4)', 'got 3'] },
+    { name: 'numKvHeads zero', call: make({ numKvHeads: 0 }), error: RangeError, message: ['options.numKvHeads', 'got 0'] },
+    { name: 'numKvHeads a string', call: make({ numKvHeads: '2' }), error: TypeError, message: ['options.numKvHeads', '"2"'] },
+    { name: 'rotary dim odd', call: make({ rotary: { dim: 3 } }), error: RangeError, message: ['options.rotary.dim', 'even', 'got 3'] },
+    { name: 'rotary dim larger than the head', call: make({ rotary: { dim: 6 } }), error: RangeError, message: ['options.rotary.dim', 'head dim (4)', 'got 6'] },
+    { name: 'rotary default dim = an odd head dim', call: () => new MultiHeadAttention({ embedDim: 15, numHeads: 5, rotary: {} }), error: RangeError, message: ['options.rotary.dim', 'head dim (3)', 'got 3'] },
+    { name: 'rotary base zero', call: make({ rotary: { base: 0 } }), error: RangeError, message: ['options.rotary.base', '> 0', 'got 0'] },
+    { name: 'rotary not an object', call: make({ rotary: true }), error: TypeError, message: ['options.rotary', 'got true'] },
+    { name: 'rotary interleaved not a boolean', call: make({ rotary: { interleaved: 1 } }), error: TypeError, message: ['options.rotary.interleaved', 'got 1'] },
+    { name: 'window left negative', call: make({ window: { left: -1 } }), error: RangeError, message: ['options.window.left', 'non-negative integer', 'got -1'] },
+    { name: 'window right fractional', call: make({ window: { right: 1.5 } }), error: RangeError, message: ['options.window.right', 'got 1.5'] },
+    { name: 'window not an object', call: make({ window: 3 }), error: TypeError, message: ['options.window', 'got 3'] },
+    { name: 'softcap zero', call: make({ softcap: 0 }), error: RangeError, message: ['options.softcap', '> 0', 'got 0'] },
+    { name: 'softcap negative', call: make({ softcap: -2 }), error: RangeError, message: ['options.softcap', 'got -2'] },
+    { name: 'softcap Infinity', call: make({ softcap: Infinity }), error: RangeError, message: ['options.softcap', 'Infinity'] },
+    { name: 'alibi slopes of the wrong count', call: make({ alibi: new Float32Array(3) }), error: RangeError, message: ['options.alibi.length', '4', 'got 3'] },
+    { name: 'alibi slope NaN', call: make({ alibi: Float32Array.from([1, NaN, 1, 1]) }), error: RangeError, message: ['options.alibi[1]', 'NaN'] },
+    { name: 'alibi a string', call: make({ alibi: 'standard' }), error: TypeError, message: ['options.alibi', '"standard"'] },
+    { name: 'scale zero', call: make({ scale: 0 }), error: RangeError, message: ['options.scale', 'nonzero', 'got 0'] },
+    { name: 'scale NaN', call: make({ scale: NaN }), error: RangeError, message: ['options.scale', 'NaN'] },
+    { name: 'GQA kWeight of MHA rows', call: make({ numKvHeads: 2, weights: { qWeight: new Float32Array(256), kWeight: new Float32Array(256), vWeight: new Float32Array(128), outWeight: new Float32Array(256) } }), error: RangeError, message: ['options.weights.kWeight.length', '128', '[numKvHeads * headDim, kDim] = [8, 16]', 'got 256'] },
+    { name: 'GQA kBias of E entries', call: make({ numKvHeads: 1, weights: { qWeight: new Float32Array(256), kWeight: new Float32Array(64), vWeight: new Float32Array(64), outWeight: new Float32Array(256), kBias: new Float32Array(16) } }), error: RangeError, message: ['options.weights.kBias.length', '4', 'got 16'] },
+  ], validForward);
+});
+
+describe('MultiHeadAttention.forward with packed inputs', () => {
+  // T = 5 queries, Tk = 7 keys of this file's layer (E = 8, kDim = 6, vDim = 4).
+  const [q2, k2, v2] = [ramp([5, E]), ramp([7, 6]), ramp([7, 4])];
+  const lengths = { sequenceLengths: [2, 3], kvSequenceLengths: [3, 4] };
+  const f = (o: object, q: Tensor = q2, k: Tensor = k2, v: Tensor = v2) => () => layer.forward(q, k, v, o as never);
+  const cases: BadCase[] = [
+    { name: 'lengths not summing to T', call: f({ ...lengths, sequenceLengths: [2, 2] }), error: RangeError, message: ['options.sequenceLengths', 'summing to T (query.shape[0]) = 5', 'got [2, 2]'] },
+    { name: 'a negative length', call: f({ ...lengths, sequenceLengths: [-1, 6] }), error: RangeError, message: ['options.sequenceLengths[0]', 'non-negative integer', 'got -1'] },
+    { name: 'a fractional length', call: f({ ...lengths, sequenceLengths: [2.5, 2.5] }), error: RangeError, message: ['options.sequenceLengths[0]', 'got 2.5'] },
+    { name: 'lengths not an array', call: f({ ...lengths, sequenceLengths: 5 }), error: TypeError, message: ['options.sequenceLengths', 'array', 'got 5'] },
+    { name: 'a length that is a string', call: f({ ...lengths, sequenceLengths: ['2', 3] }), error: TypeError, message: ['options.sequenceLengths[0]', '"2"'] },
+    { name: 'kv lengths not summing to Tk', call: f({ ...lengths, kvSequenceLengths: [3, 3] }), error: RangeError, message: ['options.kvSequenceLengths', 'summing to Tk (key.shape[0]) = 7', 'got [3, 3]'] },
+    { name: 'kv lengths of another count', call: f({ ...lengths, kvSequenceLengths: Int32Array.from([7]) }), error: RangeError, message: ['options.kvSequenceLengths', '2 lengths', 'got [7]'] },
+    { name: 'kv lengths omitted while Tk != T', call: f({ sequenceLengths: [2, 3] }), error: RangeError, message: ['options.kvSequenceLengths (default: options.sequenceLengths)', 'Tk (key.shape[0]) = 7'] },
+    { name: 'kv lengths without sequenceLengths', call: f({ kvSequenceLengths: [3, 4] }, query, key, value), error: RangeError, message: ['options.kvSequenceLengths', 'without options.sequenceLengths'] },
+    { name: 'attnMask with packed inputs', call: f({ ...lengths, attnMask: boolMask([3, 4]) }), error: RangeError, message: ['options.attnMask', 'packed'] },
+    { name: 'keyPaddingMask with packed inputs', call: f({ ...lengths, keyPaddingMask: boolMask([2, 4]) }), error: RangeError, message: ['options.keyPaddingMask', 'packed'] },
+    { name: 'needWeights with packed inputs', call: f({ ...lengths, needWeights: true }), error: RangeError, message: ['options.needWeights', 'packed', 'got true'] },
+    { name: 'rank-3 query with sequenceLengths', call: f(lengths, query, key, value), error: RangeError, message: ['query', 'rank 2', '[T, E]', 'got [2, 3, 8]'] },
+    { name: 'key of the wrong kDim', call: f(lengths, q2, ramp([7, 5])), error: RangeError, message: ['key', '[7, 6] ([Tk, kDim])', 'got [7, 5]'] },
+  ];
+  runCases(cases, validForward);
+
+  it('forwardAsync rejects each of them, then works', async () => {
+    for (const c of cases) await expect(Promise.resolve().then(c.call), c.name).rejects.toThrow(c.error);
+    await layer.forwardAsync(query, key, value);
+    validForward();
+  });
+});
+
 describe('MultiHeadAttention weights', () => {
   for (const backend of ['native', 'reference'] as const) {
     it(`${backend}: the layer owns its weights and never modifies the caller's`, () => {
@@ -260,6 +319,34 @@ describe('maskedSoftmax', () => {
     { name: 'out of the wrong length', call: () => maskedSoftmax(x, { out: new Float32Array(59) }), error: RangeError, message: ['options.out.length', '60', 'got 59'] },
     { name: 'out overlapping x, shifted', call: () => { const buf = new Float32Array(61); return maskedSoftmax({ data: buf.subarray(0, 60), shape: [2, 2, 3, 5] }, { out: buf.subarray(1) }); }, error: RangeError, message: ['options.out', 'x.data itself (in place)', 'overlapping x.data'] },
     { name: 'out overlapping the additive mask', call: () => { const m = new Float32Array(15); return maskedSoftmax(zeros([3, 5]), { mask: { data: m, shape: [3, 5] }, out: m }); }, error: RangeError, message: ['options.out', 'overlapping options.mask.data'] },
+    { name: 'alibiSlopes with x of rank 3', call: () => maskedSoftmax(zeros([4, 3, 5]), { alibiSlopes: new Float32Array(1) }), error: RangeError, message: ['x', 'rank 4', 'alibiSlopes', 'got [4, 3, 5]'] },
+    { name: 'alibiSlopes of the wrong count', call: () => maskedSoftmax(x, { alibiSlopes: new Float32Array(4) }), error: RangeError, message: ['options.alibiSlopes.length', '2', 'got 4'] },
+    { name: 'softcap NaN', call: () => maskedSoftmax(x, { softcap: NaN }), error: RangeError, message: ['options.softcap', 'NaN'] },
+    { name: 'window right a string', call: () => maskedSoftmax(x, { window: { right: '1' } } as never), error: TypeError, message: ['options.window.right', '"1"'] },
+  ], valid);
+});
+
+describe('rotaryEmbedding', () => {
+  // Validation runs before any backend: the native binding throws these as the reference does.
+  const x = ramp([2, 3, 5, 4]);
+  const valid = () => {
+    const y = reference.rotaryEmbedding(x, { dim: 2, positions: [0, 1, 2, 3, 4] });
+    expect(y.shape).toEqual([2, 3, 5, 4]);
+    expect(y.data.every(Number.isFinite)).toBe(true);
+  };
+  runCases([
+    { name: 'x of rank 2', call: () => rotaryEmbedding(zeros([5, 4])), error: RangeError, message: ['x', 'rank 4', 'got [5, 4]'] },
+    { name: 'x.data Float64Array', call: () => rotaryEmbedding({ data: new Float64Array(120), shape: [2, 3, 5, 4] } as never), error: TypeError, message: ['x.data', 'Float64Array'] },
+    { name: 'dim odd', call: () => rotaryEmbedding(x, { dim: 3 }), error: RangeError, message: ['options.dim', 'even', 'got 3'] },
+    { name: 'dim larger than the head', call: () => rotaryEmbedding(x, { dim: 6 }), error: RangeError, message: ['options.dim', 'head dim (4)', 'got 6'] },
+    { name: 'base negative', call: () => rotaryEmbedding(x, { base: -1 }), error: RangeError, message: ['options.base', 'got -1'] },
+    { name: 'positions of the wrong length', call: () => rotaryEmbedding(x, { positions: [0, 1] }), error: RangeError, message: ['options.positions.length', '5', 'got 2'] },
+    { name: 'a position NaN', call: () => rotaryEmbedding(x, { positions: [0, NaN, 2, 3, 4] }), error: RangeError, message: ['options.positions[1]', 'NaN'] },
+    { name: 'a position undefined', call: () => rotaryEmbedding(x, { positions: [0, undefined, 2, 3, 4] } as never), error: TypeError, message: ['options.positions[1]', 'undefined'] },
+    { name: 'sequenceLengths with x of rank 4', call: () => rotaryEmbedding(x, { sequenceLengths: [5] }), error: RangeError, message: ['options.sequenceLengths', 'rank 4'] },
+    { name: 'sequenceLengths and positions', call: () => rotaryEmbedding(zeros([5, 3, 4]), { sequenceLengths: [5], positions: [0, 1, 2, 3, 4] }), error: RangeError, message: ['options.sequenceLengths', 'options.positions'] },
+    { name: 'sequenceLengths not summing to T', call: () => rotaryEmbedding(zeros([5, 3, 4]), { sequenceLengths: [2, 2] }), error: RangeError, message: ['options.sequenceLengths', 'T (x.shape[0]) = 5', 'got [2, 2]'] },
+    { name: 'out overlapping x, shifted', call: () => { const buf = new Float32Array(121); return rotaryEmbedding({ data: buf.subarray(0, 120), shape: [2, 3, 5, 4] }, { out: buf.subarray(1) }); }, error: RangeError, message: ['options.out', 'x.data itself (in place)', 'overlapping x.data'] },
   ], valid);
 });
 
@@ -275,15 +362,24 @@ describe('scaledDotProductAttention', () => {
   runCases([
     { name: 'q.data Float64Array', call: () => scaledDotProductAttention({ data: new Float64Array(48), shape: [2, 2, 3, 4] } as never, k, v), error: TypeError, message: ['q.data', 'Float64Array'] },
     { name: 'q of rank 3', call: () => scaledDotProductAttention(zeros([2, 3, 4]), k, v), error: RangeError, message: ['q', 'rank 4', '[B, H, L, D]', 'got [2, 3, 4]'] },
-    { name: 'k with the wrong head dim', call: () => scaledDotProductAttention(q, zeros([2, 2, 5, 3]), v), error: RangeError, message: ['k', '[2, 2, S, 4] ([B, H, S, D])', 'got [2, 2, 5, 3]'] },
-    { name: 'k with the wrong heads', call: () => scaledDotProductAttention(q, zeros([2, 1, 5, 4]), v), error: RangeError, message: ['k', '[2, 2, S, 4]', 'got [2, 1, 5, 4]'] },
-    { name: 'v with the wrong length S', call: () => scaledDotProductAttention(q, k, zeros([2, 2, 4, 6])), error: RangeError, message: ['v', '[2, 2, 5, Dv] ([B, H, S, Dv])', 'got [2, 2, 4, 6]'] },
+    { name: 'k with the wrong head dim', call: () => scaledDotProductAttention(q, zeros([2, 2, 5, 3]), v), error: RangeError, message: ['k', '[2, Hkv, S, 4] ([B, Hkv, S, D]', 'got [2, 2, 5, 3]'] },
+    { name: 'k with heads not dividing H', call: () => scaledDotProductAttention(q, zeros([2, 3, 5, 4]), zeros([2, 3, 5, 6])), error: RangeError, message: ['k', '[2, Hkv, S, 4]', 'Hkv dividing H = 2', 'got [2, 3, 5, 4]'] },
+    { name: 'v with the wrong heads', call: () => scaledDotProductAttention(q, k, zeros([2, 1, 5, 6])), error: RangeError, message: ['v', '[2, 2, 5, Dv] ([B, Hkv, S, Dv])', 'got [2, 1, 5, 6]'] },
+    { name: 'v with the wrong length S', call: () => scaledDotProductAttention(q, k, zeros([2, 2, 4, 6])), error: RangeError, message: ['v', '[2, 2, 5, Dv] ([B, Hkv, S, Dv])', 'got [2, 2, 4, 6]'] },
     { name: 'attnMask of the wrong shape', call: () => scaledDotProductAttention(q, k, v, { attnMask: boolMask([3, 4]) }), error: RangeError, message: ['options.attnMask', '[3, 5] ([L, S])', 'got [3, 4]'] },
     { name: 'scale NaN', call: () => scaledDotProductAttention(q, k, v, { scale: NaN }), error: RangeError, message: ['options.scale', 'NaN'] },
     { name: 'element count overflow', call: () => scaledDotProductAttention({ data: new Float32Array(4), shape: [1, 1, 2 ** 31, 1] }, k, v), error: RangeError, message: ['q', '2147483647', '2147483648'] },
     { name: 'out of the wrong length', call: () => scaledDotProductAttention(q, k, v, { out: new Float32Array(71) }), error: RangeError, message: ['options.out.length', '72', 'got 71'] },
     { name: 'out the same array as q', call: () => { const qq = ramp([2, 2, 3, 6]); return scaledDotProductAttention(qq, ramp([2, 2, 5, 6]), v, { out: qq.data }); }, error: RangeError, message: ['options.out', 'overlapping q.data'] },
     { name: 'out overlapping the additive mask', call: () => { const m = new Float32Array(72); return scaledDotProductAttention(q, k, v, { attnMask: { data: m.subarray(0, 15), shape: [3, 5] }, out: m }); }, error: RangeError, message: ['options.out', 'overlapping options.attnMask.data'] },
+    { name: 'softcap zero', call: () => scaledDotProductAttention(q, k, v, { softcap: 0 }), error: RangeError, message: ['options.softcap', '> 0', 'got 0'] },
+    { name: 'window left negative', call: () => scaledDotProductAttention(q, k, v, { window: { left: -2 } }), error: RangeError, message: ['options.window.left', 'got -2'] },
+    { name: 'alibiSlopes of the wrong count', call: () => scaledDotProductAttention(q, k, v, { alibiSlopes: new Float32Array(3) }), error: RangeError, message: ['options.alibiSlopes.length', 'H = 2', 'got 3'] },
+    { name: 'alibiSlopes a plain array', call: () => scaledDotProductAttention(q, k, v, { alibiSlopes: [1, 1] } as never), error: TypeError, message: ['options.alibiSlopes', 'Float32Array'] },
+    { name: 'packed: lengths not summing to T', call: () => scaledDotProductAttention(ramp([5, 2, 4]), ramp([5, 1, 4]), ramp([5, 1, 3]), { sequenceLengths: [1, 3] }), error: RangeError, message: ['options.sequenceLengths', 'summing to T (q.shape[0]) = 5', 'got [1, 3]'] },
+    { name: 'packed: k heads not dividing H', call: () => scaledDotProductAttention(ramp([5, 2, 4]), ramp([5, 3, 4]), ramp([5, 3, 3]), { sequenceLengths: [5] }), error: RangeError, message: ['k', '[Tk, Hkv, 4]', 'Hkv dividing H = 2', 'got [5, 3, 4]'] },
+    { name: 'packed: an attnMask', call: () => scaledDotProductAttention(ramp([5, 2, 4]), ramp([5, 1, 4]), ramp([5, 1, 3]), { sequenceLengths: [5], attnMask: boolMask([5, 5]) }), error: RangeError, message: ['options.attnMask', 'packed'] },
+    { name: 'packed: q of rank 4', call: () => scaledDotProductAttention(q, k, v, { sequenceLengths: [2] }), error: RangeError, message: ['q', 'rank 3', '[T, H, D]'] },
   ], valid);
 });
 
