@@ -134,8 +134,8 @@ export class MultiHeadAttention {
    * Projects key [B, T, kDim] and value [B, T, vDim] once and appends them to the cache (e.g. an
    * encoder's output as cross-attention memory, reused by every decoder step through
    * `forward(query, null, null, { kvCache })`). options.keyPaddingMask [B, T] marks padding
-   * positions: stored, but blocked for every query. RangeError (cache unchanged) when the
-   * cache has no room for T more positions.
+   * positions: stored, but blocked for every query. Each sequence gets its T positions after
+   * its own length; RangeError (cache unchanged) when any sequence has no room for T more.
    */
   appendKV(cache: KVCache, key: Tensor, value: Tensor, options?: AppendKVOptions): void {
     const state = checkKVCache('cache', cache, this);
@@ -145,15 +145,21 @@ export class MultiHeadAttention {
   }
 
   /**
-   * Multi-head attention (PyTorch semantics). With options.kvCache:
+   * Multi-head attention (PyTorch semantics, with the layer's attention variant). Dense query
+   * [B, L, E], key [B, S, kDim], value [B, S, vDim]; or packed query [T, E], key [Tk, kDim],
+   * value [Tk, vDim] with options.sequenceLengths (output [T, E]: each sequence attends only to
+   * its own keys, positions from 0). With options.kvCache:
    * - `forward(x, x, x, { kvCache, isCausal: true })` (self-attention): the keys/values of the T
-   *   new tokens x [B, T, E] are projected once (fused with the queries) and appended; the new
-   *   queries attend to the whole cache (bottom-right causal). options.keyPaddingMask [B, T]
-   *   marks new padding positions, blocked for every later query too.
+   *   new tokens x [B, T, E] are projected once (fused with the queries) and appended, each
+   *   sequence's after its own length; the new queries attend to their sequence's whole cache
+   *   (bottom-right causal). options.keyPaddingMask [B, T] marks new padding positions, blocked
+   *   for every later query too. Packed x [T, E] with options.sequenceLengths (batchSize
+   *   lengths, 0 = sits this step out) is one continuous-batching step.
    * - `forward(query, null, null, { kvCache })` (cross-attention): the queries attend to the
    *   cache as filled by appendKV; nothing is appended.
-   * options.attnMask and the result's attnWeights then span the cache's positions (S = its
-   * length after appending). RangeError (cache unchanged) when it has no room for T more.
+   * options.attnMask and the result's attnWeights then span the longest sequence's positions
+   * (S = its length after appending; keys past a sequence's own length are blocked). RangeError
+   * (cache unchanged) when any sequence has no room for its new tokens.
    */
   forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): AttentionResult;
   forward(query: Tensor, key: null, value: null, options: ForwardOptions & { kvCache: KVCache }): AttentionResult;

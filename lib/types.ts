@@ -1,5 +1,6 @@
-// The shared data types of the public API: tensors, masks and a layer's result. A leaf
-// module: it imports nothing, so every other module may import it.
+// The shared data types of the public API: tensors, masks, a layer's result and the option
+// objects that both the layer and the functional ops take (window, rotary). A leaf module: it
+// imports nothing, so every other module may import it.
 
 /** Row-major, contiguous, batch-first. `data` may be a view into a larger buffer. */
 export interface Tensor {
@@ -13,7 +14,7 @@ export interface Mask {
   readonly shape: readonly number[];
 }
 
-/** output [B, L, E]; attnWeights only when needWeights ([B, L, S] averaged, or [B, H, L, S]). */
+/** output [B, L, E] ([T, E] packed); attnWeights only when needWeights ([B, L, S] averaged, or [B, H, L, S]). */
 export interface AttentionResult { output: Tensor; attnWeights?: Tensor }
 
 /** Sliding-window (local) attention: key position pk is visible to query position pq only if
