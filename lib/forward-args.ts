@@ -4,7 +4,7 @@
 import type { ForwardArgs } from './backend.js';
 import { layerOutputs } from './layer-result.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
-import { isPacked, packedDims, rejectWithPacking } from './packing.js';
+import { isPacked, PACKED_NOTE, packedDims, rejectWithPacking } from './packing.js';
 import { sameTensor } from './tensor.js';
 import type { AttentionResult, Tensor } from './types.js';
 import { checkBoolean, checkElementCount, checkOptions, checkShape, checkTensor } from './validate.js';
@@ -13,8 +13,6 @@ import { checkBoolean, checkElementCount, checkOptions, checkShape, checkTensor 
 export interface LayerDims { embedDim: number; numHeads: number; kDim: number; vDim: number }
 
 export interface LayerCallArgs { args: ForwardArgs; result: AttentionResult }
-
-const PACKED_NOTE = ' (packed: options.sequenceLengths is given)';
 
 function denseForwardArgs(layer: LayerDims, query: unknown, key: unknown, value: unknown,
   opts: Record<string, unknown>): LayerCallArgs {

@@ -7,7 +7,7 @@ import type { LayerDims } from './forward-args.js';
 import type { KVCache } from './kv-cache.js';
 import { layerOutputs } from './layer-result.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
-import { checkSequenceLengths, isPacked, rejectWithPacking } from './packing.js';
+import { checkSequenceLengths, isPacked, PACKED_NOTE, rejectWithPacking } from './packing.js';
 import { sameTensor } from './tensor.js';
 import type { AttentionResult, Tensor } from './types.js';
 import {
@@ -93,7 +93,7 @@ function denseCachedQuery(layer: LayerDims, cache: KVCache, lengths: Int32Array,
 
 function packedCachedQuery(layer: LayerDims, cache: KVCache, lengths: Int32Array, query: unknown,
   opts: Record<string, unknown>, append: boolean): CachedQuery {
-  const q = checkTensor('query', query, 2, '[T, E] (packed: options.sequenceLengths is given)');
+  const q = checkTensor('query', query, 2, `[T, E]${PACKED_NOTE}`);
   const [T] = q.shape;
   checkShape('query', q.shape, [T, layer.embedDim], '[T, E]');
   rejectWithPacking('options.attnMask', opts.attnMask);

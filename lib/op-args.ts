@@ -2,7 +2,7 @@
 // records (backend.ts), with the result they will hold: options.out, or a fresh array.
 import type { AttentionArgs, MatmulArgs, Packing, SoftmaxArgs } from './backend.js';
 import { attnMaskDescriptor, keyPaddingDescriptor, softmaxMaskDescriptor } from './masks.js';
-import { isPacked, packedDims, rejectWithPacking } from './packing.js';
+import { isPacked, PACKED_NOTE, packedDims, rejectWithPacking } from './packing.js';
 import { functionalScoreRule } from './score-rule.js';
 import type { AttentionWindow, Mask, Tensor } from './types.js';
 import {
@@ -107,13 +107,13 @@ export function maskedSoftmaxArgs(x: Tensor, options?: MaskedSoftmaxOptions): Op
 }
 
 /** The dims of an attention call: dense [B, H, L, D] or packed [T, H, D] (then batch = N). */
-interface AttentionDims {
+interface AttentionCallDims {
   batch: number; heads: number; kvHeads: number; l: number; s: number; d: number; dv: number;
   packed?: Packing; shape: number[];
 }
 
 /** q [B, H, L, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv]. */
-function denseAttentionDims(tq: Tensor, tk: Tensor, tv: Tensor): AttentionDims {
+function denseAttentionDims(tq: Tensor, tk: Tensor, tv: Tensor): AttentionCallDims {
   const [batch, heads, l, d] = tq.shape;
   const [, kvHeads, s] = tk.shape;
   if (!shapesEqual(tk.shape, [batch, kvHeads, s, d]) || heads % kvHeads !== 0) {
@@ -128,7 +128,7 @@ function denseAttentionDims(tq: Tensor, tk: Tensor, tv: Tensor): AttentionDims {
 }
 
 /** q [T, H, D], k [Tk, Hkv, D], v [Tk, Hkv, Dv] with the options' sequence lengths. */
-function packedAttentionDims(tq: Tensor, tk: Tensor, tv: Tensor, opts: Record<string, unknown>): AttentionDims {
+function packedAttentionDims(tq: Tensor, tk: Tensor, tv: Tensor, opts: Record<string, unknown>): AttentionCallDims {
   const [T, heads, d] = tq.shape;
   const [Tk, kvHeads] = tk.shape;
   if (!shapesEqual(tk.shape, [Tk, kvHeads, d]) || heads % kvHeads !== 0) {
@@ -150,10 +150,9 @@ export function attentionArgs(q: Tensor, k: Tensor, v: Tensor,
   // options.sequenceLengths makes the call packed (token-major tensors of one rank less).
   const packing = isPacked(opts);
   const rank = packing ? 3 : 4;
-  const packedNote = ' (packed: options.sequenceLengths is given)';
-  const tq = checkTensor('q', q, rank, packing ? `[T, H, D]${packedNote}` : '[B, H, L, D]');
-  const tk = checkTensor('k', k, rank, packing ? `[Tk, Hkv, D]${packedNote}` : '[B, Hkv, S, D]');
-  const tv = checkTensor('v', v, rank, packing ? `[Tk, Hkv, Dv]${packedNote}` : '[B, Hkv, S, Dv]');
+  const tq = checkTensor('q', q, rank, packing ? `[T, H, D]${PACKED_NOTE}` : '[B, H, L, D]');
+  const tk = checkTensor('k', k, rank, packing ? `[Tk, Hkv, D]${PACKED_NOTE}` : '[B, Hkv, S, D]');
+  const tv = checkTensor('v', v, rank, packing ? `[Tk, Hkv, Dv]${PACKED_NOTE}` : '[B, Hkv, S, Dv]');
   const call = packing ? packedAttentionDims(tq, tk, tv, opts) : denseAttentionDims(tq, tk, tv);
   const { batch, heads, kvHeads, l, s, d, dv, packed, shape } = call;
   const rule = functionalScoreRule(opts, heads, 1 / Math.sqrt(d));

@@ -3,6 +3,9 @@
 import type { Packing } from './backend.js';
 import { checkNonNegativeInteger, checkNumberList, invalidParameterError } from './validate.js';
 
+/** Said of a tensor's expected shape when options.sequenceLengths made the call packed. */
+export const PACKED_NOTE = ' (packed: options.sequenceLengths is given)';
+
 /** Lengths as cumulative offsets (N + 1 entries from 0), and the longest length. */
 export interface Offsets { offsets: Int32Array; longest: number }
 
