@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { MultiHeadAttention, type KVCache, type MultiHeadAttentionOptions, type Tensor } from '../lib/index.js';
 import { Rng, expectClose, randTensor, randWeights, type T } from './helpers.js';
-import { cat0, rows } from './variant-helpers.js';
+import { cat0, firstKvRows, rows } from './variant-helpers.js';
 
 const E = 12, H = 4;
 
@@ -15,8 +15,7 @@ function makeLayer(extra: Partial<MultiHeadAttentionOptions> = {}): MultiHeadAtt
   const Ekv = (extra.numKvHeads ?? H) * (E / H);
   return new MultiHeadAttention({
     embedDim: E, numHeads: H, backend: 'reference', ...extra,
-    weights: { ...weights, kWeight: weights.kWeight.slice(0, Ekv * E), vWeight: weights.vWeight.slice(0, Ekv * E),
-      kBias: weights.kBias!.slice(0, Ekv), vBias: weights.vBias!.slice(0, Ekv) },
+    weights: firstKvRows(weights, E, Ekv),
   });
 }
 

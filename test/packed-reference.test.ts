@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MultiHeadAttention, reference, type Tensor } from '../lib/index.js';
 import { Rng, expectClose, paddingBool, randTensor, randWeights, type T } from './helpers.js';
-import { cat0, rows } from './variant-helpers.js';
+import { cat0, firstKvRows, rows } from './variant-helpers.js';
 
 /** Sequence n of a packed [T, ...] tensor with lengths `lengths`, as [1, l_n, ...]. */
 function sequence(x: Tensor, lengths: number[], n: number): T {
@@ -33,8 +33,7 @@ describe('packed layer forward equals one forward per sequence, concatenated', (
         const Ekv = ((variant as { numKvHeads?: number }).numKvHeads ?? H) * (E / H);
         const layer = new MultiHeadAttention({
           embedDim: E, numHeads: H, backend: 'reference', ...variant,
-          weights: { ...weights, kWeight: weights.kWeight.slice(0, Ekv * E), vWeight: weights.vWeight.slice(0, Ekv * E),
-            kBias: weights.kBias!.slice(0, Ekv), vBias: weights.vBias!.slice(0, Ekv) },
+          weights: firstKvRows(weights, E, Ekv),
         });
         const lengths = [3, 1, 7, 2];
         const x = randTensor(rng, [13, E]);

@@ -4,6 +4,13 @@
 import { reference, type Tensor } from '../lib/index.js';
 import { type M, type T, type Weights, numel } from './helpers.js';
 
+/** MHA weights (k/v projections of E rows) cut to a GQA layer's: the first Ekv rows of the
+ * key/value projections and biases. */
+export function firstKvRows(w: Weights, E: number, Ekv: number): Weights {
+  const cut = (a: Float32Array | undefined) => a?.slice(0, (Ekv * a.length) / E);
+  return { ...w, kWeight: cut(w.kWeight)!, vWeight: cut(w.vWeight)!, kBias: cut(w.kBias), vBias: cut(w.vBias) };
+}
+
 /** x [B, N, In] -> x W^T + bias as [B, heads, N, D] (torch.nn.Linear, then split into heads). */
 export function projectHeads(x: T, w: Float32Array, bias: Float32Array | undefined, heads: number): T {
   const [B, N, inDim] = x.shape;
