@@ -6,7 +6,7 @@ import { layerOutputs } from './layer-result.js';
 import { attnMaskDescriptor, keyPaddingDescriptor } from './masks.js';
 import { isPacked, PACKED_NOTE, packedDims, rejectWithPacking } from './packing.js';
 import { sameTensor } from './tensor.js';
-import type { AttentionResult, Tensor } from './types.js';
+import type { AttentionResult } from './types.js';
 import { checkBoolean, checkElementCount, checkOptions, checkShape, checkTensor } from './validate.js';
 
 /** The layer dims a call is checked against. */

@@ -68,7 +68,9 @@ describe('grouped-query attention', () => {
 });
 
 describe('sliding window', () => {
-  for (const [L, S, left, right] of [[3, 7, 2, 0], [7, 7, 1, undefined], [5, 3, undefined, 1], [1, 33, 4, 4]]) {
+  const cases: [number, number, number | undefined, number | undefined][] =
+    [[3, 7, 2, 0], [7, 7, 1, undefined], [5, 3, undefined, 1], [1, 33, 4, 4]];
+  for (const [L, S, left, right] of cases) {
     it(`equals a boolean attnMask (L=${L} S=${S} left=${left} right=${right})`, () => {
       const rng = new Rng(L * 10 + S);
       const q = randTensor(rng, [2, 3, L, 4]);
