@@ -58,13 +58,14 @@ std::vector<float> random_vec(size_t n, uint32_t seed) {
 mha_attention_args interleaved_args(int64_t B, int64_t H, int64_t L, int64_t S, int64_t D,
                                     const float* q, const float* k, const float* v, float* out) {
   mha_attention_args a{};
-  a.batch = B; a.heads = H; a.l = L; a.s = S; a.d = D; a.dv = D;
+  a.batch = B; a.heads = H; a.kv_heads = H; a.l = L; a.s = S; a.d = D; a.dv = D;
   const int64_t E = H * D;
   a.q = q; a.q_sb = L * E; a.q_sh = D; a.q_sl = E;
   a.k = k; a.k_sb = S * E; a.k_sh = D; a.k_ss = E;
   a.v = v; a.v_sb = S * E; a.v_sh = D; a.v_ss = E;
   a.out = out; a.o_sb = L * E; a.o_sh = D; a.o_sl = E;
-  a.scale = 1.0f / sqrtf(static_cast<float>(D));
+  a.rule.scale = 1.0f / sqrtf(static_cast<float>(D));
+  a.rule.window_left = a.rule.window_right = -1;
   return a;
 }
 
@@ -79,13 +80,15 @@ void unfused(const mha_attention_args& a, float* scores) {
     g.a = a.q + b * a.q_sb; g.lda = E; g.stride_a = a.d;
     g.b = a.k + b * a.k_sb; g.ldb = E; g.stride_b = a.d; g.trans_b = 1;
     g.c = sc; g.ldc = S; g.stride_c = L * S;
-    g.alpha = a.scale;
+    g.alpha = a.rule.scale;
     mha_sgemm(&g);
   }
   mha_softmax_args sm{};
   sm.batch = a.batch; sm.heads = a.heads; sm.l = L; sm.s = S;
-  sm.x = scores; sm.out = scores; sm.scale = 1.0f;
-  sm.attn_mask = a.attn_mask; sm.key_padding = a.key_padding; sm.causal = a.causal;
+  sm.x = scores; sm.out = scores;
+  sm.rule = a.rule;
+  sm.rule.scale = 1.0f;
+  sm.attn_mask = a.attn_mask; sm.key_padding = a.key_padding;
   mha_masked_softmax(&sm);
   for (int64_t b = 0; b < a.batch; ++b) {
     mha_gemm_args g{};
@@ -126,7 +129,7 @@ int main() {
     const auto q = random_vec(B * L * E, 1), k = random_vec(B * S * E, 2), v = random_vec(B * S * E, 3);
     std::vector<float> out(B * L * E);
     mha_attention_args a = interleaved_args(B, H, L, S, D, q.data(), k.data(), v.data(), out.data());
-    a.causal = 1;
+    a.rule.causal = 1;
     const long rss0 = max_rss_kb();
     mha_attention(&a);
     const long extra_kb = max_rss_kb() - rss0;
@@ -146,12 +149,13 @@ int main() {
     const auto q = random_vec(B * H * D, 4), k = random_vec(B * H * S * D, 5), v = random_vec(B * H * S * D, 6);
     std::vector<float> out(B * H * D);
     mha_attention_args a{};
-    a.batch = B; a.heads = H; a.l = 1; a.s = S; a.d = D; a.dv = D;
+    a.batch = B; a.heads = H; a.kv_heads = H; a.l = 1; a.s = S; a.d = D; a.dv = D;
     a.q = q.data(); a.q_sb = H * D; a.q_sh = D; a.q_sl = D;
     a.k = k.data(); a.k_sb = H * S * D; a.k_sh = S * D; a.k_ss = D;
     a.v = v.data(); a.v_sb = H * S * D; a.v_sh = S * D; a.v_ss = D;
     a.out = out.data(); a.o_sb = H * D; a.o_sh = D; a.o_sl = D;
-    a.scale = 0.125f;
+    a.rule.scale = 0.125f;
+    a.rule.window_left = a.rule.window_right = -1;
     const double bytes = 2.0 * B * H * S * D * 4;
     const std::vector<uint32_t> probe(64 << 20, 1u);  // 256 MB
     for (int threads : {1, 2}) {

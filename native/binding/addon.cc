@@ -1,8 +1,13 @@
 // Module init (context-aware: one MhaAddon instance per Node environment, so the addon
 // loads in the main thread and in any number of worker_threads) and the free functions:
-// nativeInfo, setNumThreads/getNumThreads, matmul, maskedSoftmax, attention. Each
-// unwraps and re-checks its argument object, then runs the core synchronously.
+// nativeInfo, setNumThreads/getNumThreads, matmul, maskedSoftmax, attention, rotary. Each
+// unwraps and re-checks its record (lib/backend.ts), then runs the core synchronously.
 #include <napi.h>
+
+#include <math.h>
+#include <string.h>
+
+#include <vector>
 
 #include "binding/args.h"
 #include "binding/errors.h"
@@ -10,6 +15,7 @@
 #include "core/attention.h"
 #include "core/dispatch.h"
 #include "core/gemm.h"
+#include "core/rotary.h"
 #include "core/softmax.h"
 #include "core/threadpool.h"
 
@@ -34,6 +40,7 @@ class MhaAddon : public Napi::Addon<MhaAddon> {
         InstanceMethod("matmul", &MhaAddon::Matmul),
         InstanceMethod("maskedSoftmax", &MhaAddon::MaskedSoftmax),
         InstanceMethod("attention", &MhaAddon::Attention),
+        InstanceMethod("rotary", &MhaAddon::Rotary),
         InstanceValue("Model", DefineModelClass(env)),
     });
   }
@@ -88,34 +95,85 @@ class MhaAddon : public Napi::Addon<MhaAddon> {
     a.batch = batch; a.heads = heads; a.l = l; a.s = s;
     a.x = GetFloat32(o, "x", count).Data();
     a.out = GetFloat32(o, "out", count).Data();
-    a.scale = GetFloat(o, "scale");
+    a.rule = GetScoreRule(o, heads, true);
     a.attn_mask = GetOptionalMask(o, "attnMask", batch, heads, l, s).mask;
     a.key_padding = GetOptionalMask(o, "keyPadding", batch, heads, l, s).mask;
-    a.causal = GetBool(o, "causal");
     mha_masked_softmax(&a);
     return env.Undefined();
   }
 
+  // Dense q [B,H,L,D], k [B,Hkv,S,D], v [B,Hkv,S,Dv] -> out [B,H,L,Dv], or packed token-major
+  // q [T,H,D], k [Tk,Hkv,D], v [Tk,Hkv,Dv] -> out [T,H,Dv] (lib/backend.ts AttentionArgs).
   Napi::Value Attention(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = ArgObject(info, 0);
-    const int64_t batch = GetDim(o, "batch"), heads = GetDim(o, "heads"), l = GetDim(o, "l"), s = GetDim(o, "s");
-    const int64_t d = GetDim(o, "d"), dv = GetDim(o, "dv");
+    const int64_t batch = GetDim(o, "batch"), heads = GetDim(o, "heads"), kv_heads = GetDim(o, "kvHeads");
+    const int64_t l = GetCount(o, "l"), s = GetCount(o, "s"), d = GetDim(o, "d"), dv = GetDim(o, "dv");
+    if (heads % kv_heads != 0) ThrowRange(env, "kvHeads must divide heads");
     mha_attention_args a = {};
-    a.batch = batch; a.heads = heads; a.l = l; a.s = s; a.d = d; a.dv = dv;
-    a.q = GetFloat32(o, "q", ElementCount(env, {batch, heads, l, d})).Data();
-    a.q_sb = heads * l * d; a.q_sh = l * d; a.q_sl = d;
-    a.k = GetFloat32(o, "k", ElementCount(env, {batch, heads, s, d})).Data();
-    a.k_sb = heads * s * d; a.k_sh = s * d; a.k_ss = d;
-    a.v = GetFloat32(o, "v", ElementCount(env, {batch, heads, s, dv})).Data();
-    a.v_sb = heads * s * dv; a.v_sh = s * dv; a.v_ss = dv;
-    a.out = GetFloat32(o, "out", ElementCount(env, {batch, heads, l, dv})).Data();
-    a.o_sb = heads * l * dv; a.o_sh = l * dv; a.o_sl = dv;
-    a.scale = GetFloat(o, "scale");
+    a.batch = batch; a.heads = heads; a.kv_heads = kv_heads; a.l = l; a.s = s; a.d = d; a.dv = dv;
+    std::vector<int64_t> q_rows, kv_rows;
+    int64_t rows_q, rows_kv;
+    Napi::Value packed = o.Get("packed");
+    if (!packed.IsUndefined() && !packed.IsNull()) {
+      if (!packed.IsObject()) ThrowType(env, "packed must be an object");
+      int64_t longest_q, longest_kv;
+      q_rows = GetRowOffsets(packed.As<Napi::Object>(), "q", batch, &longest_q);
+      kv_rows = GetRowOffsets(packed.As<Napi::Object>(), "kv", batch, &longest_kv);
+      if (q_rows.empty() || kv_rows.empty()) ThrowType(env, "packed needs q and kv");
+      if (longest_q > l || longest_kv > s) ThrowRange(env, "packed sequences longer than l or s");
+      rows_q = q_rows.back();
+      rows_kv = kv_rows.back();
+      a.q_rows = q_rows.data();
+      a.kv_rows = kv_rows.data();
+      a.q_sh = d; a.q_sl = heads * d;
+      a.k_sh = d; a.k_ss = kv_heads * d;
+      a.v_sh = dv; a.v_ss = kv_heads * dv;
+      a.o_sh = dv; a.o_sl = heads * dv;
+    } else {
+      if (l == 0 || s == 0) ThrowRange(env, "l and s must be positive without packing");
+      rows_q = ElementCount(env, {batch, l});
+      rows_kv = ElementCount(env, {batch, s});
+      a.q_sb = heads * l * d; a.q_sh = l * d; a.q_sl = d;
+      a.k_sb = kv_heads * s * d; a.k_sh = s * d; a.k_ss = d;
+      a.v_sb = kv_heads * s * dv; a.v_sh = s * dv; a.v_ss = dv;
+      a.o_sb = heads * l * dv; a.o_sh = l * dv; a.o_sl = dv;
+    }
+    a.q = GetFloat32(o, "q", ElementCount(env, {rows_q, heads, d})).Data();
+    a.k = GetFloat32(o, "k", ElementCount(env, {rows_kv, kv_heads, d})).Data();
+    a.v = GetFloat32(o, "v", ElementCount(env, {rows_kv, kv_heads, dv})).Data();
+    a.out = GetFloat32(o, "out", ElementCount(env, {rows_q, heads, dv})).Data();
+    a.rule = GetScoreRule(o, heads, true);
     a.attn_mask = GetOptionalMask(o, "attnMask", batch, heads, l, s).mask;
     a.key_padding = GetOptionalMask(o, "keyPadding", batch, heads, l, s).mask;
-    a.causal = GetBool(o, "causal");
+    if (a.q_rows && (a.attn_mask.kind != MHA_MASK_NONE || a.key_padding.kind != MHA_MASK_NONE))
+      ThrowRange(env, "packed attention takes no masks");
     mha_attention(&a);
+    return env.Undefined();
+  }
+
+  // RoPE of x [groups, n, heads, d] into out (which may be x): vector (g, i, h) rotated for
+  // position positions[i] (lib/backend.ts RotaryArgs).
+  Napi::Value Rotary(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = ArgObject(info, 0);
+    const int64_t groups = GetDim(o, "groups"), n = GetDim(o, "n"), heads = GetDim(o, "heads"), d = GetDim(o, "d");
+    const mha_rotary_spec spec = GetRotarySpec(o, d);
+    const int64_t count = ElementCount(env, {groups, n, heads, d});
+    Napi::Float32Array x = GetFloat32(o, "x", count), out = GetFloat32(o, "out", count);
+    Napi::Value p = o.Get("positions");
+    if (!p.IsTypedArray() || p.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      ThrowType(env, "positions must be a Float64Array");
+    Napi::Float64Array positions = p.As<Napi::Float64Array>();
+    if (static_cast<int64_t>(positions.ElementLength()) < n) ThrowRange(env, "positions needs n entries");
+    const double* given = positions.Data();
+    std::vector<double> pos(groups * n);
+    for (int64_t r = 0; r < groups * n; ++r) {
+      pos[r] = given[r % n];
+      if (!isfinite(pos[r])) ThrowRange(env, "positions must be finite");
+    }
+    if (out.Data() != x.Data()) memmove(out.Data(), x.Data(), count * sizeof(float));
+    mha_rotary(&spec, out.Data(), groups * n, heads * d, heads, d, pos.data());
     return env.Undefined();
   }
 };

@@ -1,7 +1,9 @@
 #include "binding/args.h"
 
 #include <math.h>
+#include <stdint.h>
 
+#include <algorithm>
 #include <string>
 
 #include "binding/errors.h"
@@ -21,7 +23,23 @@ bool IsUint8Array(const Napi::Value& v) {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
 }
 
-// A non-negative safe integer (min 0) or positive one (min 1).
+bool IsInt32Array(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
+}
+
+std::vector<int64_t> ReadInts(Napi::Env env, const Napi::Value& v, const std::string& name, int64_t count,
+                              int64_t max) {
+  if (!IsInt32Array(v)) ThrowType(env, name + " must be an Int32Array");
+  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != count)
+    ThrowRange(env, name + " has " + std::to_string(a.ElementLength()) + " entries, needs " + std::to_string(count));
+  std::vector<int64_t> out(a.Data(), a.Data() + count);
+  for (int64_t x : out)
+    if (x < 0 || x > max) ThrowRange(env, name + " has an entry outside [0, " + std::to_string(max) + "]");
+  return out;
+}
+
+// A safe integer >= min (-1, 0 or 1).
 int64_t GetInteger(Napi::Env env, const Napi::Value& v, const std::string& name, double min) {
   if (!v.IsNumber()) ThrowType(env, name + " must be a number");
   const double x = v.As<Napi::Number>().DoubleValue();
@@ -106,6 +124,55 @@ Napi::Float32Array GetOptionalWeights(const Napi::Object& o, bool average, int64
   Napi::Float32Array w = GetOptionalFloat32(o, "weights", n);
   *len = w.IsEmpty() ? 0 : n;
   return w;
+}
+
+std::vector<int64_t> GetOptionalInts(const Napi::Object& o, const char* name, int64_t count, int64_t max) {
+  Napi::Value v = o.Get(name);
+  if (IsAbsent(v)) return {};
+  return ReadInts(o.Env(), v, name, count, max);
+}
+
+std::vector<int64_t> GetInts(const Napi::Object& o, const char* name, int64_t count, int64_t max) {
+  return ReadInts(o.Env(), o.Get(name), name, count, max);
+}
+
+std::vector<int64_t> GetRowOffsets(const Napi::Object& o, const char* name, int64_t batch, int64_t* longest) {
+  std::vector<int64_t> rows = GetOptionalInts(o, name, batch + 1, INT32_MAX);
+  *longest = 0;
+  if (rows.empty()) return rows;
+  if (rows[0] != 0) ThrowRange(o.Env(), std::string(name) + " must start at 0");
+  for (int64_t b = 0; b < batch; ++b) {
+    if (rows[b + 1] < rows[b]) ThrowRange(o.Env(), std::string(name) + " must not decrease");
+    *longest = std::max(*longest, rows[b + 1] - rows[b]);
+  }
+  return rows;
+}
+
+mha_score_rule GetScoreRule(const Napi::Object& o, int64_t heads, bool with_causal) {
+  Napi::Env env = o.Env();
+  mha_score_rule r = {};
+  r.scale = GetFloat(o, "scale");
+  r.softcap = GetFloat(o, "softcap");
+  if (r.softcap < 0) ThrowRange(env, "softcap must be >= 0");
+  Napi::Float32Array slopes = GetOptionalFloat32(o, "alibiSlopes", heads);
+  r.alibi = slopes.IsEmpty() ? nullptr : slopes.Data();
+  for (int64_t h = 0; r.alibi && h < heads; ++h)
+    if (!isfinite(r.alibi[h])) ThrowRange(env, "alibiSlopes must be finite");
+  r.window_left = GetInteger(env, o.Get("windowLeft"), "windowLeft", -1);
+  r.window_right = GetInteger(env, o.Get("windowRight"), "windowRight", -1);
+  r.causal = with_causal ? GetBool(o, "causal") : 0;
+  return r;
+}
+
+mha_rotary_spec GetRotarySpec(const Napi::Object& o, int64_t head_dim) {
+  Napi::Env env = o.Env();
+  mha_rotary_spec r = {};
+  r.dim = GetDim(o, "dim");
+  if (r.dim % 2 != 0 || r.dim > head_dim) ThrowRange(env, "rotary dim must be even and at most the head size");
+  r.base = GetFloat(o, "base");
+  if (!(r.base > 0)) ThrowRange(env, "rotary base must be > 0");
+  r.interleaved = GetBool(o, "interleaved");
+  return r;
 }
 
 MaskView GetOptionalMask(const Napi::Object& o, const char* name, int64_t b, int64_t h, int64_t l, int64_t s) {

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/mask.h"
+#include "core/rotary.h"
+#include "core/score_rule.h"
 
 namespace mha_binding {
 
@@ -37,6 +39,25 @@ Napi::Float32Array GetOptionalWeights(const Napi::Object& o, bool average, int64
                                       int64_t l, int64_t s, int64_t* len);
 // An optional Uint8Array property with at least min_length elements (empty when undefined or null).
 Napi::Uint8Array GetOptionalUint8(const Napi::Object& o, const char* name, int64_t min_length);
+
+// An optional Int32Array property of exactly `count` entries, each in [0, max], as int64
+// (empty when undefined or null).
+std::vector<int64_t> GetOptionalInts(const Napi::Object& o, const char* name, int64_t count, int64_t max);
+// The same, required.
+std::vector<int64_t> GetInts(const Napi::Object& o, const char* name, int64_t count, int64_t max);
+// Row offsets of a ragged batch (lib/backend.ts Packing): `batch + 1` non-decreasing entries from
+// 0; empty when absent. *longest = the largest count (rows[b + 1] - rows[b]).
+std::vector<int64_t> GetRowOffsets(const Napi::Object& o, const char* name, int64_t batch, int64_t* longest);
+
+// The score rule of a record (lib/backend.ts ScoreRule) for `heads` query heads: scale and
+// softcap (finite, softcap >= 0), alibiSlopes (optional Float32Array of >= heads finite
+// slopes; the rule points into it), windowLeft / windowRight (integers >= -1) and, when
+// with_causal, causal.
+mha_score_rule GetScoreRule(const Napi::Object& o, int64_t heads, bool with_causal);
+
+// A rotary spec (lib/backend.ts RotarySpec: dim, base, interleaved) read from o, for heads of
+// head_dim features: dim even in [2, head_dim], base finite and > 0.
+mha_rotary_spec GetRotarySpec(const Napi::Object& o, int64_t head_dim);
 
 // A mask over (b, h, l, s) as the core sees it, plus how many bytes of its data the strides
 // reach (0 when undefined or null); Uint8Array = MHA_MASK_BOOL, Float32Array = MHA_MASK_ADDITIVE.

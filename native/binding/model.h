@@ -13,7 +13,9 @@ namespace mha_binding {
 using ModelPtr = std::shared_ptr<const mha_model>;
 
 struct ModelShape {
-  int64_t embed_dim, num_heads, k_dim, v_dim;
+  int64_t embed_dim, num_heads, num_kv_heads, k_dim, v_dim;
+  int64_t head_dim() const { return embed_dim / num_heads; }
+  int64_t kv_dim() const { return num_kv_heads * head_dim(); }
 };
 
 // The Model constructor for one Node environment.

@@ -1,19 +1,24 @@
-// Scaled dot-product attention over strided q/k/v with every mask kind.
-//  - weights == NULL: fused (FlashAttention-style). Work items are (batch, head, a pair of
-//    blocks of kBlockRows queries); each block streams key tiles of kTileKeys through an
-//    online softmax (running max and sum, rescaled accumulator) and accumulates P.V, so
-//    no L x S matrix exists. Causal tiles past the diagonal are never visited. With a
-//    single query block and too few (batch, head) items for the pool (decode), the keys
-//    are split too and the partial (max, sum, acc) are combined afterwards. Key tiles past
-//    the last key the key padding mask leaves open are skipped too.
-//  - weights != NULL: scores of a query block are written to weights, turned into
+// Scaled dot-product attention over strided q/k/v with every mask kind, the score rule
+// (core/score_rule.h), grouped key/value heads and ragged batches.
+//  - The unit of work is a block of query rows that share one key/value head: `heads`
+//    consecutive query heads of one group times up to n positions (n = kBlockRows / group
+//    size), so each key/value tile is read once for the whole group.
+//  - weights == NULL: fused (FlashAttention-style). Work items are (entry, key/value head, a
+//    pair of position blocks); each block streams key tiles of kTileKeys through an online
+//    softmax (running max and sum, rescaled accumulator) and accumulates P.V, so no L x S
+//    matrix exists. Only the tiles a block's positions can see are visited: tiles past the
+//    causal diagonal or the last key the key padding leaves open, and tiles wholly outside a
+//    sliding window, are skipped. When every entry has a single position block and there are
+//    too few items for the pool (decode), the keys are split too and the partial (max, sum,
+//    acc) are combined afterwards.
+//  - weights != NULL: scores of a block (one head) are written to weights, turned into
 //    probabilities by the masked softmax row kernels, then out = P.V.
-// When there are enough query rows to amortize it, K is packed once per (batch, head) into
-// K^T tiles, and strided V rows and query blocks are copied contiguous (strided rows of an
-// [B, L, H*D] layout alias a few cache sets); otherwise (decode) scores are dot products
-// against K in place and V is read in place. Packing goes a group of (batch, head) pairs at
-// a time (about kPackBudgetBytes of packed K and V), each group packed then attended, so the
-// extra memory stays small however long the sequence is.
+// When there are enough query rows to amortize it, K is packed once per (entry, key/value
+// head) into K^T tiles, and strided V rows and query blocks are copied contiguous (strided rows
+// of an [B, L, H*D] layout alias a few cache sets); otherwise (decode) scores are dot products
+// against K in place and V is read in place. Packing goes a group of (entry, key/value head)
+// pairs at a time (about kPackBudgetBytes of packed K and V), each group packed then attended,
+// so the extra memory stays small however long the sequences are.
 #include "core/attention.h"
 
 #include <math.h>
@@ -36,83 +41,223 @@ using mha::kMinSplitKeys;
 using mha::kPackBudgetBytes;
 using mha::kPackMinRows;
 using mha::kTileKeys;
-
-static_assert(kTileKeys % MHA_ATTN_KT_PAD == 0, "K^T tiles are whole padded rows");
+static_assert(kTileKeys % MHA_ATTN_KT_PAD == 0, "K^T tiles are padded to MHA_ATTN_KT_PAD keys");
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// One entry (sequence) of the batch: its query and key counts, and row 0 of head 0 of each
+// operand.
+struct Entry {
+  int64_t l, s;
+  const float* q;
+  const float* k;
+  const float* v;
+  float* o;
+  int64_t key_end;  // keys from here on are blocked for every query by the key padding (<= s)
+};
+
+// Query rows sharing key/value head kvh: heads h0 .. h0 + heads - 1 at positions l0 .. l0 + n - 1
+// of entry b; row r is head h0 + r / n at position l0 + r % n.
+struct Block {
+  int64_t b, kvh, h0, heads, l0, n;
+  int64_t rows() const { return heads * n; }
+  int64_t head(int64_t r) const { return h0 + r / n; }
+  int64_t pos(int64_t r) const { return l0 + r % n; }
+};
+
 class Attention {
  public:
-  Attention(const mha_attn_kernels* k, const mha_attention_args* a) : k_(k), a_(a) {
-    tiles_ = ceil_div(a->s, kTileKeys);
-    FindPaddingEnds();
-  }
-
-  // Keys [0, end) hold every key visible to some query of [l0, l0 + rows) of batch entry b.
-  int64_t VisibleEnd(int64_t b, int64_t l0, int64_t rows) const {
-    const int64_t end = padding_end_.empty() ? a_->s : padding_end_[b];
-    if (!a_->causal) return end;
-    return std::max<int64_t>(0, std::min(end, l0 + rows + a_->s - a_->l));
-  }
-
-  // The query rows [l0, l0 + rows) as a (pointer, row stride): copied contiguous into
-  // scratch (rows x d) when K is packed and q rows are strided.
-  const float* Queries(int64_t b, int64_t h, int64_t l0, int64_t rows, float* scratch, int64_t* ldq) const {
-    const mha_attention_args* a = a_;
-    const float* q = a->q + b * a->q_sb + h * a->q_sh + l0 * a->q_sl;
-    *ldq = a->q_sl;
-    if (!kt_ || a->q_sl == a->d) return q;
-    for (int64_t r = 0; r < rows; ++r) memcpy(scratch + r * a->d, q + r * a->q_sl, a->d * sizeof(float));
-    *ldq = a->d;
-    return scratch;
-  }
-
-  // V of (b, h) as a (pointer, row stride).
-  const float* Values(int64_t b, int64_t h, int64_t* ldv) const {
-    const mha_attention_args* a = a_;
-    if (vp_) {
-      *ldv = a->dv;
-      return vp_ + (b * a->heads + h - group_begin_) * a->s * a->dv;
+  Attention(const mha_attention_args* a, const mha_attn_kernels* k) : k_(k), a_(a) {
+    group_ = a->heads / a->kv_heads;
+    entries_.resize(a->batch);
+    for (int64_t b = 0; b < a->batch; ++b) {
+      Entry& e = entries_[b];
+      e.l = a->q_rows ? a->q_rows[b + 1] - a->q_rows[b] : a->l;
+      e.s = a->kv_rows ? a->kv_rows[b + 1] - a->kv_rows[b] : a->kv_lens ? a->kv_lens[b] : a->s;
+      e.q = a->q + (a->q_rows ? a->q_rows[b] * a->q_sl : b * a->q_sb);
+      e.o = a->out + (a->q_rows ? a->q_rows[b] * a->o_sl : b * a->o_sb);
+      e.k = a->k + (a->kv_rows ? a->kv_rows[b] * a->k_ss : b * a->k_sb);
+      e.v = a->v + (a->kv_rows ? a->kv_rows[b] * a->v_ss : b * a->v_sb);
+      e.key_end = PaddingEnd(b, e.s);
+      max_l_ = std::max(max_l_, e.l);
+      flops_ += 2.0 * a->heads * e.l * e.s * (a->d + a->dv);
     }
-    *ldv = a->v_ss;
-    return a->v + b * a->v_sb + h * a->v_sh;
+    pack_ = max_l_ >= kPackMinRows;
+  }
+
+  void Fused() {
+    const int64_t n = std::max<int64_t>(1, kBlockRows / group_);
+    const int64_t max_rows = group_ * std::min(max_l_, n);
+    int64_t max_blocks = 0;
+    for (const Entry& e : entries_) max_blocks = std::max(max_blocks, ceil_div(e.l, n));
+    ForEachPairGroup([&](int64_t p0, int64_t p1) {
+      // An item is position blocks i and blocks-1-i of one (entry, key/value head): under causal
+      // their key counts add up to about the same for every i, so items cost alike, and
+      // consecutive items share K and V, which then stay in the thread's L2 cache.
+      std::vector<Item> items;
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t blocks = ceil_div(entries_[p / a_->kv_heads].l, n);
+        for (int64_t i = 0; i < (blocks + 1) / 2; ++i) items.push_back({p, i, blocks});
+      }
+      const int64_t splits = max_blocks == 1 ? KeySplits(static_cast<int64_t>(items.size())) : 1;
+      if (splits > 1) return FusedSplit(p0, p1, n, max_rows, splits);
+      mha::parallel_for(static_cast<int64_t>(items.size()), Flops(p0, p1), [&](int64_t begin, int64_t end) {
+        float* tile = Work(max_rows * (kTileKeys + a_->d + a_->dv + 2));
+        float* qbuf = tile + max_rows * kTileKeys;
+        float* acc = qbuf + max_rows * a_->d;
+        float* m = acc + max_rows * a_->dv;
+        float* sum = m + max_rows;
+        mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, kTileKeys);
+        auto run = [&](const Block& blk) {
+          const int64_t rows = blk.rows();
+          std::fill(acc, acc + rows * a_->dv, 0.0f);
+          std::fill(m, m + rows, -INFINITY);
+          std::fill(sum, sum + rows, 0.0f);
+          int64_t j0, j1;
+          VisibleKeys(blk, &j0, &j1);
+          Stream(blk, j0, j1, masks, qbuf, tile, acc, m, sum);
+          Finish(blk, acc, sum);
+        };
+        for (int64_t it = begin; it < end; ++it) {
+          const Item& item = items[it];
+          run(BlockOf(item.pair, item.blocks - 1 - item.index, n));
+          if (item.index != item.blocks - 1 - item.index) run(BlockOf(item.pair, item.index, n));
+        }
+      });
+    });
+  }
+
+  // Probabilities into weights, then out = P.V (the path that materializes L x S).
+  void WithWeights() {
+    const mha_attention_args* a = a_;
+    const int64_t L = a->l, S = a->s, blocks = ceil_div(L, kBlockRows);
+    ForEachPairGroup([&](int64_t p0, int64_t p1) {
+      const int64_t items = (p1 - p0) * group_ * blocks;
+      mha::parallel_for(items, Flops(p0, p1), [&](int64_t begin, int64_t end) {
+        mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
+        mha_row_masks rm;
+        float* qbuf = Work(std::min(L, kBlockRows) * a->d);
+        for (int64_t it = begin; it < end; ++it) {
+          const int64_t p = p0 + it / (group_ * blocks), g = it / blocks % group_, i = it % blocks;
+          const int64_t b = p / a->kv_heads, kvh = p % a->kv_heads, h = kvh * group_ + g;
+          const Entry& e = entries_[b];
+          const Block blk{b, kvh, h, 1, i * kBlockRows, std::min(kBlockRows, e.l - i * kBlockRows)};
+          if (blk.n <= 0) continue;
+          int64_t j0, visible;
+          VisibleKeys(blk, &j0, &visible);
+          j0 = 0;  // the weights row is written whole: keys before the window are scored and blocked
+          float* w = a->weights + ((b * a->heads + h) * L + blk.l0) * S;
+          int64_t ldq, ldv;
+          const float* q = Queries(blk, qbuf, &ldq);
+          Scores(blk, q, ldq, blk.n, 0, visible, w, S);
+          for (int64_t r = 0; r < blk.n; ++r) {
+            float* row = w + r * S;
+            const int64_t l = blk.l0 + r;
+            memset(row + visible, 0, (S - visible) * sizeof(float));
+            masks.Row(b, h, l, 0, visible, &rm);
+            mha::rule_row(a->rule, h, l + e.s - e.l, e.s, 0, visible, &rm);
+            const float mx = k_->mask_max_row(row, row, visible, a->rule.scale, &rm);
+            if (mx == -INFINITY) memset(row, 0, visible * sizeof(float));
+            else k_->scale_row(row, visible, 1.0f / k_->exp_sum_row(row, visible, mx));
+          }
+          float* o = e.o + h * a->o_sh + blk.l0 * a->o_sl;
+          for (int64_t r = 0; r < blk.n; ++r) memset(o + r * a->o_sl, 0, a->dv * sizeof(float));
+          const float* vb = Values(b, kvh, &ldv);
+          k_->pv(w, S, vb, ldv, blk.n, visible, a->dv, o, a->o_sl);
+        }
+      });
+    });
+  }
+
+ private:
+  struct Item {
+    int64_t pair, index, blocks;  // (entry * kv_heads + key/value head), block pair, blocks of the entry
+  };
+
+  // Position block i of pair p (entry p / kv_heads, key/value head p % kv_heads): every head of
+  // the group, up to n positions.
+  Block BlockOf(int64_t p, int64_t i, int64_t n) const {
+    const int64_t b = p / a_->kv_heads, kvh = p % a_->kv_heads;
+    return {b, kvh, kvh * group_, group_, i * n, std::min(n, entries_[b].l - i * n)};
+  }
+
+  // The keys [*j0, *j1) a block's rows may see (j0 a multiple of kTileKeys): the union over its
+  // positions of the rule's causal and window ranges, cut at the entry's padding end.
+  void VisibleKeys(const Block& blk, int64_t* j0, int64_t* j1) const {
+    const Entry& e = entries_[blk.b];
+    const int64_t pq0 = blk.l0 + e.s - e.l;
+    int64_t first, limit_lo, first_hi, limit;
+    mha_visible_keys(&a_->rule, pq0, e.s, &first, &limit_lo);
+    mha_visible_keys(&a_->rule, pq0 + blk.n - 1, e.s, &first_hi, &limit);
+    limit = std::min(limit, e.key_end);
+    *j0 = first / kTileKeys * kTileKeys;
+    *j1 = std::max(*j0, limit);
+  }
+
+  // The block's query rows as a (pointer, row stride): in place when they are evenly strided
+  // and K is not packed, else copied contiguous into qbuf (rows x d).
+  const float* Queries(const Block& blk, float* qbuf, int64_t* ldq) const {
+    const mha_attention_args* a = a_;
+    const float* q = entries_[blk.b].q + blk.h0 * a->q_sh + blk.l0 * a->q_sl;
+    if (!pack_ && (blk.heads == 1 || blk.n == 1)) {
+      *ldq = blk.heads == 1 ? a->q_sl : a->q_sh;
+      return q;
+    }
+    for (int64_t r = 0; r < blk.rows(); ++r)
+      memcpy(qbuf + r * a->d, q + (r / blk.n) * a->q_sh + (r % blk.n) * a->q_sl, a->d * sizeof(float));
+    *ldq = a->d;
+    return qbuf;
+  }
+
+  // V of (entry b, key/value head kvh) as a (pointer, row stride).
+  const float* Values(int64_t b, int64_t kvh, int64_t* ldv) const {
+    const int64_t p = b * a_->kv_heads + kvh;
+    if (vp_) {
+      *ldv = a_->dv;
+      return vp_ + v_offset_[p - group_begin_];
+    }
+    *ldv = a_->v_ss;
+    return entries_[b].v + kvh * a_->v_sh;
   }
 
   // s[r * lds + j - j0] = q[r] . k[j] for r < rows, j in [j0, j0 + n), j0 % kTileKeys == 0.
-  void Scores(int64_t b, int64_t h, const float* q, int64_t ldq, int64_t rows, int64_t j0, int64_t n,
-              float* s, int64_t lds) const {
+  void Scores(const Block& blk, const float* q, int64_t ldq, int64_t rows, int64_t j0, int64_t n, float* s,
+              int64_t lds) const {
     const mha_attention_args* a = a_;
     if (!kt_) {
-      const float* kb = a->k + b * a->k_sb + h * a->k_sh + j0 * a->k_ss;
+      const float* kb = entries_[blk.b].k + blk.kvh * a->k_sh + j0 * a->k_ss;
       for (int64_t r = 0; r < rows; ++r) k_->dots(q + r * ldq, kb, a->k_ss, n, a->d, s + r * lds);
       return;
     }
+    const float* kt = kt_ + kt_offset_[blk.b * a->kv_heads + blk.kvh - group_begin_];
     for (int64_t t = j0 / kTileKeys; n > 0; ++t) {
       const int64_t m = std::min(n, kTileKeys);
-      k_->scores(q, ldq, KtTile(b * a->heads + h, t), kTileKeys, rows, m, a->d, s, lds);
+      k_->scores(q, ldq, kt + t * a->d * kTileKeys, kTileKeys, rows, m, a->d, s, lds);
       s += m;
       n -= m;
     }
   }
 
-  // Online softmax of query rows [l0, l0 + rows) over keys [j_begin, j_end): updates the
-  // running max m, sum and accumulator acc (rows x dv).
-  // qbuf: scratch of rows x d floats.
-  void Stream(int64_t b, int64_t h, int64_t l0, int64_t rows, int64_t j_begin, int64_t j_end,
-              mha::MaskRows& masks, float* qbuf, float* tile, float* acc, float* m, float* sum) const {
+  // Online softmax of a block's rows over keys [j_begin, j_end): updates the running max m,
+  // sum and accumulator acc (rows x dv). qbuf: scratch of rows x d floats.
+  void Stream(const Block& blk, int64_t j_begin, int64_t j_end, mha::MaskRows& masks, float* qbuf, float* tile,
+              float* acc, float* m, float* sum) const {
     const mha_attention_args* a = a_;
+    const Entry& e = entries_[blk.b];
+    const int64_t rows = blk.rows();
     int64_t ldq, ldv;
-    const float* q = Queries(b, h, l0, rows, qbuf, &ldq);
-    const float* vb = Values(b, h, &ldv);
+    const float* q = Queries(blk, qbuf, &ldq);
+    const float* vb = Values(blk.b, blk.kvh, &ldv);
     mha_row_masks rm;
     for (int64_t j0 = j_begin; j0 < j_end; j0 += kTileKeys) {
       const int64_t n = std::min(kTileKeys, j_end - j0);
-      Scores(b, h, q, ldq, rows, j0, n, tile, kTileKeys);
+      Scores(blk, q, ldq, rows, j0, n, tile, kTileKeys);
       for (int64_t r = 0; r < rows; ++r) {
         float* p = tile + r * kTileKeys;
-        const int64_t l = l0 + r;
-        masks.Row(b, h, l, j0, n, mha::causal_limit(a->causal, l, a->l, a->s, j0, n), &rm);
-        const float mx = std::max(m[r], k_->mask_max_row(p, p, n, a->scale, &rm));
+        const int64_t h = blk.head(r), l = blk.pos(r);
+        masks.Row(blk.b, h, l, j0, n, &rm);
+        mha::rule_row(a->rule, h, l + e.s - e.l, e.s, j0, n, &rm);
+        const float mx = std::max(m[r], k_->mask_max_row(p, p, n, a->rule.scale, &rm));
         if (mx == -INFINITY) {
           memset(p, 0, n * sizeof(float));
           continue;
@@ -130,155 +275,99 @@ class Attention {
     }
   }
 
-  // out rows = acc / sum (zeros for rows that saw no key).
-  void Finish(int64_t b, int64_t h, int64_t l0, int64_t rows, const float* acc,
-              const float* sum) const {
+  // A block's output rows = acc / sum (zeros for rows that saw no key).
+  void Finish(const Block& blk, const float* acc, const float* sum) const {
     const mha_attention_args* a = a_;
-    for (int64_t r = 0; r < rows; ++r) {
-      float* o = a->out + b * a->o_sb + h * a->o_sh + (l0 + r) * a->o_sl;
+    const Entry& e = entries_[blk.b];
+    for (int64_t r = 0; r < blk.rows(); ++r) {
+      float* o = e.o + blk.head(r) * a->o_sh + blk.pos(r) * a->o_sl;
       const float inv = sum[r] > 0 ? 1.0f / sum[r] : 0.0f;
       for (int64_t c = 0; c < a->dv; ++c) o[c] = acc[r * a->dv + c] * inv;
     }
   }
 
-  void Fused() {
+  // One position block per pair of [p0, p1) (every entry has a single block), keys split into
+  // `splits` ranges streamed in parallel; the partial (max, sum, acc) are then merged per pair.
+  void FusedSplit(int64_t p0, int64_t p1, int64_t n, int64_t max_rows, int64_t splits) const {
     const mha_attention_args* a = a_;
-    const int64_t blocks = ceil_div(a->l, kBlockRows);
-    ForEachHeadGroup([&](int64_t bh0, int64_t bh1) {
-      // A work item is query blocks p and blocks-1-p of one (batch, head): under causal their
-      // key counts add up to the same for every p, so items cost alike, and consecutive items
-      // share a head, whose K and V then stay in the thread's L2 cache.
-      const int64_t bhs = bh1 - bh0, pairs = (blocks + 1) / 2, items = bhs * pairs;
-      const int64_t splits = blocks == 1 ? KeySplits(items) : 1;
-      if (splits > 1) return FusedSplit(bh0, bh1, splits);
-      mha::parallel_for(items, Flops(bhs), [&](int64_t begin, int64_t end) {
-        const int64_t max_rows = std::min(a->l, kBlockRows);
-        float* tile = Work(max_rows * (kTileKeys + a->d + a->dv + 2));
-        float* qbuf = tile + max_rows * kTileKeys;
-        float* acc = qbuf + max_rows * a->d;
-        float* m = acc + max_rows * a->dv;
-        float* sum = m + max_rows;
-        mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
-        auto query_block = [&](int64_t b, int64_t h, int64_t block) {
-          const int64_t l0 = block * kBlockRows, rows = std::min(kBlockRows, a->l - l0);
-          std::fill(acc, acc + rows * a->dv, 0.0f);
-          std::fill(m, m + rows, -INFINITY);
-          std::fill(sum, sum + rows, 0.0f);
-          Stream(b, h, l0, rows, 0, VisibleEnd(b, l0, rows), masks, qbuf, tile, acc, m, sum);
-          Finish(b, h, l0, rows, acc, sum);
-        };
-        for (int64_t it = begin; it < end; ++it) {
-          const int64_t bh = bh0 + it / pairs, p = it % pairs, b = bh / a->heads, h = bh % a->heads;
-          query_block(b, h, blocks - 1 - p);
-          if (p != blocks - 1 - p) query_block(b, h, p);  // (the middle block of an odd count runs once)
-        }
-      });
-    });
-  }
-
-  // Probabilities into weights, then out = P.V (the path that materializes L x S).
-  void WithWeights() {
-    const mha_attention_args* a = a_;
-    const int64_t L = a->l, S = a->s, blocks = ceil_div(L, kBlockRows);
-    ForEachHeadGroup([&](int64_t bh0, int64_t bh1) {
-      mha::parallel_for((bh1 - bh0) * blocks, Flops(bh1 - bh0), [&](int64_t begin, int64_t end) {
-        mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
-        mha_row_masks rm;
-        float* qbuf = Work(std::min(L, kBlockRows) * a->d);
-        for (int64_t it = begin; it < end; ++it) {
-          const int64_t bh = bh0 + it / blocks, l0 = (it % blocks) * kBlockRows;
-          const int64_t b = bh / a->heads, h = bh % a->heads, rows = std::min(kBlockRows, L - l0);
-          const int64_t visible = VisibleEnd(b, l0, rows);
-          float* w = a->weights + (bh * L + l0) * S;
-          int64_t ldq, ldv;
-          const float* q = Queries(b, h, l0, rows, qbuf, &ldq);
-          Scores(b, h, q, ldq, rows, 0, visible, w, S);
-          for (int64_t r = 0; r < rows; ++r) {
-            float* p = w + r * S;
-            const int64_t l = l0 + r;
-            memset(p + visible, 0, (S - visible) * sizeof(float));
-            masks.Row(b, h, l, 0, visible, mha::causal_limit(a->causal, l, L, S, 0, visible), &rm);
-            const float mx = k_->mask_max_row(p, p, visible, a->scale, &rm);
-            if (mx == -INFINITY) memset(p, 0, visible * sizeof(float));
-            else k_->scale_row(p, visible, 1.0f / k_->exp_sum_row(p, visible, mx));
-          }
-          float* o = a->out + b * a->o_sb + h * a->o_sh + l0 * a->o_sl;
-          for (int64_t r = 0; r < rows; ++r) memset(o + r * a->o_sl, 0, a->dv * sizeof(float));
-          const float* vb = Values(b, h, &ldv);
-          k_->pv(w, S, vb, ldv, rows, visible, a->dv, o, a->o_sl);
-        }
-      });
-    });
-  }
-
- private:
-  // One query block (l <= kBlockRows) per (batch, head) of [bh0, bh1), keys split into
-  // `splits` ranges streamed in parallel; partial (max, sum, acc) are then merged per
-  // (batch, head).
-  void FusedSplit(int64_t bh0, int64_t bh1, int64_t splits) const {
-    const mha_attention_args* a = a_;
-    const int64_t L = a->l, dv = a->dv, bhs = bh1 - bh0;
-    const int64_t part = (2 + dv) * L;  // m[L], sum[L], acc[L * dv]
-    std::vector<float> partial(bhs * splits * part);
-    mha::parallel_for(bhs * splits, Flops(bhs), [&](int64_t begin, int64_t end) {
-      float* tile = Work(L * (kTileKeys + a->d));
-      float* qbuf = tile + L * kTileKeys;
+    const int64_t dv = a->dv, pairs = p1 - p0;
+    const int64_t part = (2 + dv) * max_rows;  // m[rows], sum[rows], acc[rows * dv]
+    std::vector<float> partial(pairs * splits * part);
+    mha::parallel_for(pairs * splits, Flops(p0, p1), [&](int64_t begin, int64_t end) {
+      float* tile = Work(max_rows * (kTileKeys + a->d));
+      float* qbuf = tile + max_rows * kTileKeys;
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
-        const int64_t bh = bh0 + it / splits, sp = it % splits;
-        const int64_t visible = VisibleEnd(bh / a->heads, 0, L), step = ceil_div(ceil_div(visible, splits), kTileKeys) * kTileKeys;
-        const int64_t j0 = std::min(visible, sp * step), j1 = std::min(visible, j0 + step);
+        const Block blk = BlockOf(p0 + it / splits, 0, n);
+        const int64_t rows = blk.rows();
         float* m = partial.data() + it * part;
-        float* sum = m + L;
-        float* acc = sum + L;
-        std::fill(m, m + L, -INFINITY);
-        std::fill(sum, sum + L + L * dv, 0.0f);
-        Stream(bh / a->heads, bh % a->heads, 0, L, j0, j1, masks, qbuf, tile, acc, m, sum);
+        float* sum = m + max_rows;
+        float* acc = sum + max_rows;
+        std::fill(m, m + rows, -INFINITY);
+        std::fill(sum, sum + rows, 0.0f);
+        std::fill(acc, acc + rows * dv, 0.0f);
+        if (blk.n <= 0) continue;
+        int64_t first, visible;
+        VisibleKeys(blk, &first, &visible);
+        const int64_t step = ceil_div(ceil_div(std::max<int64_t>(0, visible - first), splits), kTileKeys) * kTileKeys;
+        const int64_t sp = it % splits, j0 = std::min(visible, first + sp * step);
+        Stream(blk, j0, std::min(visible, j0 + step), masks, qbuf, tile, acc, m, sum);
       }
     });
-    mha::parallel_for(bhs, mha::kMergeFlopsPerFloat * bhs * splits * part, [&](int64_t begin, int64_t end) {
-      std::vector<float> acc(L * dv), sum(L);
+    mha::parallel_for(pairs, mha::kMergeFlopsPerFloat * pairs * splits * part, [&](int64_t begin, int64_t end) {
+      std::vector<float> acc(max_rows * dv), sum(max_rows);
       for (int64_t i = begin; i < end; ++i) {
-        const float* p0 = partial.data() + i * splits * part;
+        const Block blk = BlockOf(p0 + i, 0, n);
+        if (blk.n <= 0) continue;
+        const float* p0_ = partial.data() + i * splits * part;
         std::fill(acc.begin(), acc.end(), 0.0f);
-        for (int64_t r = 0; r < L; ++r) {
+        for (int64_t r = 0; r < blk.rows(); ++r) {
           float mx = -INFINITY;
-          for (int64_t sp = 0; sp < splits; ++sp) mx = std::max(mx, p0[sp * part + r]);
+          for (int64_t sp = 0; sp < splits; ++sp) mx = std::max(mx, p0_[sp * part + r]);
           sum[r] = 0;
           if (mx == -INFINITY) continue;
           for (int64_t sp = 0; sp < splits; ++sp) {
-            const float* p = p0 + sp * part;
+            const float* p = p0_ + sp * part;
             if (p[r] == -INFINITY) continue;
             const float w = expf(p[r] - mx);
-            sum[r] += w * p[L + r];
-            const float* pacc = p + 2 * L + r * dv;
+            sum[r] += w * p[max_rows + r];
+            const float* pacc = p + 2 * max_rows + r * dv;
             for (int64_t c = 0; c < dv; ++c) acc[r * dv + c] += w * pacc[c];
           }
         }
-        const int64_t bh = bh0 + i;
-        Finish(bh / a->heads, bh % a->heads, 0, L, acc.data(), sum.data());
+        Finish(blk, acc.data(), sum.data());
       }
     });
   }
 
-  // Runs fn(bh0, bh1) over consecutive groups of (batch, head) pairs. With enough query rows
-  // to pack (kPackMinRows), each group's K^T tiles and V rows are packed first; the groups
-  // are sized so that this takes about kPackBudgetBytes. Without packing: one group.
+  // Runs fn(p0, p1) over consecutive groups of (entry, key/value head) pairs p = entry *
+  // kv_heads + key/value head. When K is packed, each group's K^T tiles and V rows are packed
+  // first; the groups are sized so that this takes about kPackBudgetBytes. Without packing: one
+  // group.
   template <typename Fn>
-  void ForEachHeadGroup(Fn fn) {
+  void ForEachPairGroup(Fn fn) {
     const mha_attention_args* a = a_;
-    const int64_t bhs = a->batch * a->heads;
-    if (a->l < kPackMinRows) return fn(0, bhs);
+    const int64_t pairs = a->batch * a->kv_heads;
+    if (!pack_) return fn(0, pairs);
     const bool copy_v = a->v_ss != a->dv;
-    const int64_t per_head = (tiles_ * kTileKeys * a->d + (copy_v ? a->s * a->dv : 0)) * int64_t(sizeof(float));
-    const int64_t groups = std::min(bhs, std::max<int64_t>(1, ceil_div(bhs * per_head, kPackBudgetBytes)));
-    const int64_t size = ceil_div(bhs, groups);
-    kt_ = mha::scratch(mha::kScratchKeysPacked, size * tiles_ * a->d * kTileKeys);
-    vp_ = copy_v ? mha::scratch(mha::kScratchValuesPacked, size * a->s * a->dv) : nullptr;
-    for (int64_t bh0 = 0; bh0 < bhs; bh0 += size) {
-      const int64_t bh1 = std::min(bhs, bh0 + size);
-      Pack(bh0, bh1);
-      fn(bh0, bh1);
+    auto kt_floats = [&](int64_t p) { return ceil_div(entries_[p / a->kv_heads].s, kTileKeys) * kTileKeys * a->d; };
+    auto v_floats = [&](int64_t p) { return copy_v ? entries_[p / a->kv_heads].s * a->dv : 0; };
+    for (int64_t p0 = 0; p0 < pairs;) {
+      int64_t p1 = p0, kt_total = 0, v_total = 0;
+      kt_offset_.clear();
+      v_offset_.clear();
+      do {
+        kt_offset_.push_back(kt_total);
+        v_offset_.push_back(v_total);
+        kt_total += kt_floats(p1);
+        v_total += v_floats(p1);
+        ++p1;
+      } while (p1 < pairs && (kt_total + v_total + kt_floats(p1) + v_floats(p1)) * int64_t(sizeof(float)) <= kPackBudgetBytes);
+      kt_ = mha::scratch(mha::kScratchKeysPacked, std::max<int64_t>(kt_total, 1));
+      vp_ = copy_v ? mha::scratch(mha::kScratchValuesPacked, std::max<int64_t>(v_total, 1)) : nullptr;
+      Pack(p0, p1);
+      fn(p0, p1);
+      p0 = p1;
     }
   }
 
@@ -286,73 +375,64 @@ class Attention {
   // kept from call to call (core/scratch.h), so items claimed one at a time allocate nothing.
   static float* Work(int64_t floats) { return mha::scratch(mha::kScratchAttentionRows, floats); }
 
-  // About the flops of attention (Q.K^T and P.V) over `bhs` (batch, head) pairs, for the
-  // pool's inline rule.
-  double Flops(int64_t bhs) const {
-    const mha_attention_args* a = a_;
-    return 2.0 * bhs * a->l * a->s * (a->d + a->dv);
-  }
+  // About the flops of attention (Q.K^T and P.V) over the pairs [p0, p1), for the pool's inline rule.
+  double Flops(int64_t p0, int64_t p1) const { return flops_ * (p1 - p0) / (a_->batch * a_->kv_heads); }
 
-
-  // Splits of the keys per (batch, head) so that a single-block problem still gives the
-  // pool about kItemsPerThread work items per thread, each at least kMinSplitKeys long.
+  // Splits of the keys per pair so that a single-block problem still gives the pool
+  // kItemsPerThread work items per thread, each at least kMinSplitKeys long.
   int64_t KeySplits(int64_t items) const {
     const int64_t want = mha::kItemsPerThread * mha::num_threads();
     if (items >= want) return 1;
     return std::max<int64_t>(1, std::min(ceil_div(want, items), a_->s / kMinSplitKeys));
   }
 
-  // padding_end_[b] = 1 + the last key the key padding mask leaves open in batch entry b
-  // (keys past it are blocked for every query, so their tiles are skipped).
-  void FindPaddingEnds() {
+  // 1 + the last key of [0, s) the key padding mask leaves open in entry b (keys past it are
+  // blocked for every query, so their tiles are skipped); s without key padding.
+  int64_t PaddingEnd(int64_t b, int64_t s) const {
     const mha_mask& m = a_->key_padding;
-    if (m.kind == MHA_MASK_NONE) return;
-    padding_end_.resize(a_->batch);
-    for (int64_t b = 0; b < a_->batch; ++b) {
-      int64_t end = a_->s;
-      for (; end > 0; --end) {
-        const int64_t i = b * m.stride_b + (end - 1) * m.stride_s;
-        const bool blocked = m.kind == MHA_MASK_BOOL ? static_cast<const uint8_t*>(m.data)[i] != 0
-                                                     : static_cast<const float*>(m.data)[i] == -INFINITY;
-        if (!blocked) break;
-      }
-      padding_end_[b] = end;
+    if (m.kind == MHA_MASK_NONE) return s;
+    int64_t end = s;
+    for (; end > 0; --end) {
+      const int64_t i = b * m.stride_b + (end - 1) * m.stride_s;
+      const bool blocked = m.kind == MHA_MASK_BOOL ? static_cast<const uint8_t*>(m.data)[i] != 0
+                                                   : static_cast<const float*>(m.data)[i] == -INFINITY;
+      if (!blocked) break;
     }
+    return end;
   }
 
-  const float* KtTile(int64_t bh, int64_t t) const {
-    return kt_ + ((bh - group_begin_) * tiles_ + t) * a_->d * kTileKeys;
-  }
-
-  // For bh in [bh0, bh1) (b = bh / heads, h = bh % heads), relative to the group:
-  // kt_[bh - bh0][tile][d][kTileKeys] = k[b, h, tile * kTileKeys + j, d], zero past the last
-  // key; vp_[bh - bh0][s][dv] = v[b, h, s, :] when v rows are strided.
-  void Pack(int64_t bh0, int64_t bh1) {
+  // For pairs p in [p0, p1), at offsets relative to the group: the K^T tiles of (entry, key/value
+  // head), kt[tile][d][kTileKeys] = k[tile * kTileKeys + j, d], zero past the entry's last key;
+  // and, when v rows are strided, its V rows contiguous.
+  void Pack(int64_t p0, int64_t p1) {
     const mha_attention_args* a = a_;
-    const int64_t d = a->d, dv = a->dv, S = a->s;
-    group_begin_ = bh0;
-    mha::parallel_for(bh1 - bh0, mha::kCopyFlops * (bh1 - bh0) * S * (d + dv), [&](int64_t begin, int64_t end) {
+    const int64_t d = a->d, dv = a->dv;
+    group_begin_ = p0;
+    double copies = 0;
+    for (int64_t p = p0; p < p1; ++p) copies += entries_[p / a->kv_heads].s * double(d + dv);
+    mha::parallel_for(p1 - p0, mha::kCopyFlops * copies, [&](int64_t begin, int64_t end) {
       for (int64_t g = begin; g < end; ++g) {
-        const int64_t b = (bh0 + g) / a->heads, h = (bh0 + g) % a->heads;
+        const int64_t p = p0 + g, b = p / a->kv_heads, kvh = p % a->kv_heads;
+        const Entry& e = entries_[b];
         if (vp_)
-          for (int64_t j = 0; j < S; ++j)
-            memcpy(vp_ + (g * S + j) * dv, a->v + b * a->v_sb + h * a->v_sh + j * a->v_ss, dv * sizeof(float));
-        const float* kb = a->k + b * a->k_sb + h * a->k_sh;
-        for (int64_t t = 0; t < tiles_; ++t) {
-          float* dst = kt_ + (g * tiles_ + t) * d * kTileKeys;
-          const int64_t n = std::min(kTileKeys, a->s - t * kTileKeys);
-          (k_->pack_kt ? k_->pack_kt : PackKtPortable)(dst, kTileKeys, kb + t * kTileKeys * a->k_ss, a->k_ss, n, d);
+          for (int64_t j = 0; j < e.s; ++j)
+            memcpy(vp_ + v_offset_[g] + j * dv, e.v + kvh * a->v_sh + j * a->v_ss, dv * sizeof(float));
+        const float* kb = e.k + kvh * a->k_sh;
+        for (int64_t t = 0; t < ceil_div(e.s, kTileKeys); ++t) {
+          float* dst = kt_ + kt_offset_[g] + t * d * kTileKeys;
+          const int64_t m = std::min(kTileKeys, e.s - t * kTileKeys);
+          (k_->pack_kt ? k_->pack_kt : PackKtPortable)(dst, kTileKeys, kb + t * kTileKeys * a->k_ss, a->k_ss, m, d);
         }
       }
     });
   }
 
-  // The pack_kt contract of core/attn_kernels.h, for kernel sets without their own: a cache
-  // line of keys at a time, so each write is one line and the source rows stay in L1.
+  // The pack_kt contract of core/attn_kernels.h, for kernel sets without their own: one cache
+  // line of keys at a time, so each write is a contiguous run and the source rows stay in L1.
   static void PackKtPortable(float* kt, int64_t ldkt, const float* k, int64_t ldk, int64_t n, int64_t d) {
-    constexpr int64_t kKeys = mha::kCacheLineBytes / sizeof(float);
-    for (int64_t j0 = 0; j0 < n; j0 += kKeys) {
-      const int64_t keys = std::min<int64_t>(kKeys, n - j0);
+    constexpr int64_t kRun = mha::kCacheLineBytes / sizeof(float);
+    for (int64_t j0 = 0; j0 < n; j0 += kRun) {
+      const int64_t keys = std::min<int64_t>(kRun, n - j0);
       for (int64_t c = 0; c < d; ++c)
         for (int64_t j = 0; j < keys; ++j) kt[c * ldkt + j0 + j] = k[(j0 + j) * ldk + c];
     }
@@ -361,25 +441,22 @@ class Attention {
 
   const mha_attn_kernels* k_;
   const mha_attention_args* a_;
-  int64_t tiles_;
-  float* kt_ = nullptr;  // per-thread scratch (core/scratch.h) for one group, or null when not packed
+  int64_t group_ = 1;              // query heads per key/value head
+  std::vector<Entry> entries_;
+  int64_t max_l_ = 0;
+  double flops_ = 0;
+  bool pack_ = false;
+  float* kt_ = nullptr;            // per-thread scratch (core/scratch.h) for one group, or null when not packed
   float* vp_ = nullptr;
-  int64_t group_begin_ = 0;  // the first (batch, head) pair of the packed group
-  std::vector<int64_t> padding_end_;
+  int64_t group_begin_ = 0;        // the first pair of the packed group
+  std::vector<int64_t> kt_offset_, v_offset_;  // per pair of the group, in floats
 };
 
 }  // namespace
 
 void mha_attention_with(const mha_attn_kernels* k, const mha_attention_args* args) {
-  if (args->batch <= 0 || args->heads <= 0 || args->l <= 0 || args->dv <= 0) return;
-  if (args->s <= 0) {  // no key at all: every row is fully blocked
-    for (int64_t b = 0; b < args->batch; ++b)
-      for (int64_t h = 0; h < args->heads; ++h)
-        for (int64_t l = 0; l < args->l; ++l)
-          memset(args->out + b * args->o_sb + h * args->o_sh + l * args->o_sl, 0, args->dv * sizeof(float));
-    return;
-  }
-  Attention attention(k, args);
+  if (args->batch <= 0 || args->heads <= 0 || args->kv_heads <= 0 || args->dv <= 0) return;
+  Attention attention(args, k);
   if (args->weights) attention.WithWeights();
   else attention.Fused();
 }

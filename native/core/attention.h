@@ -1,24 +1,34 @@
 // Scaled dot-product attention over strided q/k/v (the last dim of each is contiguous):
-//   out[b,h,l,:] = sum_s P[b,h,l,s] * v[b,h,s,:],  P = masked_softmax(scale * q.k^T)
-// Strides are in elements, so the layer can pass [B, L, H*D] projections without a transpose.
-// A fully blocked query row gets a zero output row (and zero weights).
+//   out[b,h,l,:] = sum_s P[b,h,l,s] * v[b,g(h),s,:],  P = softmax of the logits of q.k^T under
+//   the score rule (core/score_rule.h) and the masks, g(h) = h / (heads / kv_heads).
+// Strides are in elements, so the layer can pass [B, L, H*D] projections without a transpose;
+// k_sh / v_sh step between key/value heads. A fully blocked query row gets a zero output row
+// (and zero weights).
+// Ragged batches: each entry b (a sequence) may have its own number of queries l_b and keys
+// s_b. q_rows gives token-major queries ([T, H, D]-like, entry b's rows [q_rows[b],
+// q_rows[b+1]) at stride q_sl, out alike at o_sl); kv_rows the same for keys and values;
+// kv_lens gives entry b kv_lens[b] keys at b * k_sb (a cache with one length per sequence).
+// NULL: dense (l queries at b * q_sb, s keys at b * k_sb). l and s bound every entry's counts.
 // out may be q itself (out == q with the same strides, d == dv): each query row is read
 // before its output row is written, and by nothing else.
 #pragma once
 #include <stdint.h>
 #include "core/mask.h"
+#include "core/score_rule.h"
 
 typedef struct mha_attention_args {
-  int64_t batch, heads, l, s, d, dv;
+  int64_t batch, heads, kv_heads, l, s, d, dv;
   const float* q; int64_t q_sb, q_sh, q_sl;
   const float* k; int64_t k_sb, k_sh, k_ss;
   const float* v; int64_t v_sb, v_sh, v_ss;
   float* out;     int64_t o_sb, o_sh, o_sl;
-  float scale;
-  mha_mask attn_mask;
+  const int64_t* q_rows;   // [batch + 1] or NULL
+  const int64_t* kv_rows;  // [batch + 1] or NULL
+  const int64_t* kv_lens;  // [batch] or NULL (not with kv_rows)
+  mha_score_rule rule;
+  mha_mask attn_mask;      // over (b, h, l, s); dense queries only
   mha_mask key_padding;
-  int causal;
-  float* weights;  // optional: the probabilities, [batch, heads, l, s] contiguous; NULL = not needed
+  float* weights;  // optional, dense queries only: [batch, heads, l, s], zero past each entry's keys; NULL = not needed
 } mha_attention_args;
 
 void mha_attention(const mha_attention_args* args);

@@ -8,12 +8,16 @@
 #include "core/attention.h"
 #include "core/softmax.h"
 
-// The masks of one score row over keys [j0, j0 + n), resolved to contiguous rows
-// (index 0: attention mask, 1: key padding mask; NULL = absent).
+// How one score row over keys [j0, j0 + n) becomes logits (core/score_rule.h), resolved for
+// the row kernels: its masks as contiguous rows (index 0: attention mask, 1: key padding mask;
+// NULL = absent), the range its position leaves visible, and the row's softcap and ALiBi.
 typedef struct mha_row_masks {
-  const float* add[2];    // additive, added after scaling (-inf = blocked)
+  const float* add[2];    // additive, added after softcap and ALiBi (-inf = blocked)
   const uint8_t* blk[2];  // boolean, nonzero = blocked
-  int64_t limit;          // causal: entries j >= limit are blocked (n when not causal)
+  int64_t first, limit;   // entries j < first or j >= limit are blocked (causal, window, row end)
+  float softcap;          // > 0: y = softcap * tanh(y / softcap) after scaling
+  float alibi_slope;      // y -= alibi_slope * |alibi_pos - j| (0: no ALiBi)
+  float alibi_pos;        // the query's position minus that of key j0
 } mha_row_masks;
 
 // Rows of a packed K^T tile (kt[d * ldkt + j]) are padded with zeros to a multiple of
@@ -21,8 +25,9 @@ typedef struct mha_row_masks {
 #define MHA_ATTN_KT_PAD 32
 
 typedef struct mha_attn_kernels {
-  // y[j] = scale * x[j] + add[0][j] + add[1][j], or -inf where blocked; returns max_j y[j]
-  // (-inf when every entry is blocked). y may equal x.
+  // y[j] = the logit of score x[j] under the row's rule: scale, softcap, ALiBi, + add[0][j] +
+  // add[1][j], or -inf where blocked; returns max_j y[j] (-inf when every entry is blocked).
+  // y may equal x.
   float (*mask_max_row)(const float* x, float* y, int64_t n, float scale, const mha_row_masks* m);
   // y[j] = exp(y[j] - max) in place (exactly 0 where y[j] = -inf); returns the sum. max finite.
   float (*exp_sum_row)(float* y, int64_t n, float max);

@@ -1,6 +1,5 @@
 // mha_kv_cache: cache-line aligned, zeroed buffers (core/aligned_alloc.h); store() scatters
-// token-major projections [batch, t, heads * head_dim] into the head-major layout, one
-// head_dim row at a time.
+// token-major projections into the head-major layout, one head_dim row at a time.
 #include "core/kv_cache.h"
 
 #include <stdlib.h>
@@ -44,20 +43,19 @@ void mha_kv_cache_free(mha_kv_cache* c) {
   free(c);
 }
 
-void mha_kv_cache_store(mha_kv_cache* c, int64_t start, int64_t t, const float* k, int64_t ld_k,
-                        const float* v, int64_t ld_v, const uint8_t* padding) {
+void mha_kv_cache_store(mha_kv_cache* c, const int64_t* starts, const int64_t* rows, const float* k,
+                        int64_t ld_k, const float* v, int64_t ld_v, const uint8_t* padding) {
   const int64_t d = c->head_dim;
   const size_t row_bytes = static_cast<size_t>(d) * sizeof(float);
   for (int64_t b = 0; b < c->batch; ++b) {
-    for (int64_t i = 0; i < t; ++i) {
-      const float* k_row = k + (b * t + i) * ld_k;
-      const float* v_row = v + (b * t + i) * ld_v;
+    for (int64_t r = rows[b]; r < rows[b + 1]; ++r) {
+      const int64_t position = starts[b] + r - rows[b];
       for (int64_t h = 0; h < c->heads; ++h) {
-        const int64_t at = ((b * c->heads + h) * c->capacity + start + i) * d;
-        memcpy(c->k + at, k_row + h * d, row_bytes);
-        memcpy(c->v + at, v_row + h * d, row_bytes);
+        const int64_t at = ((b * c->heads + h) * c->capacity + position) * d;
+        memcpy(c->k + at, k + r * ld_k + h * d, row_bytes);
+        memcpy(c->v + at, v + r * ld_v + h * d, row_bytes);
       }
-      c->padding[b * c->capacity + start + i] = padding && padding[b * t + i] ? 1 : 0;
+      c->padding[b * c->capacity + position] = padding && padding[r] ? 1 : 0;
     }
   }
 }

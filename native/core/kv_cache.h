@@ -1,9 +1,10 @@
 // A key/value cache for incremental decoding: the projected keys and values of every position
-// seen so far, head-major [batch, heads, capacity, head_dim] so that a decode step's attention
-// streams one contiguous [length, head_dim] block per (batch, head), plus one padding flag per
-// position [batch, capacity] (nonzero = blocked for every query). Allocated once, zeroed.
-// The cache holds memory only: how many positions are valid is the caller's bookkeeping
-// (every function takes the position to write at and the caller keeps it <= capacity).
+// seen so far, head-major [batch, heads, capacity, head_dim] (heads: the layer's key/value
+// heads) so that a decode step's attention streams one contiguous [length, head_dim] block per
+// (sequence, head), plus one padding flag per position [batch, capacity] (nonzero = blocked for
+// every query). Allocated once, zeroed. The cache holds memory only: how many positions each
+// sequence holds is the caller's bookkeeping (every write says where, and the caller keeps it
+// within the capacity).
 #pragma once
 #include <stdint.h>
 
@@ -18,8 +19,9 @@ typedef struct mha_kv_cache {
 mha_kv_cache* mha_kv_cache_create(int64_t batch, int64_t heads, int64_t capacity, int64_t head_dim);
 void mha_kv_cache_free(mha_kv_cache* cache);
 
-// Writes t new positions at [start, start + t) (start + t <= capacity): k and v are
-// [batch, t, heads * head_dim] projections with row stride ld_k / ld_v (head h = column block
-// h * head_dim); padding is [batch, t] (nonzero = padding) or NULL (no padding).
-void mha_kv_cache_store(mha_kv_cache* cache, int64_t start, int64_t t, const float* k, int64_t ld_k,
-                        const float* v, int64_t ld_v, const uint8_t* padding);
+// Writes sequence b's new positions [starts[b], starts[b] + rows[b + 1] - rows[b]) from rows
+// [rows[b], rows[b + 1]) of k and v, token-major [.., heads * head_dim] projections with row
+// strides ld_k / ld_v (head h = column block h * head_dim); padding holds one flag per source
+// row (nonzero = padding) or is NULL (no padding).
+void mha_kv_cache_store(mha_kv_cache* cache, const int64_t* starts, const int64_t* rows, const float* k,
+                        int64_t ld_k, const float* v, int64_t ld_v, const uint8_t* padding);

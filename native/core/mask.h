@@ -12,8 +12,3 @@ typedef struct mha_mask {
   int kind;
   int64_t stride_b, stride_h, stride_l, stride_s;
 } mha_mask;
-
-// Bottom-right aligned causal: query i (of L) may see key j (of S) iff j <= i + (S - L).
-static inline int mha_causal_blocked(int64_t i, int64_t j, int64_t L, int64_t S) {
-  return j > i + (S - L);
-}

@@ -1,11 +1,16 @@
-// Resolves the attention and key-padding masks of one score row (b, h, l) over keys
-// [j0, j0 + n) into the contiguous rows the attention kernels take (mha_row_masks).
-// A row whose key stride is 1 is used in place; any other stride is gathered into the
-// caller's scratch (capacity keys per mask).
+// Resolves one score row over keys [j0, j0 + n) into what the row kernels take
+// (mha_row_masks): MaskRows gathers the attention and key-padding masks of row (b, h, l) into
+// contiguous rows (a row whose key stride is 1 is used in place; any other stride is gathered
+// into the caller's scratch, capacity keys per mask), and rule_row adds the score rule's part
+// (core/score_rule.h) for the query's position.
 #pragma once
 #include <stdint.h>
+
+#include <algorithm>
 #include <vector>
+
 #include "core/attn_kernels.h"
+#include "core/score_rule.h"
 
 namespace mha {
 
@@ -20,10 +25,8 @@ class MaskRows {
     }
   }
 
-  // Fills out for row (b, h, l), keys [j0, j0 + n); limit = first causally blocked key
-  // relative to j0 (n when not causal).
-  void Row(int64_t b, int64_t h, int64_t l, int64_t j0, int64_t n, int64_t limit,
-           mha_row_masks* out) {
+  // Fills out's masks for row (b, h, l), keys [j0, j0 + n).
+  void Row(int64_t b, int64_t h, int64_t l, int64_t j0, int64_t n, mha_row_masks* out) {
     for (int i = 0; i < 2; ++i) {
       const mha_mask* m = masks_[i];
       out->add[i] = nullptr;
@@ -33,7 +36,6 @@ class MaskRows {
       if (m->kind == MHA_MASK_BOOL) out->blk[i] = Resolve(static_cast<const uint8_t*>(m->data) + base, m->stride_s, n, blk_[i]);
       else out->add[i] = Resolve(static_cast<const float*>(m->data) + base, m->stride_s, n, add_[i]);
     }
-    out->limit = limit;
   }
 
   bool any() const { return masks_[0]->kind != MHA_MASK_NONE || masks_[1]->kind != MHA_MASK_NONE; }
@@ -51,11 +53,17 @@ class MaskRows {
   std::vector<uint8_t> blk_[2];
 };
 
-// Number of keys of [j0, j0 + n) that query l (of L) may see under bottom-right causal.
-inline int64_t causal_limit(int causal, int64_t l, int64_t L, int64_t S, int64_t j0, int64_t n) {
-  if (!causal) return n;
-  const int64_t lim = l + (S - L) + 1 - j0;
-  return lim < 0 ? 0 : (lim > n ? n : lim);
+// Fills out's rule fields for the query at position pq of head h, over keys [j0, j0 + n) of a
+// sequence of s keys: the visible range relative to j0, the softcap and the ALiBi slope.
+inline void rule_row(const mha_score_rule& r, int64_t h, int64_t pq, int64_t s, int64_t j0, int64_t n,
+                     mha_row_masks* out) {
+  int64_t first, limit;
+  mha_visible_keys(&r, pq, s, &first, &limit);
+  out->first = std::clamp<int64_t>(first - j0, 0, n);
+  out->limit = std::clamp<int64_t>(limit - j0, 0, n);
+  out->softcap = r.softcap;
+  out->alibi_slope = r.alibi ? r.alibi[h] : 0.0f;
+  out->alibi_pos = static_cast<float>(pq - j0);
 }
 
 }  // namespace mha

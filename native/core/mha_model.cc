@@ -1,9 +1,12 @@
-// mha_model: the projection weights packed once; a forward pass is three GEMMs (or one
-// fused QKV GEMM for self-attention) into [B*L, ...] scratch, attention reading heads
-// through strides (head h = column block h*D) and writing the context over the Q
-// projection, and the output projection. The cached forms
-// project only the new tokens, store their K/V head-major in the cache (kv_cache.h) and
-// attend over the cache's [capacity, D] rows (strides H*cap*D, cap*D, D).
+// mha_model: the projection weights packed once; a forward pass is three GEMMs (or one fused
+// QKV GEMM for self-attention) into token-major scratch ([rows, ...], head h = column block
+// h * D, key/value heads after the query heads), rotary positions applied to the q and k
+// columns in place, attention reading heads through strides and writing the context over the
+// Q projection, and the output projection. Ragged batches are the same GEMMs over the real
+// tokens only, with the attention told where each sequence's rows are. The cached forms
+// project only the new tokens, store their K/V head-major in the cache (kv_cache.h) at each
+// sequence's own length and attend over the cache's [capacity, D] rows (strides
+// Hkv*cap*D, cap*D, D) with each sequence's length.
 #include "core/mha_model.h"
 
 #include <math.h>
@@ -37,40 +40,50 @@ const float* bias_or_null(const std::vector<float>& bias) { return bias.empty() 
 }  // namespace
 
 struct mha_model {
-  int64_t embed_dim, num_heads, k_dim, v_dim;
+  int64_t embed_dim, num_heads, num_kv_heads, head_dim, kv_dim, k_dim, v_dim;  // kv_dim = num_kv_heads * head_dim
   PackedB q_proj, k_proj, v_proj, out_proj;
-  PackedB qkv_proj;  // [E -> 3E] when k_dim == v_dim == E, else null
+  PackedB qkv_proj;  // [E -> E + 2 kv_dim] when k_dim == v_dim == E, else null
   std::vector<float> q_bias, k_bias, v_bias, out_bias, qkv_bias;  // empty = no bias
+  std::vector<float> alibi;  // [num_heads] or empty
+  mha_score_rule rule;       // alibi points into the vector above; causal set per call
+  mha_rotary_spec rotary;
 };
 
 mha_model* mha_model_create(const mha_model_desc* d) {
-  const int64_t e = d->embed_dim;
+  const int64_t e = d->embed_dim, hd = e / d->num_heads, kv = d->num_kv_heads * hd;
   std::unique_ptr<mha_model> m(new mha_model());
   m->embed_dim = e;
   m->num_heads = d->num_heads;
+  m->num_kv_heads = d->num_kv_heads;
+  m->head_dim = hd;
+  m->kv_dim = kv;
   m->k_dim = d->k_dim;
   m->v_dim = d->v_dim;
   m->q_proj = pack_linear(d->q_weight, e, e);
-  m->k_proj = pack_linear(d->k_weight, d->k_dim, e);
-  m->v_proj = pack_linear(d->v_weight, d->v_dim, e);
+  m->k_proj = pack_linear(d->k_weight, d->k_dim, kv);
+  m->v_proj = pack_linear(d->v_weight, d->v_dim, kv);
   m->out_proj = pack_linear(d->out_weight, e, e);
   m->q_bias = copy_bias(d->q_bias, e);
-  m->k_bias = copy_bias(d->k_bias, e);
-  m->v_bias = copy_bias(d->v_bias, e);
+  m->k_bias = copy_bias(d->k_bias, kv);
+  m->v_bias = copy_bias(d->v_bias, kv);
   m->out_bias = copy_bias(d->out_bias, e);
   if (d->k_dim == e && d->v_dim == e) {
-    std::vector<float> qkv(3 * e * e);  // [3E, E]: q, k, v weights stacked by output row
+    std::vector<float> qkv((e + 2 * kv) * e);  // [E + 2 kv, E]: q, k, v weights stacked by output row
     std::copy(d->q_weight, d->q_weight + e * e, qkv.begin());
-    std::copy(d->k_weight, d->k_weight + e * e, qkv.begin() + e * e);
-    std::copy(d->v_weight, d->v_weight + e * e, qkv.begin() + 2 * e * e);
-    m->qkv_proj = pack_linear(qkv.data(), e, 3 * e);
+    std::copy(d->k_weight, d->k_weight + kv * e, qkv.begin() + e * e);
+    std::copy(d->v_weight, d->v_weight + kv * e, qkv.begin() + (e + kv) * e);
+    m->qkv_proj = pack_linear(qkv.data(), e, e + 2 * kv);
     if (d->q_bias || d->k_bias || d->v_bias) {
-      m->qkv_bias.assign(3 * e, 0.0f);
-      const float* parts[3] = {d->q_bias, d->k_bias, d->v_bias};
-      for (int p = 0; p < 3; ++p)
-        if (parts[p]) std::copy(parts[p], parts[p] + e, m->qkv_bias.begin() + p * e);
+      m->qkv_bias.assign(e + 2 * kv, 0.0f);
+      if (d->q_bias) std::copy(d->q_bias, d->q_bias + e, m->qkv_bias.begin());
+      if (d->k_bias) std::copy(d->k_bias, d->k_bias + kv, m->qkv_bias.begin() + e);
+      if (d->v_bias) std::copy(d->v_bias, d->v_bias + kv, m->qkv_bias.begin() + e + kv);
     }
   }
+  m->rule = d->rule;
+  if (d->rule.alibi) m->alibi.assign(d->rule.alibi, d->rule.alibi + d->num_heads);
+  m->rule.alibi = m->alibi.empty() ? nullptr : m->alibi.data();
+  m->rotary = d->rotary;
   return m.release();
 }
 
@@ -78,20 +91,45 @@ void mha_model_free(mha_model* model) { delete model; }
 
 namespace {
 
-// Runs att (k/v with their strides, l, s and the masks filled in) on the query projection
-// q_proj [B*L, ld_q] (head h = column block h*hd), writing the context over it: attention
+// Entry b's tokens are rows [rows[b], rows[b + 1]): the given packing, or `count` per entry.
+std::vector<int64_t> row_offsets(const int64_t* packed, int64_t batch, int64_t count) {
+  std::vector<int64_t> rows(batch + 1);
+  for (int64_t b = 0; b <= batch; ++b) rows[b] = packed ? packed[b] : b * count;
+  return rows;
+}
+
+// The positions of entry b's rows [rows[b], rows[b + 1]): offset[b] + the row's index in its entry.
+std::vector<double> positions(const std::vector<int64_t>& rows, const std::vector<int64_t>& offset) {
+  std::vector<double> pos(rows.back());
+  for (size_t b = 0; b + 1 < rows.size(); ++b)
+    for (int64_t r = rows[b]; r < rows[b + 1]; ++r) pos[r] = static_cast<double>(offset[b] + r - rows[b]);
+  return pos;
+}
+
+// The model's rotary positions on `heads` heads of x [rows.back(), ld] (columns from x): row r
+// of entry b at position offset[b] + its index in the entry.
+void rotate(const mha_model* m, float* x, int64_t ld, int64_t heads, const std::vector<int64_t>& rows,
+            const std::vector<int64_t>& offset) {
+  if (m->rotary.dim <= 0) return;
+  const std::vector<double> pos = positions(rows, offset);
+  mha_rotary(&m->rotary, x, rows.back(), ld, heads, m->head_dim, pos.data());
+}
+
+// Runs att (k/v with their strides, the entries, the masks filled in) on the query projection
+// q_proj [rows, ld_q] (head h = column block h*hd), writing the context over it: attention
 // reads each query row before it writes that row's output, and only there (core/attention.h),
-// so no separate [B*L, E] context buffer is needed. Averages the per-head probabilities into
-// `weights` when asked, then the output projection.
-void attend_and_project(const mha_model* m, mha_attention_args att, float* q_proj, int64_t ld_q, float* out,
-                        float* weights, bool average_weights) {
-  const int64_t e = m->embed_dim, heads = m->num_heads, hd = e / heads;
+// so no separate context buffer is needed. Averages the per-head probabilities into `weights`
+// when asked, then the output projection of the `rows` rows.
+void attend_and_project(const mha_model* m, mha_attention_args att, float* q_proj, int64_t ld_q, int64_t rows,
+                        int causal, float* out, float* weights, bool average_weights) {
+  const int64_t heads = m->num_heads, hd = m->head_dim;
   float* per_head_weights = weights && average_weights
       ? mha::scratch(mha::kScratchHeadWeights, att.batch * heads * att.l * att.s) : nullptr;
-  att.heads = heads; att.d = hd; att.dv = hd;
+  att.heads = heads; att.kv_heads = m->num_kv_heads; att.d = hd; att.dv = hd;
   att.q = q_proj; att.q_sb = att.l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
   att.out = q_proj; att.o_sb = att.q_sb; att.o_sh = hd; att.o_sl = ld_q;
-  att.scale = 1.0f / sqrtf(static_cast<float>(hd));
+  att.rule = m->rule;
+  att.rule.causal = causal;
   att.weights = per_head_weights ? per_head_weights : weights;
   mha_attention(&att);
 
@@ -109,82 +147,103 @@ void attend_and_project(const mha_model* m, mha_attention_args att, float* q_pro
     }
   }
 
-  mha_sgemm_packed(att.batch * att.l, q_proj, ld_q, m->out_proj.get(), out, e, bias_or_null(m->out_bias));
+  mha_sgemm_packed(rows, q_proj, ld_q, m->out_proj.get(), out, m->embed_dim, bias_or_null(m->out_bias));
 }
 
 }  // namespace
 
 void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
-  const int64_t e = m->embed_dim, hd = e / m->num_heads;
-  const int64_t rows_q = a->batch * a->l, rows_kv = a->batch * a->s;
+  const int64_t e = m->embed_dim, kv = m->kv_dim;
+  const std::vector<int64_t> q_rows = row_offsets(a->q_rows, a->batch, a->l);
+  const std::vector<int64_t> kv_rows = row_offsets(a->kv_rows, a->batch, a->s);
+  const int64_t rows_q = q_rows.back(), rows_kv = kv_rows.back();
 
   // Projections: q, k, v as [rows, ld] matrices whose head h is the column block h*hd.
   float* q;
-  const float *k, *v;
+  float *k, *v;
   int64_t ld_q, ld_kv;
   if (a->self_attention && m->qkv_proj) {
-    float* proj = mha::scratch(mha::kScratchProjections, rows_q * 3 * e);
-    mha_sgemm_packed(rows_q, a->query, e, m->qkv_proj.get(), proj, 3 * e, bias_or_null(m->qkv_bias));
-    q = proj;
+    const int64_t width = e + 2 * kv;
+    q = mha::scratch(mha::kScratchProjections, rows_q * width);
+    mha_sgemm_packed(rows_q, a->query, e, m->qkv_proj.get(), q, width, bias_or_null(m->qkv_bias));
     k = q + e;
-    v = q + 2 * e;
-    ld_q = ld_kv = 3 * e;
+    v = k + kv;
+    ld_q = ld_kv = width;
   } else {
-    float* pq = mha::scratch(mha::kScratchProjections, (rows_q + 2 * rows_kv) * e);
-    float* pk = pq + rows_q * e;
-    float* pv = pk + rows_kv * e;
-    mha_sgemm_packed(rows_q, a->query, e, m->q_proj.get(), pq, e, bias_or_null(m->q_bias));
-    mha_sgemm_packed(rows_kv, a->key, m->k_dim, m->k_proj.get(), pk, e, bias_or_null(m->k_bias));
-    mha_sgemm_packed(rows_kv, a->value, m->v_dim, m->v_proj.get(), pv, e, bias_or_null(m->v_bias));
-    q = pq;
-    k = pk;
-    v = pv;
-    ld_q = ld_kv = e;
+    q = mha::scratch(mha::kScratchProjections, rows_q * e + 2 * rows_kv * kv);
+    k = q + rows_q * e;
+    v = k + rows_kv * kv;
+    mha_sgemm_packed(rows_q, a->query, e, m->q_proj.get(), q, e, bias_or_null(m->q_bias));
+    mha_sgemm_packed(rows_kv, a->key, m->k_dim, m->k_proj.get(), k, kv, bias_or_null(m->k_bias));
+    mha_sgemm_packed(rows_kv, a->value, m->v_dim, m->v_proj.get(), v, kv, bias_or_null(m->v_bias));
+    ld_q = e;
+    ld_kv = kv;
+  }
+  if (m->rotary.dim > 0) {  // query i of an entry with l_b queries and s_b keys is at i + s_b - l_b, key j at j
+    std::vector<int64_t> q_offset(a->batch), k_offset(a->batch, 0);
+    for (int64_t b = 0; b < a->batch; ++b)
+      q_offset[b] = (kv_rows[b + 1] - kv_rows[b]) - (q_rows[b + 1] - q_rows[b]);
+    rotate(m, q, ld_q, m->num_heads, q_rows, q_offset);
+    rotate(m, k, ld_kv, m->num_kv_heads, kv_rows, k_offset);
   }
 
   mha_attention_args att = {};
   att.batch = a->batch; att.l = a->l; att.s = a->s;
-  att.k = k; att.k_sb = a->s * ld_kv; att.k_sh = hd; att.k_ss = ld_kv;
-  att.v = v; att.v_sb = a->s * ld_kv; att.v_sh = hd; att.v_ss = ld_kv;
+  att.k = k; att.k_sb = a->s * ld_kv; att.k_sh = m->head_dim; att.k_ss = ld_kv;
+  att.v = v; att.v_sb = a->s * ld_kv; att.v_sh = m->head_dim; att.v_ss = ld_kv;
+  att.q_rows = a->q_rows;
+  att.kv_rows = a->kv_rows;
   att.attn_mask = a->attn_mask;
   att.key_padding = a->key_padding;
-  att.causal = a->causal;
-  attend_and_project(m, att, q, ld_q, a->out, a->weights, a->average_weights);
+  attend_and_project(m, att, q, ld_q, rows_q, a->causal, a->out, a->weights, a->average_weights);
 }
 
-void mha_model_append_kv(const mha_model* m, mha_kv_cache* cache, int64_t start, int64_t t,
+void mha_model_append_kv(const mha_model* m, mha_kv_cache* cache, const int64_t* starts, int64_t t,
                          const float* key, const float* value, const uint8_t* padding) {
-  const int64_t e = m->embed_dim, rows = cache->batch * t;
-  float* pk = mha::scratch(mha::kScratchProjections, 2 * rows * e);
-  float* pv = pk + rows * e;
-  mha_sgemm_packed(rows, key, m->k_dim, m->k_proj.get(), pk, e, bias_or_null(m->k_bias));
-  mha_sgemm_packed(rows, value, m->v_dim, m->v_proj.get(), pv, e, bias_or_null(m->v_bias));
-  mha_kv_cache_store(cache, start, t, pk, e, pv, e, padding);
+  const int64_t kv = m->kv_dim, batch = cache->batch, rows = batch * t;
+  float* pk = mha::scratch(mha::kScratchProjections, 2 * rows * kv);
+  float* pv = pk + rows * kv;
+  mha_sgemm_packed(rows, key, m->k_dim, m->k_proj.get(), pk, kv, bias_or_null(m->k_bias));
+  mha_sgemm_packed(rows, value, m->v_dim, m->v_proj.get(), pv, kv, bias_or_null(m->v_bias));
+  const std::vector<int64_t> row = row_offsets(nullptr, batch, t);
+  rotate(m, pk, kv, m->num_kv_heads, row, std::vector<int64_t>(starts, starts + batch));
+  mha_kv_cache_store(cache, starts, row.data(), pk, kv, pv, kv, padding);
 }
 
 void mha_model_forward_cached(const mha_model* m, mha_kv_cache* cache, const mha_cached_forward_args* a) {
-  const int64_t e = m->embed_dim, hd = e / m->num_heads, rows = a->batch * a->l;
+  const int64_t e = m->embed_dim, kv = m->kv_dim, batch = a->batch;
+  const std::vector<int64_t> rows = row_offsets(a->q_rows, batch, a->l);
+  const int64_t rows_q = rows.back();
+  std::vector<int64_t> lens(batch), q_offset(batch);  // keys each sequence attends to; its first query's position
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t count = rows[b + 1] - rows[b];
+    lens[b] = a->starts[b] + (a->append ? count : 0);
+    q_offset[b] = lens[b] - count;
+  }
   float* proj;
-  int64_t ld_q, s = a->start;
+  int64_t ld_q;
   if (a->append) {  // the new tokens' Q, K and V in one GEMM; K and V go to the cache
-    proj = mha::scratch(mha::kScratchProjections, rows * 3 * e);
-    mha_sgemm_packed(rows, a->query, e, m->qkv_proj.get(), proj, 3 * e, bias_or_null(m->qkv_bias));
-    mha_kv_cache_store(cache, a->start, a->l, proj + e, 3 * e, proj + 2 * e, 3 * e, a->new_padding);
-    ld_q = 3 * e;
-    s += a->l;
+    ld_q = e + 2 * kv;
+    proj = mha::scratch(mha::kScratchProjections, rows_q * ld_q);
+    mha_sgemm_packed(rows_q, a->query, e, m->qkv_proj.get(), proj, ld_q, bias_or_null(m->qkv_bias));
+    rotate(m, proj, ld_q, m->num_heads, rows, q_offset);
+    rotate(m, proj + e, ld_q, m->num_kv_heads, rows, q_offset);
+    mha_kv_cache_store(cache, a->starts, rows.data(), proj + e, ld_q, proj + e + kv, ld_q, a->new_padding);
   } else {
-    proj = mha::scratch(mha::kScratchProjections, rows * e);
-    mha_sgemm_packed(rows, a->query, e, m->q_proj.get(), proj, e, bias_or_null(m->q_bias));
     ld_q = e;
+    proj = mha::scratch(mha::kScratchProjections, rows_q * e);
+    mha_sgemm_packed(rows_q, a->query, e, m->q_proj.get(), proj, e, bias_or_null(m->q_bias));
+    rotate(m, proj, ld_q, m->num_heads, rows, q_offset);
   }
 
-  const int64_t cap = cache->capacity;
+  const int64_t cap = cache->capacity, hd = m->head_dim;
   mha_attention_args att = {};
-  att.batch = a->batch; att.l = a->l; att.s = s;
-  att.k = cache->k; att.k_sb = m->num_heads * cap * hd; att.k_sh = cap * hd; att.k_ss = hd;
+  att.batch = batch; att.l = a->l; att.s = a->s_max;
+  att.k = cache->k; att.k_sb = m->num_kv_heads * cap * hd; att.k_sh = cap * hd; att.k_ss = hd;
   att.v = cache->v; att.v_sb = att.k_sb; att.v_sh = att.k_sh; att.v_ss = hd;
+  att.q_rows = a->q_rows;
+  att.kv_lens = lens.data();
   att.attn_mask = a->attn_mask;
   att.key_padding = {cache->padding, MHA_MASK_BOOL, cap, 0, 0, 1};
-  att.causal = a->causal;
-  attend_and_project(m, att, proj, ld_q, a->out, a->weights, a->average_weights);
+  attend_and_project(m, att, proj, ld_q, rows_q, a->causal, a->out, a->weights, a->average_weights);
 }

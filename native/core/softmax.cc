@@ -1,6 +1,6 @@
-// Fused masked softmax: per row, one pass applies scale, additive/boolean masks, key
-// padding and causal while taking the max, one pass exponentiates (max-subtracted) and
-// sums, one pass normalizes. A row with every entry blocked becomes zeros.
+// Fused masked softmax: per row, one pass applies the rule (scale, softcap, ALiBi, additive
+// and boolean masks, key padding, causal, window) while taking the max, one pass exponentiates
+// (max-subtracted) and sums, one pass normalizes. A row with every entry blocked becomes zeros.
 #include "core/softmax.h"
 
 #include <math.h>
@@ -22,8 +22,9 @@ void mha_masked_softmax_with(const mha_attn_kernels* k, const mha_softmax_args* 
       const int64_t l = row % L, bh = row / L, h = bh % a->heads, b = bh / a->heads;
       const float* x = a->x + row * S;
       float* y = a->out + row * S;
-      masks.Row(b, h, l, 0, S, mha::causal_limit(a->causal, l, L, S, 0, S), &rm);
-      const float mx = k->mask_max_row(x, y, S, a->scale, &rm);
+      masks.Row(b, h, l, 0, S, &rm);
+      mha::rule_row(a->rule, h, l + (S - L), S, 0, S, &rm);
+      const float mx = k->mask_max_row(x, y, S, a->rule.scale, &rm);
       if (mx == -INFINITY) {
         memset(y, 0, S * sizeof(float));
         continue;

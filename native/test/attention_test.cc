@@ -5,6 +5,7 @@
 // interleaved-head (strided) layouts. Exits nonzero on any failure.
 // Built by CMakeLists.txt with -DMHA_NATIVE_TESTS=ON (see tools/native-tests.sh).
 #include <math.h>
+#include <cmath>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +71,23 @@ struct MaskBuf {
 };
 
 struct Problem {
+  Problem(int64_t b, int64_t h, int64_t l, int64_t s, int64_t d, int64_t dv) : B(b), H(h), L(l), S(s), D(d), Dv(dv) {}
   int64_t B, H, L, S, D, Dv;
   MaskBuf attn, pad;
   int causal = 0;
-  float scale;
+  float scale = 1;
+  // The score rule beyond scale and causal (core/score_rule.h).
+  float softcap = 0;
+  std::vector<float> alibi;  // [H] or empty
+  int64_t window_left = -1, window_right = -1;
+  // Entry b's query and key counts (every entry has L and S unless ragged).
+  std::vector<int64_t> lens_q, lens_k;
+  int64_t l_of(int64_t b) const { return lens_q.empty() ? L : lens_q[b]; }
+  int64_t s_of(int64_t b) const { return lens_k.empty() ? S : lens_k[b]; }
+  mha_score_rule rule() const {
+    mha_score_rule r{scale, softcap, alibi.empty() ? nullptr : alibi.data(), window_left, window_right, causal};
+    return r;
+  }
 };
 
 void make_bool(MaskBuf* mb, size_t n, std::mt19937& rng, double p) {
@@ -150,23 +164,29 @@ double rel_l2(const std::vector<double>& ref, const float* got, int64_t n, bool*
   return den == 0 ? sqrt(num) : sqrt(num / den);
 }
 
-// Double-precision probabilities of row (b, h, l) from raw scores z (scale not applied).
+// Double-precision probabilities of row (b, h, l) from raw scores z (scale not applied), over
+// the entry's s_of(b) keys, under the whole rule: scale, softcap, ALiBi, masks, causal, window.
 void ref_softmax_row(const Problem& p, int64_t b, int64_t h, int64_t l, const std::vector<double>& z,
                      double* out) {
-  std::vector<double> y(p.S);
-  std::vector<bool> blocked(p.S);
+  const int64_t S = p.s_of(b), pq = l + S - p.l_of(b);
+  std::vector<double> y(S);
+  std::vector<bool> blocked(S);
   double mx = -INFINITY;
-  for (int64_t s = 0; s < p.S; ++s) {
-    bool blk = p.causal && s > l + (p.S - p.L);
+  for (int64_t s = 0; s < S; ++s) {
+    bool blk = (p.causal && s > pq) || (p.window_left >= 0 && s < pq - p.window_left) ||
+               (p.window_right >= 0 && s > pq + p.window_right);
+    double score = p.scale * z[s];
+    if (p.softcap > 0) score = p.softcap * tanh(score / p.softcap);
+    if (!p.alibi.empty()) score -= p.alibi[h] * fabs(double(pq - s));
     // the masked score rounded to float32 as any float32 evaluation (torch included) does:
     // an additive -1e9 swallows the score
-    y[s] = (float)(p.scale * z[s] + p.attn.at(b, h, l, s, &blk) + p.pad.at(b, h, l, s, &blk));
+    y[s] = (float)(score + p.attn.at(b, h, l, s, &blk) + p.pad.at(b, h, l, s, &blk));
     blocked[s] = blk;
     if (!blk) mx = std::max(mx, y[s]);
   }
   double sum = 0;
-  for (int64_t s = 0; s < p.S; ++s) sum += out[s] = blocked[s] ? 0.0 : exp(y[s] - mx);
-  for (int64_t s = 0; s < p.S; ++s) out[s] = sum > 0 ? out[s] / sum : 0.0;
+  for (int64_t s = 0; s < S; ++s) sum += out[s] = blocked[s] ? 0.0 : exp(y[s] - mx);
+  for (int64_t s = 0; s < S; ++s) out[s] = sum > 0 ? out[s] / sum : 0.0;
 }
 
 void check(const char* isa, const std::string& what, double err, bool nan) {
@@ -176,59 +196,119 @@ void check(const char* isa, const std::string& what, double err, bool nan) {
   printf("FAIL [%s] %s: rel L2 %.3g%s\n", isa, what.c_str(), err, nan ? " (non-finite)" : "");
 }
 
-struct AttnLayout {  // element strides of q/k/v/out; strided = [B, L, H*D] (interleaved heads)
-  bool strided;
-  int64_t sb, sh, sl;
-  AttnLayout(bool st, int64_t H, int64_t L, int64_t D) : strided(st) {
-    if (st) { sb = L * H * D; sh = D; sl = H * D; }
-    else { sb = H * L * D; sh = L * D; sl = D; }
-  }
-  int64_t at(int64_t b, int64_t h, int64_t l) const { return b * sb + h * sh + l * sl; }
+// One attention problem beyond its shape: key/value heads, how q/k/v/out are laid out, the
+// score rule and ragged entries.
+enum Layout {
+  kContiguous,  // q [B, H, L, D], k [B, Hkv, S, D]
+  kStrided,     // [B, L, H*D] (interleaved heads, the layer's projections)
+  kPacked,      // token-major [T, H, D], entry b's rows from lens_q / lens_k (q_rows, kv_rows)
+  kCacheLens,   // contiguous, entry b has lens_k[b] of the S keys (kv_lens)
+};
+const char* kLayoutNames[] = {"contiguous", "strided", "packed", "cache-lens"};
+
+struct Case {
+  Case(int64_t b, int64_t h, int64_t hkv, int64_t l, int64_t s, int64_t d, int64_t dv, int c, float a, Layout lay,
+       uint32_t sd)
+      : B(b), H(h), Hkv(hkv), L(l), S(s), D(d), Dv(dv), cfg(c), amp(a), layout(lay), seed(sd) {}
+  int64_t B, H, Hkv, L, S, D, Dv;
+  int cfg;
+  float amp;
+  Layout layout;
+  uint32_t seed;
+  bool out_is_q = false;  // the output is written over q itself (the layer's use; needs D == Dv)
+  float softcap = 0;
+  bool alibi = false;
+  int64_t window_left = -1, window_right = -1;
+  bool causal = false;  // on top of cfg's masks
+  std::vector<int64_t> lens_q, lens_k;
 };
 
-// out_is_q: the output is written over q itself (the layer's use; needs D == Dv).
-void run_attention(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int64_t D, int64_t Dv,
-                   int cfg, float amp, bool strided, uint32_t seed, bool out_is_q = false) {
-  std::mt19937 rng(seed);
-  Problem p{B, H, L, S, D, Dv, {}, {}, 0, 0};
+// Element offsets of (entry, head, row) in one operand of a case's layout.
+struct Operand {
+  Layout layout;
+  int64_t heads, rows, width;  // rows: per entry when dense
+  std::vector<int64_t> start;  // packed: first row of each entry
+  int64_t sb() const { return layout == kStrided ? rows * heads * width : heads * rows * width; }
+  int64_t sh() const { return layout == kStrided || layout == kPacked ? width : rows * width; }
+  int64_t sl() const { return layout == kStrided || layout == kPacked ? heads * width : width; }
+  int64_t at(int64_t b, int64_t h, int64_t r) const {
+    return (layout == kPacked ? start[b] * sl() : b * sb()) + h * sh() + r * sl();
+  }
+  int64_t size(int64_t batch) const { return layout == kPacked ? start[batch] * heads * width : batch * sb(); }
+};
+
+Operand operand(Layout layout, int64_t heads, int64_t rows, int64_t width, const std::vector<int64_t>& lens) {
+  Operand o{layout, heads, rows, width, {}};
+  if (layout == kPacked) {
+    o.start.assign(1, 0);
+    for (int64_t n : lens) o.start.push_back(o.start.back() + n);
+  }
+  return o;
+}
+
+void run_case(const Isa& isa, const Case& c) {
+  std::mt19937 rng(c.seed);
+  const int64_t B = c.B, H = c.H, L = c.L, S = c.S, D = c.D, Dv = c.Dv, G = H / c.Hkv;
+  Problem p(B, H, L, S, D, Dv);
   p.scale = 1.0f / sqrtf(static_cast<float>(D));
-  build_masks(&p, cfg, rng);
-  AttnLayout lq(strided, H, L, D), lk(strided, H, S, D), lv(strided, H, S, Dv), lo(strided, H, L, Dv);
-  std::uniform_real_distribution<float> u(-amp, amp);
-  std::vector<float> q(B * H * L * D), k(B * H * S * D), v(B * H * S * Dv);
+  build_masks(&p, c.cfg, rng);
+  p.causal |= c.causal;
+  p.softcap = c.softcap;
+  p.window_left = c.window_left;
+  p.window_right = c.window_right;
+  if (c.alibi)
+    for (int64_t h = 0; h < H; ++h) p.alibi.push_back(std::pow(2.0f, -8.0f * (h + 1) / H));
+  if (c.layout == kPacked) p.lens_q = c.lens_q;
+  if (c.layout == kPacked || c.layout == kCacheLens) p.lens_k = c.lens_k;
+  const Operand lq = operand(c.layout, H, L, D, c.lens_q), lo = operand(c.layout, H, L, Dv, c.lens_q);
+  const Operand lk = operand(c.layout, c.Hkv, S, D, c.lens_k), lv = operand(c.layout, c.Hkv, S, Dv, c.lens_k);
+  std::uniform_real_distribution<float> u(-c.amp, c.amp);
+  std::vector<float> q(lq.size(B)), k(lk.size(B)), v(lv.size(B));
   for (auto* t : {&q, &k, &v})
     for (auto& x : *t) x = u(rng);
 
   // reference
-  std::vector<double> ref_o(B * H * L * Dv), ref_w(B * H * L * S), z(S);
+  std::vector<double> ref_o(lo.size(B)), ref_w(B * H * L * S), z(S);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t l = 0; l < L; ++l) {
-        for (int64_t s = 0; s < S; ++s) {
+      for (int64_t l = 0; l < p.l_of(b); ++l) {
+        for (int64_t s = 0; s < p.s_of(b); ++s) {
           double acc = 0;
-          for (int64_t c = 0; c < D; ++c) acc += (double)q[lq.at(b, h, l) + c] * k[lk.at(b, h, s) + c];
+          for (int64_t i = 0; i < D; ++i) acc += (double)q[lq.at(b, h, l) + i] * k[lk.at(b, h / G, s) + i];
           z[s] = acc;
         }
         double* w = &ref_w[((b * H + h) * L + l) * S];
         ref_softmax_row(p, b, h, l, z, w);
-        for (int64_t s = 0; s < S; ++s)
-          for (int64_t c = 0; c < Dv; ++c) ref_o[lo.at(b, h, l) + c] += w[s] * v[lv.at(b, h, s) + c];
+        for (int64_t s = 0; s < p.s_of(b); ++s)
+          for (int64_t i = 0; i < Dv; ++i) ref_o[lo.at(b, h, l) + i] += w[s] * v[lv.at(b, h / G, s) + i];
       }
 
-  char buf[256];
-  snprintf(buf, sizeof buf, "attention B=%lld H=%lld L=%lld S=%lld D=%lld Dv=%lld %s amp=%g %s%s",
-           (long long)B, (long long)H, (long long)L, (long long)S, (long long)D, (long long)Dv,
-           kMaskNames[cfg], amp, strided ? "strided" : "contiguous", out_is_q ? " out=q" : "");
-  for (int with_weights = 0; with_weights < 2; ++with_weights) {
-    std::vector<float> out(B * H * L * Dv, NAN), weights(with_weights ? B * H * L * S : 0, NAN);
-    if (out_is_q) out = q;
+  char buf[320];
+  snprintf(buf, sizeof buf,
+           "attention B=%lld H=%lld/%lld L=%lld S=%lld D=%lld Dv=%lld %s amp=%g %s%s%s%s window=%lld,%lld",
+           (long long)B, (long long)H, (long long)c.Hkv, (long long)L, (long long)S, (long long)D, (long long)Dv,
+           kMaskNames[c.cfg], c.amp, kLayoutNames[c.layout], c.out_is_q ? " out=q" : "",
+           c.softcap > 0 ? " softcap" : "", c.alibi ? " alibi" : "", (long long)c.window_left,
+           (long long)c.window_right);
+  const bool weights_allowed = c.layout != kPacked;
+  for (int with_weights = 0; with_weights < (weights_allowed ? 2 : 1); ++with_weights) {
+    std::vector<float> out(lo.size(B), NAN), weights(with_weights ? B * H * L * S : 0, NAN);
+    if (c.out_is_q) out = q;
+    const mha_score_rule rule = p.rule();
+    std::vector<int64_t> q_rows = lq.start, kv_rows = lk.start;
     mha_attention_args a{};
-    a.batch = B; a.heads = H; a.l = L; a.s = S; a.d = D; a.dv = Dv;
-    a.q = out_is_q ? out.data() : q.data(); a.q_sb = lq.sb; a.q_sh = lq.sh; a.q_sl = lq.sl;
-    a.k = k.data(); a.k_sb = lk.sb; a.k_sh = lk.sh; a.k_ss = lk.sl;
-    a.v = v.data(); a.v_sb = lv.sb; a.v_sh = lv.sh; a.v_ss = lv.sl;
-    a.out = out.data(); a.o_sb = lo.sb; a.o_sh = lo.sh; a.o_sl = lo.sl;
-    a.scale = p.scale; a.attn_mask = p.attn.m; a.key_padding = p.pad.m; a.causal = p.causal;
+    a.batch = B; a.heads = H; a.kv_heads = c.Hkv; a.l = L; a.s = S; a.d = D; a.dv = Dv;
+    a.q = c.out_is_q ? out.data() : q.data(); a.q_sb = lq.sb(); a.q_sh = lq.sh(); a.q_sl = lq.sl();
+    a.k = k.data(); a.k_sb = lk.sb(); a.k_sh = lk.sh(); a.k_ss = lk.sl();
+    a.v = v.data(); a.v_sb = lv.sb(); a.v_sh = lv.sh(); a.v_ss = lv.sl();
+    a.out = out.data(); a.o_sb = lo.sb(); a.o_sh = lo.sh(); a.o_sl = lo.sl();
+    if (c.layout == kPacked) {
+      a.q_rows = q_rows.data();
+      a.kv_rows = kv_rows.data();
+    }
+    if (c.layout == kCacheLens) a.kv_lens = c.lens_k.data();
+    a.rule = rule;
+    a.attn_mask = p.attn.m; a.key_padding = p.pad.m;
     a.weights = with_weights ? weights.data() : nullptr;
     mha_attention_with(isa.k, &a);
     bool nan = false;
@@ -242,26 +322,42 @@ void run_attention(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, i
     // fully blocked rows must be exactly zero
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h)
-        for (int64_t l = 0; l < L; ++l) {
+        for (int64_t l = 0; l < p.l_of(b); ++l) {
           const double* w = &ref_w[((b * H + h) * L + l) * S];
           bool any = false;
           for (int64_t s = 0; s < S && !any; ++s) any = w[s] != 0;
           if (any) continue;
-          for (int64_t c = 0; c < Dv; ++c)
-            if (out[lo.at(b, h, l) + c] != 0.0f) {
+          for (int64_t i = 0; i < Dv; ++i)
+            if (out[lo.at(b, h, l) + i] != 0.0f) {
               check(isa.name, std::string(buf) + " blocked row not zero", 1, false);
-              c = Dv; l = L; h = H; b = B;
+              i = Dv; l = L; h = H; b = B;
             }
         }
   }
 }
 
+void run_attention(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int64_t D, int64_t Dv,
+                   int cfg, float amp, bool strided, uint32_t seed, bool out_is_q = false) {
+  Case c(B, H, H, L, S, D, Dv, cfg, amp, strided ? kStrided : kContiguous, seed);
+  c.out_is_q = out_is_q;
+  run_case(isa, c);
+}
+
+// rule: a case whose softcap, ALiBi and window the softmax takes too (NULL: scale and masks only).
 void run_softmax(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int cfg, float amp,
-                 bool in_place, uint32_t seed) {
+                 bool in_place, uint32_t seed, const Case* rule = nullptr) {
   std::mt19937 rng(seed);
-  Problem p{B, H, L, S, 0, 0, {}, {}, 0, 0};
+  Problem p(B, H, L, S, 0, 0);
   p.scale = 0.7f;
   build_masks(&p, cfg, rng);
+  if (rule) {
+    p.causal |= rule->causal;
+    p.softcap = rule->softcap;
+    p.window_left = rule->window_left;
+    p.window_right = rule->window_right;
+    if (rule->alibi)
+      for (int64_t h = 0; h < H; ++h) p.alibi.push_back(std::pow(2.0f, -8.0f * (h + 1) / H));
+  }
   std::uniform_real_distribution<float> u(-amp, amp);
   std::vector<float> x(B * H * L * S), out(in_place ? 0 : x.size(), NAN);
   for (auto& e : x) e = u(rng);
@@ -276,14 +372,84 @@ void run_softmax(const Isa& isa, int64_t B, int64_t H, int64_t L, int64_t S, int
   mha_softmax_args a{};
   a.batch = B; a.heads = H; a.l = L; a.s = S; a.x = x.data();
   a.out = in_place ? x.data() : out.data();
-  a.scale = p.scale; a.attn_mask = p.attn.m; a.key_padding = p.pad.m; a.causal = p.causal;
+  a.rule = p.rule();
+  a.attn_mask = p.attn.m; a.key_padding = p.pad.m;
   mha_masked_softmax_with(isa.k, &a);
   bool nan = false;
   const double e = rel_l2(ref, a.out, x.size(), &nan);
   char buf[200];
-  snprintf(buf, sizeof buf, "softmax B=%lld H=%lld L=%lld S=%lld %s amp=%g%s", (long long)B, (long long)H,
-           (long long)L, (long long)S, kMaskNames[cfg], amp, in_place ? " in-place" : "");
+  snprintf(buf, sizeof buf, "softmax B=%lld H=%lld L=%lld S=%lld %s amp=%g%s%s", (long long)B, (long long)H,
+           (long long)L, (long long)S, kMaskNames[cfg], amp, in_place ? " in-place" : "", rule ? " +rule" : "");
   check(isa.name, buf, e, nan);
+}
+
+// The score rule (softcap, ALiBi, sliding windows), grouped key/value heads and ragged
+// entries, alone and together, on awkward sizes and every layout.
+void run_rules(const Isa& isa, const std::vector<int64_t>& sizes) {
+  uint32_t seed = 2000;
+  struct Rule {
+    float softcap;
+    bool alibi, causal;
+    int64_t left, right;
+  };
+  const Rule rules[] = {{5.f, false, false, -1, -1}, {0, true, false, -1, -1}, {0, false, false, 5, -1},
+                        {0, false, false, 3, 2},     {0, false, true, 16, -1}, {0, false, false, -1, 0},
+                        {2.f, true, true, 7, -1}};
+  int counter = 0;
+  for (int64_t L : sizes)
+    for (int64_t S : sizes)
+      for (const Rule& r : rules) {
+        if (L * S > 200000 && (r.left < 0 || !r.causal)) continue;  // the long ones: the banded rule only
+        const int kv[][2] = {{2, 2}, {6, 2}, {4, 1}};
+        const int* hk = kv[counter % 3];
+        const int64_t D = counter % 2 ? 5 : 64, Dv = counter % 4 == 1 ? 7 : D;
+        Case c(2, hk[0], hk[1], L, S, D, Dv, counter % 3 == 0 ? kPadBool : kNone,
+               counter % 5 == 4 ? 30.f : 1.f, counter % 2 ? kStrided : kContiguous, seed++);
+        c.softcap = r.softcap;
+        c.alibi = r.alibi;
+        c.causal = r.causal;
+        c.window_left = r.left;
+        c.window_right = r.right;
+        run_case(isa, c);
+        run_softmax(isa, 2, hk[0], L, S, c.cfg, c.amp, counter % 2 == 0, seed++, &c);
+        ++counter;
+      }
+  // decode with grouped heads: one key/value tile read for the whole group, keys split
+  for (int64_t s : {700, 4000}) {
+    Case c(1, 8, 2, 1, s, 64, 64, kPadBool, 1.f, kStrided, seed++);
+    run_case(isa, c);
+    c.alibi = true;
+    c.window_left = 300;
+    run_case(isa, c);
+  }
+  // ragged entries, token-major: self (equal lengths) and cross (their own key counts)
+  const std::vector<int64_t> lens = {3, 0, 7, 1, 33}, keys = {5, 2, 0, 1, 40};
+  for (int variant = 0; variant < 6; ++variant) {
+    Case c(5, 6, variant % 2 ? 2 : 6, 33, 40, 16, 16, kNone, 1.f, kPacked, seed++);
+    c.lens_q = lens;
+    c.lens_k = variant < 3 ? lens : keys;
+    c.causal = variant % 3 != 1;
+    c.alibi = variant >= 4;
+    c.window_left = variant == 2 || variant == 5 ? 4 : -1;
+    c.out_is_q = variant == 0;
+    run_case(isa, c);
+  }
+  {
+    Case c(3, 4, 4, 129, 129, 8, 8, kNone, 1.f, kPacked, seed++);
+    c.lens_q = {129, 1, 64};
+    c.lens_k = {129, 1, 64};
+    c.causal = true;
+    run_case(isa, c);
+  }
+  // a cache with one length per sequence: dense queries, each entry its own key count
+  for (int64_t L : {1, 4}) {
+    Case c(3, 4, 2, L, 50, 8, 8, L == 1 ? kPadBool : kBoolPerHead, 1.f, kCacheLens, seed++);
+    c.lens_k = {50, 13, 0};
+    c.causal = true;
+    run_case(isa, c);
+    c.window_left = 5;
+    run_case(isa, c);
+  }
 }
 
 }  // namespace
@@ -334,6 +500,7 @@ int main(int argc, char** argv) {
     run_attention(isa, 2, 6, 40, 2000, 64, 64, kCausalPadBool, 1.f, true, 123, true);
     run_attention(isa, 1, 5, 100, 1500, 128, 128, kPadBool, 1.f, true, 124, true);
     run_attention(isa, 3, 2, 33, 129, 64, 64, kAddInfPerHead, 1.f, false, 125, true);
+    run_rules(isa, sizes);
     printf("[%s] %s (%d checks so far)\n", isa.name, g_failures == before ? "ok" : "FAILED", g_checks);
   }
   if (g_failures) {

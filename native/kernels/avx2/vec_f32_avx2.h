@@ -41,6 +41,13 @@ struct Vec {
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm256_div_ps(a, b); }
+  static F abs(F v) { return _mm256_andnot_ps(set1(-0.0f), v); }
+  static F copysign(F mag, F sign) {
+    const F s = set1(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(s, mag), _mm256_and_ps(s, sign));
+  }
+  static F iota() { return _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7); }
   static F max(F a, F b) { return _mm256_max_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
   static F fnmadd(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }
@@ -66,6 +73,10 @@ struct Vec {
   static Mask lanes_from(int64_t first) {
     const int f = first < 0 ? 0 : first > 8 ? 8 : static_cast<int>(first);
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8), _mm256_set1_epi32(f)));
+  }
+  static Mask lanes_below(int64_t end) {
+    const int e = end < 0 ? 0 : end > 8 ? 8 : static_cast<int>(end);
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(e), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
   }
   static Mask nonzero_bytes(const uint8_t* b) {
     const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)));

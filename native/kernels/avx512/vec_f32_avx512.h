@@ -37,6 +37,13 @@ struct Vec {
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  static F abs(F v) { return _mm512_abs_ps(v); }
+  static F copysign(F mag, F sign) {
+    const __m512i m = _mm512_set1_epi32(0x7fffffff);
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(m, _mm512_castps_si512(mag), _mm512_castps_si512(sign), 0xca));
+  }
+  static F iota() { return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F fnmadd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
@@ -52,6 +59,7 @@ struct Vec {
   static Mask lanes_from(int64_t first) {
     return first <= 0 ? static_cast<Mask>(0xffff) : first >= 16 ? 0 : static_cast<Mask>(0xffffu << first);
   }
+  static Mask lanes_below(int64_t end) { return static_cast<Mask>(~lanes_from(end)); }
   static Mask nonzero_bytes(const uint8_t* b) { return nonzero_bytes(b, 0xffff); }
   static Mask nonzero_bytes(const uint8_t* b, Part m) {
     const __m128i v = _mm_maskz_loadu_epi8(m, b);

@@ -40,6 +40,13 @@ struct Vec {
   static F add(F a, F b) { return vaddq_f32(a, b); }
   static F sub(F a, F b) { return vsubq_f32(a, b); }
   static F mul(F a, F b) { return vmulq_f32(a, b); }
+  static F div(F a, F b) { return vdivq_f32(a, b); }
+  static F abs(F v) { return vabsq_f32(v); }
+  static F copysign(F mag, F sign) { return vbslq_f32(vdupq_n_u32(0x80000000u), sign, mag); }
+  static F iota() {
+    const float lane[4] = {0, 1, 2, 3};
+    return vld1q_f32(lane);
+  }
   static F max(F a, F b) { return vmaxq_f32(a, b); }
   static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
   static F fnmadd(F a, F b, F c) { return vfmsq_f32(c, a, b); }
@@ -59,6 +66,7 @@ struct Vec {
     const int32_t f = first < 0 ? 0 : first > 4 ? 4 : static_cast<int32_t>(first);
     return vcgeq_s32(vld1q_s32(lane), vdupq_n_s32(f));
   }
+  static Mask lanes_below(int64_t end) { return vmvnq_u32(lanes_from(end)); }
   static Mask nonzero_bytes(const uint8_t* b) { return nonzero_bytes(b, 4); }
   static Mask nonzero_bytes(const uint8_t* b, Part k) {
     uint32_t w[4] = {0, 0, 0, 0};

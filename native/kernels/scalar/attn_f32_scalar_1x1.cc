@@ -12,9 +12,11 @@ float mask_max_row(const float* x, float* y, int64_t n, float scale, const mha_r
   float mx = -INFINITY;
   for (int64_t j = 0; j < n; ++j) {
     float v = scale * x[j];
+    if (m->softcap > 0) v = m->softcap * tanhf(v / m->softcap);
+    if (m->alibi_slope != 0) v -= m->alibi_slope * fabsf(m->alibi_pos - static_cast<float>(j));
     if (m->add[0]) v += m->add[0][j];
     if (m->add[1]) v += m->add[1][j];
-    if (j >= m->limit || (m->blk[0] && m->blk[0][j]) || (m->blk[1] && m->blk[1][j])) v = -INFINITY;
+    if (j < m->first || j >= m->limit || (m->blk[0] && m->blk[0][j]) || (m->blk[1] && m->blk[1][j])) v = -INFINITY;
     y[j] = v;
     mx = v > mx ? v : mx;
   }

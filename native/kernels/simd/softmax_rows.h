@@ -2,7 +2,8 @@
 // scale_row), written once for any vector type V of vec.h: 2 vectors per loop step (two
 // independent max / sum chains), then the row's tail one vector at a time through partial
 // accesses, so no kernel reads or writes past a row. A row is a score tile's (in L1) or a
-// softmax input row (streamed once per pass).
+// softmax input row (streamed once per pass). mask_max_row applies the row's whole rule
+// (core/score_rule.h): a row with nothing but scaling takes a loop without the rest.
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -13,42 +14,56 @@
 namespace mha_simd {
 namespace {
 
-// The scaled, masked value of lanes [j, j + N) of a row: x * scale + the additive masks, -inf
-// where a boolean mask, the causal limit or (kFull false) the end of the row blocks it.
+// The logit of lanes [j, j + N) of a row: x * scale, softcapped, minus the ALiBi bias, plus
+// the additive masks; -inf where a boolean mask, the visible range [first, limit) or
+// (kFull false) the end of the row blocks it.
 template <class V>
 struct RowMasker {
   using F = typename V::F;
   const float* x;
-  const float *add0, *add1;
-  const uint8_t *blk0, *blk1;
-  int64_t limit;
-  F scale;
+  const mha_row_masks* m;
+  F scale, softcap, slope;
+
+  RowMasker(const float* x_, const mha_row_masks* m_, float s)
+      : x(x_), m(m_), scale(V::set1(s)), softcap(V::set1(m_->softcap)), slope(V::set1(m_->alibi_slope)) {}
+
+  // Only scaling: nothing to add, cap or block inside [0, n).
+  bool plain(int64_t n) const {
+    return !m->add[0] && !m->add[1] && !m->blk[0] && !m->blk[1] && m->first <= 0 && m->limit >= n &&
+           m->softcap <= 0 && m->alibi_slope == 0;
+  }
 
   template <bool kFull>
   F at(int64_t j, typename V::Part part, int64_t lanes) const {
     auto load = [&](const float* p) { return kFull ? V::load(p) : V::load(p, part); };
     auto blocked = [&](const uint8_t* b) { return kFull ? V::nonzero_bytes(b) : V::nonzero_bytes(b, part); };
     F v = V::mul(load(x + j), scale);
-    if (add0) v = V::add(v, load(add0 + j));
-    if (add1) v = V::add(v, load(add1 + j));
+    if (m->softcap > 0) v = V::mul(softcap, tanh<V>(V::div(v, softcap)));
+    if (m->alibi_slope != 0) {
+      const F distance = V::abs(V::sub(V::set1(m->alibi_pos - static_cast<float>(j)), V::iota()));
+      v = V::fnmadd(slope, distance, v);
+    }
+    if (m->add[0]) v = V::add(v, load(m->add[0] + j));
+    if (m->add[1]) v = V::add(v, load(m->add[1] + j));
     typename V::Mask blk = V::none();
-    if (blk0) blk = V::or_(blk, blocked(blk0 + j));
-    if (blk1) blk = V::or_(blk, blocked(blk1 + j));
-    const int64_t visible = limit - j < lanes ? limit - j : lanes;  // lanes past the row: blocked
+    if (m->blk[0]) blk = V::or_(blk, blocked(m->blk[0] + j));
+    if (m->blk[1]) blk = V::or_(blk, blocked(m->blk[1] + j));
+    if (m->first > j) blk = V::or_(blk, V::lanes_below(m->first - j));
+    const int64_t visible = m->limit - j < lanes ? m->limit - j : lanes;  // lanes past the row: blocked
     if (visible < V::N) blk = V::or_(blk, V::lanes_from(visible));
     return V::neg_inf_where(blk, v);
   }
 };
 
-// y[j] = scale * x[j] + masks (-inf where blocked); returns the row's max.
+// y[j] = the logit of x[j] under the row's rule (-inf where blocked); returns the row's max.
 template <class V>
 float mask_max_row(const float* x, float* y, int64_t n, float scale, const mha_row_masks* m) {
   constexpr int N = V::N;
   using F = typename V::F;
-  const RowMasker<V> row{x, m->add[0], m->add[1], m->blk[0], m->blk[1], m->limit, V::set1(scale)};
+  const RowMasker<V> row(x, m, scale);
   F max0 = V::set1(-INFINITY), max1 = max0;
   int64_t j = 0;
-  if (!row.add0 && !row.add1 && !row.blk0 && !row.blk1 && row.limit >= n) {  // unmasked: scale only
+  if (row.plain(n)) {
     for (; j + 2 * N <= n; j += 2 * N) {
       const F v0 = V::mul(V::load(x + j), row.scale), v1 = V::mul(V::load(x + j + N), row.scale);
       V::store(y + j, v0);

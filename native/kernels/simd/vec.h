@@ -11,15 +11,16 @@
 //   zero(), set1(x), load(p), store(p, v)             full vectors (no alignment needed)
 //   load(p, part) / load(p, part, fill), store(p, v, part)
 //                     partial: lanes outside the part read as 0 (or fill) and are not written
-//   add, sub, mul, max(a, b); fmadd(a, b, c) = a*b + c; fnmadd(a, b, c) = c - a*b
+//   add, sub, mul, div, max(a, b); fmadd(a, b, c) = a*b + c; fnmadd(a, b, c) = c - a*b
+//   abs(v), copysign(magnitude, sign), iota() = {0, 1, ..., N-1}
 //   hmax(v), hsum(v)  horizontal max and sum
 //   round(v)          to the nearest integer (ties to even)
 //   pow2_live(p, n, x) p * 2^n (n integral, |n| <= 127) where x >= kExpMin, exactly 0 elsewhere
-//   Mask, none(), lanes_from(i), nonzero_bytes(b), nonzero_bytes(b, part), or_(a, b),
-//   neg_inf_where(m, v)
+//   Mask, none(), lanes_from(i), lanes_below(i), nonzero_bytes(b), nonzero_bytes(b, part),
+//   or_(a, b), neg_inf_where(m, v)
 //                     lane flags: lanes i >= lanes_from's argument (all for <= 0, none for
-//                     >= N); the lanes (of the part) whose byte at b is nonzero (bytes past
-//                     the part are not read); v with -inf where m is set
+//                     >= N), lanes i < lanes_below's; the lanes (of the part) whose byte at b
+//                     is nonzero (bytes past the part are not read); v with -inf where m is set
 //   kTileRows, kTileVectors   the attention tile (attn_tiles.h): kTileRows x kTileVectors*N
 //
 // Everything in these headers has internal linkage (an anonymous namespace), so each unit gets
@@ -48,6 +49,16 @@ inline typename V::F exp_nonpositive(typename V::F x) {
   p = V::fmadd(p, r, V::set1(0x1.FFFFF6p-1f));
   p = V::fmadd(p, r, V::set1(1.0f));
   return V::pow2_live(p, n, x);
+}
+
+// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|) <= 1: no overflow for any x, and
+// an absolute error of a few float ulps (what softcapping a logit needs).
+template <class V>
+inline typename V::F tanh(typename V::F x) {
+  using F = typename V::F;
+  const F e = exp_nonpositive<V>(V::mul(V::set1(-2.0f), V::abs(x)));
+  const F one = V::set1(1.0f);
+  return V::copysign(V::div(V::sub(one, e), V::add(one, e)), x);
 }
 
 }  // namespace
