@@ -331,21 +331,31 @@ describe('validation', () => {
     const { addon } = await import('../lib/addon.js');
     const w = randWeights(new Rng(1), E, E, E, false);
     const Model = addon().Model;
-    const a = new Model({ embedDim: E, numHeads: H, kDim: E, vDim: E, ...w });
-    const b = new Model({ embedDim: E, numHeads: H, kDim: E, vDim: E, ...w });
+    const desc = { embedDim: E, numHeads: H, numKvHeads: H, kDim: E, vDim: E, scale: 1, softcap: 0, windowLeft: -1,
+      windowRight: -1, ...w };
+    const a = new Model(desc);
+    const b = new Model(desc);
     const cache = a.createKVStore(1, 2);
     const query = new Float32Array(E * 3);
     const call = (model: typeof a, over: object, store: object = cache) => model.forwardCached(store as typeof cache, {
-      query, batch: 1, l: 1, start: 0, append: true, causal: true,
+      query, batch: 1, l: 1, starts: new Int32Array([0]), append: true, causal: true,
       out: new Float32Array(E * 3), outIsCallers: false, averageWeights: true, ...over,
     });
     expect(() => call(b, {})).toThrow(/another model/);
     expect(() => call(a, {}, {})).toThrow(TypeError);
-    expect(() => call(a, { start: 2 })).toThrow(RangeError);
+    expect(() => call(a, { starts: new Int32Array([2]) })).toThrow(RangeError);
+    expect(() => call(a, { starts: new Int32Array([3]) })).toThrow(RangeError);
+    expect(() => call(a, { starts: new Int32Array([0, 0]) })).toThrow(RangeError);
+    expect(() => call(a, { starts: [0] })).toThrow(TypeError);
     expect(() => call(a, { l: 3 })).toThrow(RangeError);
-    expect(() => call(a, { start: 0, append: false })).toThrow(RangeError);
+    expect(() => call(a, { append: false })).toThrow(RangeError);
     expect(() => call(a, { batch: 2 })).toThrow(RangeError);
-    expect(() => a.appendKV(cache, { key: query, value: query, batch: 1, t: 1, start: 2 })).toThrow(RangeError);
+    expect(() => call(a, { l: 3, packed: new Int32Array([0, 3]) })).toThrow(RangeError);
+    expect(() => call(a, { l: 3, packed: new Int32Array([1, 3]) })).toThrow(RangeError);
+    expect(() => call(a, { l: 1, packed: new Int32Array([0, 2]) })).toThrow(RangeError);
+    expect(() => call(a, { l: 2, packed: new Int32Array([0, 2, 2]) })).toThrow(RangeError);
+    expect(() => a.appendKV(cache, { key: query, value: query, batch: 1, t: 1, starts: new Int32Array([2]) }))
+      .toThrow(RangeError);
     call(a, {});
     expect(rowIsZero(new Float32Array(E), 0, E)).toBe(true);
   });
