@@ -45,6 +45,11 @@ static_assert(kTileKeys % MHA_ATTN_KT_PAD == 0, "K^T tiles are padded to MHA_ATT
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// The width of an entry's packed K^T tiles: kTileKeys, or for an entry of fewer keys its key
+// count rounded up to MHA_ATTN_KT_PAD, so that a short sequence's one tile carries no columns
+// of padding it does not need.
+int64_t kt_width(int64_t s) { return std::min(kTileKeys, ceil_div(s, MHA_ATTN_KT_PAD) * MHA_ATTN_KT_PAD); }
+
 // One entry (sequence) of the batch: its query and key counts, and row 0 of head 0 of each
 // operand.
 struct Entry {
@@ -230,9 +235,10 @@ class Attention {
       return;
     }
     const float* kt = kt_ + kt_offset_[blk.b * a->kv_heads + blk.kvh - group_begin_];
+    const int64_t width = kt_width(entries_[blk.b].s);
     for (int64_t t = j0 / kTileKeys; n > 0; ++t) {
       const int64_t m = std::min(n, kTileKeys);
-      k_->scores(q, ldq, kt + t * a->d * kTileKeys, kTileKeys, rows, m, a->d, s, lds);
+      k_->scores(q, ldq, kt + t * a->d * width, width, rows, m, a->d, s, lds);
       s += m;
       n -= m;
     }
@@ -350,7 +356,10 @@ class Attention {
     const int64_t pairs = a->batch * a->kv_heads;
     if (!pack_) return fn(0, pairs);
     const bool copy_v = a->v_ss != a->dv;
-    auto kt_floats = [&](int64_t p) { return ceil_div(entries_[p / a->kv_heads].s, kTileKeys) * kTileKeys * a->d; };
+    auto kt_floats = [&](int64_t p) {
+      const int64_t keys = entries_[p / a->kv_heads].s;
+      return ceil_div(keys, kTileKeys) * kt_width(keys) * a->d;
+    };
     auto v_floats = [&](int64_t p) { return copy_v ? entries_[p / a->kv_heads].s * a->dv : 0; };
     for (int64_t p0 = 0; p0 < pairs;) {
       int64_t p1 = p0, kt_total = 0, v_total = 0;
@@ -402,7 +411,8 @@ class Attention {
   }
 
   // For pairs p in [p0, p1), at offsets relative to the group: the K^T tiles of (entry, key/value
-  // head), kt[tile][d][kTileKeys] = k[tile * kTileKeys + j, d], zero past the entry's last key;
+  // head), kt[tile][d][width] = k[tile * kTileKeys + j, d] (width = kt_width), zero past the
+  // entry's last key;
   // and, when v rows are strided, its V rows contiguous.
   void Pack(int64_t p0, int64_t p1) {
     const mha_attention_args* a = a_;
@@ -418,10 +428,11 @@ class Attention {
           for (int64_t j = 0; j < e.s; ++j)
             memcpy(vp_ + v_offset_[g] + j * dv, e.v + kvh * a->v_sh + j * a->v_ss, dv * sizeof(float));
         const float* kb = e.k + kvh * a->k_sh;
+        const int64_t width = kt_width(e.s);
         for (int64_t t = 0; t < ceil_div(e.s, kTileKeys); ++t) {
-          float* dst = kt_ + kt_offset_[g] + t * d * kTileKeys;
+          float* dst = kt_ + kt_offset_[g] + t * d * width;
           const int64_t m = std::min(kTileKeys, e.s - t * kTileKeys);
-          (k_->pack_kt ? k_->pack_kt : PackKtPortable)(dst, kTileKeys, kb + t * kTileKeys * a->k_ss, a->k_ss, m, d);
+          (k_->pack_kt ? k_->pack_kt : PackKtPortable)(dst, width, kb + t * kTileKeys * a->k_ss, a->k_ss, m, d);
         }
       }
     });
