@@ -4,12 +4,12 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type {
-  AttentionArgs, ComputeBackend, LayerBackend, LayerDesc, MatmulArgs, RotaryArgs, SoftmaxArgs,
+  AttentionArgs, Bf16Path, ComputeBackend, LayerBackend, LayerDesc, MatmulArgs, RotaryArgs, SoftmaxArgs,
 } from './backend.js';
 
 /** The addon's exports (native/binding/addon.cc). */
 export interface NativeAddon {
-  nativeInfo(): { isa: string; threads: number; version: string };
+  nativeInfo(): { isa: string; bf16: Bf16Path; threads: number; version: string };
   setNumThreads(n: number): void;
   getNumThreads(): number;
   matmul(args: MatmulArgs): void;

@@ -11,6 +11,16 @@
 
 export type BackendName = 'native' | 'reference';
 
+/** The products' operands: float32, or rounded to bfloat16 with float32 accumulation. */
+export type Precision = 'float32' | 'bfloat16';
+
+/** What runs the native backend's bfloat16 products: AMX tiles, AVX512-BF16 instructions, or
+ * float32 arithmetic on the bfloat16 values (the same results at float32 speed). */
+export type Bf16Path = 'amx' | 'avx512bf16' | 'emulated';
+
+/** How a KV cache stores keys and values (16-bit types are converted back as they are read). */
+export type StorageDtype = 'float32' | 'float16' | 'bfloat16';
+
 /** A mask as every backend reads it: element (b, h, l, s) is data[b*sb + h*sh + l*sl + s*ss]
  * (a stride of 0 broadcasts). Uint8Array: boolean, nonzero = blocked; Float32Array: additive. */
 export interface MaskView {
@@ -43,6 +53,7 @@ export interface MatmulArgs {
   batch: number; m: number; n: number; k: number;
   transA: boolean; transB: boolean; alpha: number;
   bBatched: boolean;
+  precision: Precision;
 }
 
 /** out = softmax of the logits of the scores x [batch, heads, l, s] (ScoreRule with q . k read
@@ -64,6 +75,9 @@ export interface AttentionArgs extends ScoreRule {
   batch: number; heads: number; kvHeads: number; l: number; s: number; d: number; dv: number;
   packed?: Packing;
   attnMask?: MaskView; keyPadding?: MaskView;  // dense only
+  /** bfloat16: q, k and v rounded to bfloat16 for the scores and P.V, and the probabilities P
+   * rounded too before P.V; softmax in float32. */
+  precision: Precision;
 }
 
 /** Rotary position embedding (RoPE) of x [groups, n, heads, d] into out (which may be x):
@@ -89,6 +103,10 @@ export interface LayerDesc extends Omit<ScoreRule, 'causal'> {
   qWeight: Float32Array; kWeight: Float32Array; vWeight: Float32Array; outWeight: Float32Array;
   qBias?: Float32Array; kBias?: Float32Array; vBias?: Float32Array; outBias?: Float32Array;
   rotary?: RotarySpec;         // applied to q and k after projection and bias, before caching
+  /** bfloat16: the weights stored rounded to bfloat16, the projections' inputs rounded to it, and
+   * the attention products at bfloat16 precision (AttentionArgs.precision); biases, softmax,
+   * masks and rotary stay float32. */
+  dtype: Precision;
 }
 
 /** Where a layer call writes its result. */
@@ -152,8 +170,8 @@ export interface LayerBackend {
   forward(args: ForwardArgs): void;
   /** Like forward, off the JavaScript thread; the inputs may change once it returns. */
   forwardAsync(args: ForwardArgs): Promise<void>;
-  /** Zeroed memory for `capacity` positions of `batch` sequences. */
-  createKVStore(batch: number, capacity: number): KVStore;
+  /** Zeroed memory for `capacity` positions of `batch` sequences, keys and values stored as dtype. */
+  createKVStore(batch: number, capacity: number, dtype: StorageDtype): KVStore;
   appendKV(store: KVStore, args: AppendArgs): void;
   forwardCached(store: KVStore, args: CachedForwardArgs): void;
   /** Like forwardAsync; no other call may use the store until it settles. */

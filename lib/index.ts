@@ -3,6 +3,7 @@ import { nativeBackend } from './addon.js';
 import { functionalApi } from './functional.js';
 
 export type { AttentionResult, AttentionWindow, Mask, RotaryOptions, Tensor } from './types.js';
+export type { Bf16Path, Precision, StorageDtype } from './backend.js';
 export { tensor } from './tensor.js';
 export type {
   AppendKVOptions, AttentionVariantOptions, Backend, ForwardOptions, KVCacheOptions, MultiHeadAttentionOptions,

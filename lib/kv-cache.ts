@@ -2,7 +2,7 @@
 // object and its state. The cache's memory is its layer backend's KVStore (native memory, or
 // the reference's JS arrays); how many positions each sequence holds is kept here, so
 // reset/truncate only move lengths. kv-cache-args.ts turns cached calls into records.
-import type { KVStore } from './backend.js';
+import type { KVStore, StorageDtype } from './backend.js';
 import { checkNonNegativeInteger, checkNumberList, invalidParameterError } from './validate.js';
 
 /** A cache's mutable state, seen by the layer that created it. */
@@ -26,6 +26,8 @@ let stateOf: (cache: KVCache) => CacheState;
 export class KVCache {
   readonly batchSize: number;
   readonly capacity: number;
+  /** How keys and values are stored (16-bit types converted back as attention reads them). */
+  readonly dtype: StorageDtype;
   readonly #state: CacheState;
 
   static {
@@ -33,10 +35,11 @@ export class KVCache {
   }
 
   /** Not public: use MultiHeadAttention.createKVCache. */
-  constructor(key: symbol, batchSize: number, capacity: number, state: CacheState) {
+  constructor(key: symbol, batchSize: number, capacity: number, dtype: StorageDtype, state: CacheState) {
     if (key !== token) throw new TypeError('KVCache: create one with MultiHeadAttention.createKVCache');
     this.batchSize = batchSize;
     this.capacity = capacity;
+    this.dtype = dtype;
     this.#state = state;
   }
 
@@ -91,8 +94,9 @@ function checkIdle(what: string, state: CacheState): void {
   }
 }
 
-export function newKVCache(owner: object, batchSize: number, capacity: number, store: KVStore): KVCache {
-  return new KVCache(token, batchSize, capacity, { owner, store, lengths: new Int32Array(batchSize), busy: false });
+export function newKVCache(owner: object, batchSize: number, capacity: number, dtype: StorageDtype,
+  store: KVStore): KVCache {
+  return new KVCache(token, batchSize, capacity, dtype, { owner, store, lengths: new Int32Array(batchSize), busy: false });
 }
 
 /** The state of a cache this layer created and no pending forwardAsync holds. */

@@ -3,10 +3,10 @@
 import type { LayerDesc } from './backend.js';
 import { checkRotarySpec } from './rotary-args.js';
 import { checkAlibi, checkSoftcap, checkWindow } from './score-rule.js';
-import { checkFiniteNumber, checkPositiveInteger, invalidParameterError } from './validate.js';
+import { checkFiniteNumber, checkOneOf, checkPositiveInteger, invalidParameterError, PRECISIONS } from './validate.js';
 
-export type LayerVariant =
-  Pick<LayerDesc, 'numKvHeads' | 'scale' | 'softcap' | 'alibiSlopes' | 'windowLeft' | 'windowRight' | 'rotary'>;
+export type LayerVariant = Pick<LayerDesc,
+  'numKvHeads' | 'scale' | 'softcap' | 'alibiSlopes' | 'windowLeft' | 'windowRight' | 'rotary' | 'dtype'>;
 
 /** options.numKvHeads: a divisor of numHeads, default numHeads. */
 export function checkNumKvHeads(value: unknown, numHeads: number): number {
@@ -18,7 +18,7 @@ export function checkNumKvHeads(value: unknown, numHeads: number): number {
 }
 
 /** The variant options that leave the weights' shapes alone (all but numKvHeads): fromStateDict passes them on. */
-export const RULE_OPTIONS = ['scale', 'softcap', 'alibi', 'window', 'rotary'] as const;
+export const RULE_OPTIONS = ['scale', 'softcap', 'alibi', 'window', 'rotary', 'dtype'] as const;
 
 /** The variant of a layer of numHeads heads of headDim features. */
 export function layerVariant(opts: Record<string, unknown>, numHeads: number, headDim: number): LayerVariant {
@@ -32,5 +32,6 @@ export function layerVariant(opts: Record<string, unknown>, numHeads: number, he
     alibiSlopes: checkAlibi('options.alibi', opts.alibi, numHeads),
     ...checkWindow('options.window', opts.window),
     rotary: opts.rotary === undefined ? undefined : checkRotarySpec('options.rotary', opts.rotary, headDim),
+    dtype: checkOneOf('options.dtype', opts.dtype, PRECISIONS, 'float32'),
   };
 }

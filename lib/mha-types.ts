@@ -1,5 +1,5 @@
 // The public types of the MultiHeadAttention layer.
-import type { BackendName } from './backend.js';
+import type { BackendName, Precision, StorageDtype } from './backend.js';
 import type { KVCache } from './kv-cache.js';
 import type { AttentionWindow, Mask, RotaryOptions } from './types.js';
 
@@ -33,6 +33,12 @@ export interface AttentionVariantOptions {
   window?: AttentionWindow;    // sliding-window (local) attention
   /** RoPE on q and k after projection and bias, before caching. */
   rotary?: RotaryOptions;
+  /**
+   * 'bfloat16': the weights stored in bfloat16 (half the memory) and the projections and
+   * attention products with bfloat16 operands and float32 accumulation; softmax, biases, masks
+   * and rotary stay float32, inputs and outputs Float32Array. Default 'float32'.
+   */
+  dtype?: Precision;
 }
 
 export interface MultiHeadAttentionOptions extends AttentionVariantOptions {
@@ -91,6 +97,9 @@ export interface SafetensorsOptions extends StateDictOptions {
 export interface KVCacheOptions {
   batchSize: number;           // B: every call through the cache has this batch size
   capacity: number;            // positions it can hold (per sequence)
+  /** How keys and values are stored: 'float16' and 'bfloat16' take half the memory and half the
+   * bytes a decode step reads, converted back to float32 as attention reads them. Default 'float32'. */
+  dtype?: StorageDtype;
 }
 
 export interface AppendKVOptions {

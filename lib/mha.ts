@@ -16,7 +16,8 @@ import { loadSafetensors } from './safetensors.js';
 import { stateDictOptions } from './state-dict.js';
 import type { AttentionResult, Tensor } from './types.js';
 import {
-  checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkPositiveInteger, invalidParameterError,
+  checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkOneOf, checkPositiveInteger,
+  invalidParameterError, STORAGE_DTYPES,
 } from './validate.js';
 import { attentionStateDict } from './weight-names.js';
 
@@ -126,8 +127,9 @@ export class MultiHeadAttention {
     const opts = checkObject('options', options);
     const B = checkPositiveInteger('options.batchSize', opts.batchSize);
     const C = checkPositiveInteger('options.capacity', opts.capacity);
+    const dtype = checkOneOf('options.dtype', opts.dtype, STORAGE_DTYPES, 'float32');
     checkElementCount('KV cache keys ([batchSize, capacity, numKvHeads * headDim])', [B, C, this.numKvHeads * this.headDim]);
-    return newKVCache(this, B, C, this.#layer.createKVStore(B, C));
+    return newKVCache(this, B, C, dtype, this.#layer.createKVStore(B, C, dtype));
   }
 
   /**

@@ -1,17 +1,19 @@
 // The functional ops' public arguments, validated and normalized into the backend contract's
 // records (backend.ts), with the result they will hold: options.out, or a fresh array.
-import type { AttentionArgs, MatmulArgs, Packing, SoftmaxArgs } from './backend.js';
+import type { AttentionArgs, MatmulArgs, Packing, Precision, SoftmaxArgs } from './backend.js';
 import { attnMaskDescriptor, keyPaddingDescriptor, softmaxMaskDescriptor } from './masks.js';
 import { isPacked, PACKED_NOTE, packedDims, rejectWithPacking } from './packing.js';
 import { functionalScoreRule } from './score-rule.js';
 import type { AttentionWindow, Mask, Tensor } from './types.js';
 import {
-  checkBoolean, checkFiniteNumber, checkOptions, checkTensor, formatShape, invalidParameterError, resultArray,
-  shapesEqual,
+  checkBoolean, checkFiniteNumber, checkOneOf, checkOptions, checkTensor, formatShape, invalidParameterError,
+  PRECISIONS, resultArray, shapesEqual,
 } from './validate.js';
 
 export interface MatmulOptions {
   transposeA?: boolean; transposeB?: boolean; alpha?: number;
+  /** 'bfloat16': a and b rounded to bfloat16, products accumulated in float32. Default 'float32'. */
+  precision?: Precision;
   /** Where to write the result: at least its element count long, sharing no memory with a or
    * b; the result's data is the view of exactly that length at its start. Default: a new array. */
   out?: Float32Array;
@@ -34,6 +36,9 @@ export interface MaskedSoftmaxOptions extends ScoreOptions {
 }
 export interface ScaledDotProductAttentionOptions extends ScoreOptions {
   attnMask?: Mask;
+  /** 'bfloat16': q, k, v and the probabilities rounded to bfloat16 for the products (float32
+   * accumulation and softmax). Default 'float32'. */
+  precision?: Precision;
   /** Packed q [T, H, D], k [Tk, Hkv, D], v [Tk, Hkv, Dv]: the N query sequences' lengths (sum T). */
   sequenceLengths?: ArrayLike<number>;
   /** The N key/value sequences' lengths (sum Tk); default: sequenceLengths. */
@@ -74,7 +79,10 @@ export function matmulArgs(a: Tensor, b: Tensor, options?: MatmulOptions): OpArg
   const batch = batchDims.reduce((p, d) => p * d, 1);
   const out = resultArray('options.out', opts.out, shape, { 'a.data': ta.data, 'b.data': tb.data });
   return {
-    args: { a: ta.data, b: tb.data, out, batch, m, n, k, transA, transB, alpha, bBatched },
+    args: {
+      a: ta.data, b: tb.data, out, batch, m, n, k, transA, transB, alpha, bBatched,
+      precision: checkOneOf('options.precision', opts.precision, PRECISIONS, 'float32'),
+    },
     result: { data: out, shape },
   };
 }
@@ -161,7 +169,10 @@ export function attentionArgs(q: Tensor, k: Tensor, v: Tensor,
     'q.data': tq.data, 'k.data': tk.data, 'v.data': tv.data, 'options.attnMask.data': attnMask?.data,
   });
   return {
-    args: { q: tq.data, k: tk.data, v: tv.data, out, batch, heads, kvHeads, l, s, d, dv, packed, ...rule, attnMask },
+    args: {
+      q: tq.data, k: tk.data, v: tv.data, out, batch, heads, kvHeads, l, s, d, dv, packed, ...rule, attnMask,
+      precision: checkOneOf('options.precision', opts.precision, PRECISIONS, 'float32'),
+    },
     result: { data: out, shape },
   };
 }

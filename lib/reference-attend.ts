@@ -24,9 +24,11 @@ export type ProbsSink = (seq: Sequence, h: number, i: number, probs: Float64Arra
 const at = (rows: HeadRows<unknown>, h: number, row: number) => rows.base + h * rows.sh + row * rows.sr;
 
 /** out(h, i) = sum_j p(h, i, j) v(kv(h), j) with p the softmax of the rule's logits of q(h, i) . k(kv(h), j)
- * over the sequence's keys; query head h reads key/value head floor(h / (heads / kvHeads)). */
+ * over the sequence's keys; query head h reads key/value head floor(h / (heads / kvHeads)).
+ * With `round` (bfloat16 products), q, k and v are read rounded and p is rounded for the sum;
+ * the sink sees p unrounded. */
 export function attendSequence(dims: HeadDims, rule: ScoreRule, masks: MaskSet, seq: Sequence,
-  sink?: ProbsSink): void {
+  sink?: ProbsSink, round: (x: number) => number = (x) => x): void {
   const { heads, kvHeads, d, dv } = dims;
   const { b, l, s, q, k, v, out } = seq;
   const row = new Float64Array(s);
@@ -37,7 +39,7 @@ export function attendSequence(dims: HeadDims, rule: ScoreRule, masks: MaskSet, 
       for (let j = 0; j < s; j++) {
         const kAt = at(k, kvHead, j);
         let dot = 0;
-        for (let c = 0; c < d; c++) dot += q.data[qAt + c] * k.data[kAt + c];
+        for (let c = 0; c < d; c++) dot += round(q.data[qAt + c]) * round(k.data[kAt + c]);
         row[j] = logit(rule, masks, dot, { b, h, i, j, l, s });
       }
       softmaxInPlace(row);
@@ -45,7 +47,7 @@ export function attendSequence(dims: HeadDims, rule: ScoreRule, masks: MaskSet, 
       const outAt = at(out, h, i);
       for (let c = 0; c < dv; c++) {
         let acc = 0;
-        for (let j = 0; j < s; j++) acc += row[j] * v.data[at(v, kvHead, j) + c];
+        for (let j = 0; j < s; j++) acc += round(row[j]) * round(v.data[at(v, kvHead, j) + c]);
         out.data[outAt + c] = acc;
       }
     }

@@ -3,6 +3,7 @@
 // concatenate the heads, project the output. The cached forms (reference-kv-cache.ts) share
 // attendAndProject.
 import type { ForwardArgs, LayerDesc, LayerOutputs, MaskView } from './backend.js';
+import { rounding } from './reduced-precision.js';
 import { attendSequence, type HeadRows, type ProbsSink } from './reference-attend.js';
 import { rotateRows } from './reference-rotary.js';
 import { linear } from './reference.js';
@@ -15,6 +16,13 @@ export interface LayerSequence { b: number; qRow: number; l: number; s: number; 
 export interface LayerCall extends LayerOutputs {
   batch: number; l: number; s: number;
   attnMask?: MaskView; keyPadding?: MaskView; causal: boolean;
+}
+
+/** A projection of the layer: linear() with the inputs rounded like the weights in a bfloat16
+ * layer (whose weights the backend keeps rounded). */
+export function project(w: LayerDesc, x: ArrayLike<number>, rows: number, inDim: number, weight: Float32Array,
+  outDim: number, bias: Float32Array | undefined): Float64Array {
+  return linear(x, rows, inDim, weight, outDim, bias, rounding(w.dtype));
 }
 
 /** The head dims of a layer: D = embedDim / numHeads, and the width of a key/value row. */
@@ -61,9 +69,9 @@ export function attendAndProject(w: LayerDesc, q: Float64Array, seqs: LayerSeque
   for (const { b, qRow, l, s, k, v } of seqs) {
     if (w.rotary) rotateRows(q, H, d, w.rotary, qRow, l, (i) => i + s - l);
     attendSequence({ heads: H, kvHeads: numKvHeads, d, dv: d }, { ...w, causal: call.causal }, masks,
-      { b, l, s, q: rowsOf(q, qRow), k, v, out: rowsOf(context, qRow) }, sink);
+      { b, l, s, q: rowsOf(q, qRow), k, v, out: rowsOf(context, qRow) }, sink, rounding(w.dtype));
   }
-  call.out.set(linear(context, rows, E, w.outWeight, E, w.outBias));
+  call.out.set(project(w, context, rows, E, w.outWeight, E, w.outBias));
   if (call.weights && probs) writeWeights(call.weights, probs, call.averageWeights, call.batch, H, call.l * call.s);
 }
 
@@ -72,10 +80,10 @@ export function referenceForward(w: LayerDesc, args: ForwardArgs): void {
   const { embedDim: E, numKvHeads, kDim, vDim } = w;
   const { d, kvWidth } = headDims(w);
   const { batch: B, l: L, s: S, packed } = args;
-  const q = linear(args.query, packed ? packed.q[B] : B * L, E, w.qWeight, E, w.qBias);
+  const q = project(w, args.query, packed ? packed.q[B] : B * L, E, w.qWeight, E, w.qBias);
   const kvRows = packed ? packed.kv[B] : B * S;
-  const k = linear(args.key, kvRows, kDim, w.kWeight, kvWidth, w.kBias);
-  const v = linear(args.value, kvRows, vDim, w.vWeight, kvWidth, w.vBias);
+  const k = project(w, args.key, kvRows, kDim, w.kWeight, kvWidth, w.kBias);
+  const v = project(w, args.value, kvRows, vDim, w.vWeight, kvWidth, w.vBias);
   const seqs = Array.from({ length: B }, (_, b): LayerSequence => {
     const [qRow, l] = packed ? [packed.q[b], packed.q[b + 1] - packed.q[b]] : [b * L, L];
     const [kvRow, s] = packed ? [packed.kv[b], packed.kv[b + 1] - packed.kv[b]] : [b * S, S];

@@ -3,12 +3,15 @@
 // contract's records (backend.ts; reference-backend.ts binds them) and read masks through the
 // same views as the native kernels (masks.ts).
 import type { AttentionArgs, MatmulArgs, SoftmaxArgs } from './backend.js';
+import { rounding } from './reduced-precision.js';
 import { attendSequence, type HeadRows, type Sequence } from './reference-attend.js';
 import { logit, softmaxInPlace } from './reference-score.js';
 
-/** C[i] = alpha * op(A[i]) * op(B[i]); op(B) is shared when !bBatched. */
+/** C[i] = alpha * op(A[i]) * op(B[i]); op(B) is shared when !bBatched; bfloat16 precision
+ * rounds every operand first. */
 export function referenceMatmul(args: MatmulArgs): void {
   const { a, b, out, batch, m, n, k, transA, transB, alpha, bBatched } = args;
+  const round = rounding(args.precision) ?? ((x: number) => x);
   for (let i = 0; i < batch; i++) {
     const aBase = i * m * k;
     const bBase = bBatched ? i * k * n : 0;
@@ -18,7 +21,7 @@ export function referenceMatmul(args: MatmulArgs): void {
         for (let p = 0; p < k; p++) {
           const av = transA ? a[aBase + p * m + r] : a[aBase + r * k + p];
           const bv = transB ? b[bBase + c * k + p] : b[bBase + p * n + c];
-          acc += av * bv;
+          acc += round(av) * round(bv);
         }
         out[i * m * n + r * n + c] = alpha * acc;
       }
@@ -68,17 +71,19 @@ function attentionSequences(args: AttentionArgs): Sequence[] {
 /** Scaled dot-product attention of a dense or packed record, one sequence at a time. */
 export function referenceAttention(args: AttentionArgs): void {
   const masks = { attnMask: args.attnMask, keyPadding: args.keyPadding };
-  for (const seq of attentionSequences(args)) attendSequence(args, args, masks, seq);
+  const round = rounding(args.precision);
+  for (const seq of attentionSequences(args)) attendSequence(args, args, masks, seq, undefined, round);
 }
 
-/** y[r, o] = sum_i x[r, i] * w[o, i] + bias[o]  (torch.nn.Linear), in float64. */
+/** y[r, o] = sum_i x[r, i] * w[o, i] + bias[o]  (torch.nn.Linear), in float64; with `round`
+ * (a bfloat16 layer, whose weights are already rounded) x is read rounded. */
 export function linear(x: ArrayLike<number>, rows: number, inDim: number, w: Float32Array, outDim: number,
-  bias: Float32Array | undefined): Float64Array {
+  bias: Float32Array | undefined, round: (x: number) => number = (v) => v): Float64Array {
   const y = new Float64Array(rows * outDim);
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < outDim; o++) {
       let acc = bias ? bias[o] : 0;
-      for (let i = 0; i < inDim; i++) acc += x[r * inDim + i] * w[o * inDim + i];
+      for (let i = 0; i < inDim; i++) acc += round(x[r * inDim + i]) * w[o * inDim + i];
       y[r * outDim + o] = acc;
     }
   }

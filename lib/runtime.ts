@@ -1,12 +1,14 @@
 // The native runtime: the kernel set chosen at load and the addon's own thread pool.
 import { addon } from './addon.js';
+import type { Bf16Path } from './backend.js';
 import { checkPositiveInteger } from './validate.js';
 
 /** Upper bound accepted by setNumThreads (a guard against runaway thread creation). */
 export const MAX_THREADS = 1024;
 
-/** The kernel set chosen at load ("avx512", "avx2", "neon" or "scalar"), pool size and version. */
-export function nativeInfo(): { isa: string; threads: number; version: string } {
+/** The kernel set chosen at load ("avx512", "avx2", "neon" or "scalar"), the bfloat16 path, the
+ * pool size and the version. */
+export function nativeInfo(): { isa: string; bf16: Bf16Path; threads: number; version: string } {
   return addon().nativeInfo();
 }
 

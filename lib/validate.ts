@@ -5,6 +5,10 @@
 // RangeError: the right kind with a wrong value (shape, dimension, count, non-finite number).
 import type { Mask, Tensor } from './types.js';
 
+/** The products' precisions (backend.ts Precision) and the KV cache's storage dtypes. */
+export const PRECISIONS = ['float32', 'bfloat16'] as const;
+export const STORAGE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+
 /** Largest element count of any tensor, mask or result: 2^31 - 1. */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
