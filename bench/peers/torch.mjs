@@ -11,7 +11,9 @@ const SCRIPT = fileURLToPath(new URL('../torch_peer.py', import.meta.url));
 function variantOf(w) {
   if (w.kind === 'gemm') return w.batch ? 'torch.bmm' : 'torch.mm';
   if (w.kind === 'decode') return 'softmax(q kᵀ·scale) v via torch.matmul';
-  return 'nn.MultiheadAttention, eval, no_grad';
+  if (w.kind === 'ragged') return `nn.MultiheadAttention, eval, no_grad, padded to ${Math.max(...w.lengths)} with key_padding_mask`;
+  if (w.kind === 'gqa-decode') return 'decode step on torch ops: matmul projections, RoPE, torch.cat of past and new K/V, grouped matmul/softmax';
+  return `nn.MultiheadAttention, eval, no_grad${w.window ? ', the window as a band attn_mask' : ''}`;
 }
 
 /** Debian's torch does its matmuls in OpenBLAS, whose old build detects new Xeons as Prescott
