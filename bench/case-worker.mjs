@@ -107,6 +107,16 @@ async function prepare(cases) {
       outputs.set(c, Float32Array.from(await c.check()));
       c.firstCallSeconds ??= (performance.now() - t0) / 1e3; // out-of-process peers report their own
       c.status = 'ok';
+      if (c.limited) { // its rounds, predicted from its first call, must fit the profile's limit
+        const calls = job.profile.rounds * 2; // a case slower than maxTime: benchmark.js's warm-up + 1 sample a round
+        const seconds = c.firstCallSeconds * calls;
+        if (seconds > job.profile.referenceLimitSeconds) {
+          c.status = 'skipped';
+          c.reason = `first call took ${c.firstCallSeconds.toFixed(1)} s: the rounds' ${calls} calls would take `
+            + `${seconds.toFixed(0)} s (limit ${job.profile.referenceLimitSeconds} s)`;
+          progress(`${c.peer} ${c.variant}: skipped, ${c.reason}`);
+        }
+      }
     } catch (e) {
       c.unavailable ??= e.unavailable; // a feature the build lacks, found by the estimate's small problem
       c.status = c.unavailable ? 'missing' : 'failed';
@@ -133,7 +143,7 @@ async function prepare(cases) {
       c.status = 'failed';
       c.reason = `output differs from ${c.checkedAgainst}: rel L2 ${c.relL2.toExponential(2)}`;
     }
-    progress(`check ${c.peer} ${c.variant}: rel L2 ${c.relL2.toExponential(2)} vs ${c.checkedAgainst}${c.status === 'ok' ? '' : ' FAILED'}`);
+    progress(`check ${c.peer} ${c.variant}: rel L2 ${c.relL2.toExponential(2)} vs ${c.checkedAgainst}${c.status === 'failed' ? ' FAILED' : ''}`);
   }
 }
 

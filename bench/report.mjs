@@ -73,6 +73,12 @@ function closestOpenblas(rows) {
   return rows.filter((x) => x.peer === 'openblas' && x.paired).sort((a, b) => a.paired.ratio.median - b.paired.ratio.median)[0];
 }
 
+/** A row's paired ratio when it was paired against mha-native's main call (not the stand-in a
+ * workload pairs with when that call could not run: W6's padded forward). */
+function pairedWithBaseline(row, ours) {
+  return row?.paired && ours?.median && row.paired.against === `${ours.peer} ${ours.variant}` ? row.paired.ratio.median : undefined;
+}
+
 /** One line per workload: mha-native's main call next to ORT's best variant, PyTorch and
  * OpenBLAS's fastest variant (gemm workloads), by the round medians and paired. */
 function summary(results, rows) {
@@ -92,7 +98,7 @@ function summary(results, rows) {
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
       + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | `
-      + `${times((ort?.paired ? ort : mine.find((x) => x.peer === 'onnxruntime' && x.paired))?.paired.ratio.median)} | `
+      + `${times(pairedWithBaseline(ort?.paired ? ort : mine.find((x) => x.peer === 'onnxruntime' && x.paired), ours))} | `
       + `${times(closestOpenblas(mine)?.paired.ratio.median)} |`);
   }
   lines.push('', '"Paired": mha-native and the peer (ORT\'s variant with the best median in the first round; OpenBLAS with '

@@ -59,12 +59,13 @@ describe('bench harness (tiny workloads)', () => {
     expect(inject('distBuildError')).toBe('');
     const args = ['bench/run.mjs', '--workloads', 'tiny', '--rounds', '1', '--max-time', '0.02',
       '--read-mib', '64', '--threads', '2', '--python', path.join(out, 'no-such-python'), '--out', out];
-    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: root, timeout: 110_000 }));
+    // seven workloads, each in its own process, on a machine other builds share
+    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: root, timeout: 170_000 }));
     const json = fs.readdirSync(out).find((f) => f.endsWith('.json'));
     expect(json).toBeDefined();
     stem = json!.slice(0, -'.json'.length);
     report = JSON.parse(fs.readFileSync(path.join(out, json!), 'utf8'));
-  });
+  }, 180_000);
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   const result = (id: string) => report.results.find((r) => r.id === id)!;
