@@ -155,7 +155,8 @@ function pastKeyValues(w, inputs, { ort, binding, modelsDir, threads }) {
 
 /** W7: the decode step with past key/value [B, Hkv, S, D]. GroupQueryAttention (RoPE inside the
  * op) fetching present_key/present_value as well, which onnxruntime-node hands back as new JS
- * arrays every step (what a Node user who keeps ORT's cache gets), or the output alone (the op's
+ * arrays every step, preallocated output tensors or not (what a Node user who keeps ORT's cache
+ * gets), or the output alone (the op's
  * kernels, the peer the target names); and plain ONNX ops concatenating past and new K/V. */
 function gqaDecodeVariants(w, inputs, ctx) {
   const { B, S, E, H } = w, D = E / H, Hkv = w.kvHeads, kv = kvDim(w);

@@ -42,8 +42,8 @@ export function torchCases(w, _inputs, { threads, python, dir, probes }) {
   const workload = { ...w, L: w.L ?? 1 };
   return [{
     ...fields,
-    // timed only where its rounds fit the profile's limit: torch 1.13 runs W6's padded batch an
-    // order of magnitude slower than the other rows, and would otherwise dominate the run
+    // timed only where its rounds, predicted from its first call, fit the profile's limit, so
+    // that one slow peer row does not set the length of the run (it is a peer, not a target)
     limited: true,
     async setup() {
       child = spawn(python, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env });
