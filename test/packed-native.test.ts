@@ -162,6 +162,21 @@ describe('packed layer forward: native vs reference, padded and per-sequence', (
     }
   });
 
+  it('concurrent forwardAsync packed calls on two layers each get their own result', async () => {
+    const rng = new Rng(94);
+    const pairs = [layerPair(rng, E, H, VARIANTS.everything), layerPair(rng, E, H, VARIANTS['GQA 6/2'])];
+    const calls = Array.from({ length: 6 }, (_, i) => {
+      const lengths = [1 + 20 * i, 3, 129 - 10 * i];
+      return { pair: pairs[i % 2], lengths, x: randTensor(rng, [lengths.reduce((a, b) => a + b, 0), E]) };
+    });
+    const outs = await Promise.all(calls.map(({ pair, lengths, x }) =>
+      pair.native.forwardAsync(x, x, x, { sequenceLengths: lengths, isCausal: true })));
+    outs.forEach(({ output }, i) => {
+      const { pair, lengths, x } = calls[i];
+      expectClose(output.data, pair.ref.forward(x, x, x, { sequenceLengths: lengths, isCausal: true }).output.data, `call ${i}`);
+    });
+  });
+
   it('bad lengths: RangeError naming sequenceLengths / kvSequenceLengths; the next call works', async () => {
     const rng = new Rng(92);
     const pair = layerPair(rng, E, H, VARIANTS['GQA 6/2 + RoPE + ALiBi + window 4/1'], 7, 7);

@@ -7,7 +7,7 @@
 // blockedRows, not from either backend) are exactly zero, and their output rows exactly outBias.
 import { describe, expect, it } from 'vitest';
 import {
-  maskedSoftmax, reference, rotaryEmbedding, scaledDotProductAttention, type Tensor,
+  MultiHeadAttention, maskedSoftmax, reference, rotaryEmbedding, scaledDotProductAttention, type Tensor,
 } from '../lib/index.js';
 import { standardAlibiSlopes } from '../lib/alibi.js';
 import {
@@ -223,6 +223,35 @@ describe('MultiHeadAttention variants: native vs reference', () => {
     const wide = same({ window: { left: S, right: S } }).forward(query, key, key).output.data;
     const none = same({}).forward(query, key, key).output.data;
     expectClose(wide, none, 'window wider than S vs none');
+  });
+});
+
+describe('edge values of the variant options', () => {
+  it('windows of 2^31 - 1 (the largest) equal no window; ALiBi slopes and GQA weights given as views', () => {
+    const rng = new Rng(12);
+    const [B, H, Hkv, L, S, D] = [2, 4, 2, 7, 300, 8];
+    const q = randTensor(rng, [B, H, L, D]), k = randTensor(rng, [B, Hkv, S, D]), v = randTensor(rng, [B, Hkv, S, D]);
+    const huge = { left: 2 ** 31 - 1, right: 2 ** 31 - 1 };
+    const none = reference.scaledDotProductAttention(q, k, v, { isCausal: true }).data;
+    expectClose(scaledDotProductAttention(q, k, v, { isCausal: true, window: huge }).data, none, 'sdpa, huge window');
+    const x = randTensor(rng, [B, H, L, S]);
+    expectClose(maskedSoftmax(x, { window: huge }).data, reference.maskedSoftmax(x).data, 'softmax, huge window');
+    // slopes as a view at a nonzero byteOffset into a larger array
+    const slopes = offsetView(Float32Array.from([0.5, 0.25, 0, 2]));
+    const copy = slopes.slice();
+    expectClose(scaledDotProductAttention(q, k, v, { alibiSlopes: slopes, isCausal: true }).data,
+      reference.scaledDotProductAttention(q, k, v, { alibiSlopes: copy, isCausal: true }).data, 'sdpa, slopes view');
+    expectClose(maskedSoftmax(x, { alibiSlopes: slopes }).data, reference.maskedSoftmax(x, { alibiSlopes: copy }).data, 'softmax, slopes view');
+    // a GQA layer whose weights (and slopes) are views; the reference gets copies
+    const E = H * D;
+    const pair = layerPair(rng, E, H, { numKvHeads: Hkv });
+    const views = Object.fromEntries(Object.entries(pair.weights).map(([name, w]) => [name, offsetView(w as Float32Array)]));
+    const variant = { numKvHeads: Hkv, alibi: slopes, window: { left: 5 }, rotary: {} };
+    const native = new MultiHeadAttention({ embedDim: E, numHeads: H, weights: views as never, ...variant });
+    const ref = new MultiHeadAttention({ embedDim: E, numHeads: H, weights: pair.weights, backend: 'reference', ...variant, alibi: copy });
+    const query = randTensor(rng, [B, 33, E]);
+    expectClose(native.forward(query, query, query, { isCausal: true }).output.data,
+      ref.forward(query, query, query, { isCausal: true }).output.data, 'layer, weights as views');
   });
 });
 
