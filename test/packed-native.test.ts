@@ -232,6 +232,8 @@ const SDPA_CASES: SdpaCase[] = [
   { name: 'self lengths [1, 3, 7, 33, 129]', Hkv: 2, Dv: 8, ql: [1, 3, 7, 33, 129], kl: [1, 3, 7, 33, 129] },
   { name: 'cross, empty sequences, L != S both ways', Hkv: 1, Dv: 5, ql: [3, 0, 7, 1, 33, 2, 129], kl: [129, 5, 0, 7, 1, 33, 3] },
   { name: 'decode-like: one query per sequence over long keys', Hkv: 3, Dv: 3, ql: [1, 1, 1], kl: [300, 7, 600] },
+  // few (sequence, key/value head) pairs: the keys are split between threads
+  { name: 'decode-like, Hkv 1: keys split, a sequence without keys', Hkv: 1, Dv: 8, ql: [1, 2, 1, 1], kl: [1100, 7, 0, 600] },
 ];
 
 describe('packed scaledDotProductAttention [T, H, D]: native vs reference, padded and per-sequence', () => {

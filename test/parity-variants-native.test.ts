@@ -45,6 +45,8 @@ const layerCases: LayerCase[] = [
   { name: 'GQA 12/4, head 8, self L=S=33 causal', B: 1, L: 33, S: 33, H: 12, D: 8, self: true, isCausal: true, variant: { numKvHeads: 4 }, masks: ['none', 'additive [B,H,L,S] with -Infinity'] },
   { name: 'GQA 4/1, head 64, self L=S=129 causal', B: 1, L: 129, S: 129, H: 4, D: 64, self: true, isCausal: true, variant: { numKvHeads: 1 } },
   { name: 'GQA 4/1, head 80, cross L=33 S=129', B: 1, L: 33, S: 129, H: 4, D: 80, variant: { numKvHeads: 1 } },
+  { name: 'GQA 4/1 + RoPE + ALiBi, L=3 > S=1 causal: the first 2 rows see no key', B: 2, L: 3, S: 1, H: 4, D: 5, isCausal: true, variant: { numKvHeads: 1, rotary: { dim: 4 }, alibi: true }, blockedWithoutMask: 2 * 2 },
+  { name: 'GQA 6/2 + window 0/0 + softcap, L=S=1', B: 3, L: 1, S: 1, H: 6, D: 8, self: true, variant: { numKvHeads: 2, window: { left: 0, right: 0 }, softcap: 1 }, masks: ['none', 'key padding bool'] },
   // scale
   { name: 'scale 0.37, L=7 > S=3', B: 2, L: 7, S: 3, H: 4, D: 5, variant: { scale: 0.37 }, masks: ['none', 'bool [L,S]', 'key padding bool'] },
   { name: 'negative scale, head 1, H=5, self L=S=33 causal', B: 1, L: 33, S: 33, H: 5, D: 1, self: true, isCausal: true, variant: { scale: -0.8 } },
