@@ -87,6 +87,11 @@ constexpr double kMinSplitEntryFlops = kChunkWork;
 // serves this many query rows, while the block's score tile (kBlockRows x kTileKeys) and
 // accumulators stay in L2 and a sequence still gives the pool several items.
 constexpr int64_t kBlockRows = 64;
+// Query positions streamed together under a sliding window: a block goes through its keys this
+// many positions at a time, each part over only the keys its own rows may see, so the band's
+// diagonal edges cost a row at most this many keys outside its window, while the part's rows
+// still fill the scores kernel's register tile.
+constexpr int64_t kWindowRows = 12;
 // Keys per streamed tile (a multiple of MHA_ATTN_KT_PAD): a d x kTileKeys K^T tile stays in
 // cache while a block's rows pass over it, and the online softmax rescales the accumulators
 // once per tile.
