@@ -130,7 +130,7 @@ void run_sgemm(const Case& t) {
                   o.a.data(), o.lda, o.sa, t.ta,
                   o.b.data(), o.ldb, o.sb, t.tb,
                   c.data(), o.ldc, o.sc,
-                  t.alpha, t.beta, t.bias ? o.bias.data() : nullptr};
+                  t.alpha, t.beta, t.bias ? o.bias.data() : nullptr, MHA_PRECISION_FLOAT32};
   mha_sgemm(&g);
   if (!check(t, o, c, "mha_sgemm")) ++failures;
 }
