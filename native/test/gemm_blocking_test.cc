@@ -83,13 +83,20 @@ void blocks(const mha_kernel_table& set) {
       {"sbgemm_avx512bf16_12x32", kAmd, {168, 768, 320}},
       {"sbgemm_avx512_12x32", kAmd, {168, 768, 320}},
   };
+  std::vector<const mha_sbgemm_kernels*> bf16_tables = {h};
+#if defined(MHA_HAVE_AVX512BF16)
+  bf16_tables.push_back(&mha_sbgemm_kernels_avx512bf16);  // blocks only: nothing runs here
+#endif
   for (const Expected& e : expected) {
     mha_gemm_blocks b{0, 0, 0};
+    const mha_sbgemm_kernels* hb = nullptr;
+    for (const mha_sbgemm_kernels* t : bf16_tables)
+      if (strcmp(e.name, t->name) == 0) hb = t;
     if (strcmp(e.name, g->name) == 0) {
       const mha_gemm_kernels k = mha_gemm_kernels_blocked(g, e.c);
       b = {k.mc, k.kc, k.nc};
-    } else if (strcmp(e.name, h->name) == 0) {
-      const mha_sbgemm_kernels k = mha_sbgemm_kernels_blocked(h, e.c);
+    } else if (hb) {
+      const mha_sbgemm_kernels k = mha_sbgemm_kernels_blocked(hb, e.c);
       b = {k.mc, k.kc, k.nc};
     } else {
       continue;

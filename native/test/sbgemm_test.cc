@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "amx_model.h"
+#include "gemm_cases.h"
 #include "core/bf16.h"
 #include "core/cpu.h"
 #include "core/dispatch.h"
@@ -33,12 +34,11 @@
 
 namespace {
 
+using namespace gemm_cases;
 using mha_bf16_detail::from_float;
 using mha_bf16_detail::to_float;
 
 int failures = 0;
-const float kGuard = 1234.5f;
-std::mt19937 rng(2024);
 
 void fail(const char* fmt, const char* what, double a = 0, double b = 0) {
   fprintf(stderr, "FAIL %s: ", what);
@@ -170,44 +170,6 @@ void amx_program() {
 }
 
 // ---- GEMMs
-
-struct Case {
-  int64_t batch, m, n, k;
-  int ta, tb;
-  bool shared_b;
-  float alpha, beta;
-  bool bias;
-  int64_t pad;
-};
-
-struct Operands {
-  std::vector<float> a, b, c, bias;
-  int64_t lda, ldb, ldc, sa, sb, sc;
-};
-
-Operands make(const Case& t) {
-  Operands o;
-  const int64_t a_rows = t.ta ? t.k : t.m, a_cols = t.ta ? t.m : t.k;
-  const int64_t b_rows = t.tb ? t.n : t.k, b_cols = t.tb ? t.k : t.n;
-  o.lda = a_cols + t.pad;
-  o.ldb = b_cols + t.pad;
-  o.ldc = t.n + t.pad;
-  o.sa = a_rows * o.lda + t.pad;
-  o.sb = t.shared_b ? 0 : b_rows * o.ldb + t.pad;
-  o.sc = t.m * o.ldc + t.pad;
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  o.a.resize((size_t)(t.batch * o.sa + 1));
-  o.b.resize((size_t)((t.shared_b ? 1 : t.batch) * (b_rows * o.ldb + t.pad) + 1));
-  o.bias.resize((size_t)t.n);
-  for (auto* v : {&o.a, &o.b, &o.bias})
-    for (float& x : *v) x = d(rng);
-  o.c.assign((size_t)(t.batch * o.sc + t.pad + 1), kGuard);
-  for (int64_t e = 0; e < t.batch; ++e)
-    for (int64_t i = 0; i < t.m; ++i)
-      for (int64_t j = 0; j < t.n; ++j)
-        o.c[e * o.sc + i * o.ldc + j] = t.beta == 0.0f ? NAN : d(rng);
-  return o;
-}
 
 std::string describe(const Case& t, const char* table) {
   char buf[200];

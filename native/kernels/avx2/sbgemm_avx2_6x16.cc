@@ -9,7 +9,6 @@
 // block 512 x 1024 x 2 B = 1 MiB in L2), mc = 144 (A block 144 KiB).
 // Entry points: full tile and edge rows (1..5); panels packed by x86/pack_pairs_8x8.h.
 #include <immintrin.h>
-#include <string.h>
 
 #include "core/gemm_kernels.h"
 #include "kernels/avx2/vec_f32_avx2.h"
@@ -26,10 +25,7 @@ struct Widen {
                                       : _mm256_and_si256(x, _mm256_set1_epi32(int(0xffff0000u))));
   }
   static __m256 widen_bcast(const mha_bf16* a, int s) {
-    uint32_t u;
-    memcpy(&u, a, sizeof u);
-    u = s == 0 ? u << 16 : u & 0xffff0000u;
-    return _mm256_castsi256_ps(_mm256_set1_epi32(int(u)));
+    return _mm256_castsi256_ps(_mm256_set1_epi32(int(mha_simd::widened_bits(a, s))));
   }
 };
 

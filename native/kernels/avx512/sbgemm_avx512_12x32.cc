@@ -9,7 +9,6 @@
 // block 768 x 640 x 2 B = 960 KiB in L2), mc = 384 (A block 576 KiB).
 // Entry points: full tile and edge rows (1..11); panels packed by x86/pack_pairs_8x8.h.
 #include <immintrin.h>
-#include <string.h>
 
 #include "core/gemm_kernels.h"
 #include "kernels/avx512/vec_f32_avx512.h"
@@ -26,10 +25,7 @@ struct Widen {
                                       : _mm512_and_si512(x, _mm512_set1_epi32(int(0xffff0000u))));
   }
   static __m512 widen_bcast(const mha_bf16* a, int s) {
-    uint32_t u;
-    memcpy(&u, a, sizeof u);
-    u = s == 0 ? u << 16 : u & 0xffff0000u;
-    return _mm512_castsi512_ps(_mm512_set1_epi32(int(u)));
+    return _mm512_castsi512_ps(_mm512_set1_epi32(int(mha_simd::widened_bits(a, s))));
   }
 };
 

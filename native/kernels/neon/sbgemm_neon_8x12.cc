@@ -9,7 +9,6 @@
 // block 512 x 480 x 2 B = 480 KiB in a 1 MiB L2), mc = 128 (A block 128 KiB).
 // Entry points: full tile and edge rows (1..7); panels by the framework's portable packing.
 #include <arm_neon.h>
-#include <string.h>
 
 #include "core/gemm_kernels.h"
 #include "kernels/neon/vec_f32_neon.h"
@@ -24,10 +23,7 @@ struct Widen {
     return vreinterpretq_f32_u32(s == 0 ? vshlq_n_u32(x, 16) : vandq_u32(x, vdupq_n_u32(0xffff0000u)));
   }
   static float32x4_t widen_bcast(const mha_bf16* a, int s) {
-    uint32_t u;
-    memcpy(&u, a, sizeof u);
-    u = s == 0 ? u << 16 : u & 0xffff0000u;
-    return vreinterpretq_f32_u32(vdupq_n_u32(u));
+    return vreinterpretq_f32_u32(vdupq_n_u32(mha_simd::widened_bits(a, s)));
   }
 };
 

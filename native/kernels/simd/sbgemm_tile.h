@@ -15,6 +15,7 @@
 // as in sgemm_tile.h; k is even (panels padded to pairs).
 #pragma once
 #include <stdint.h>
+#include <string.h>
 
 #include <array>
 #include <utility>
@@ -29,15 +30,20 @@ namespace {
 constexpr int kPrefetchBf16 = 512;  // bfloat16 elements: 1 KiB ahead
 constexpr int kCacheLineBf16 = mha::kCacheLineBytes / sizeof(mha_bf16);
 
+// The float32 bits of depth 2q + s (s = 0, 1) of the pair at a: the value an emulated kernel
+// broadcasts.
+inline uint32_t widened_bits(const mha_bf16* a, int s) {
+  uint32_t u;
+  memcpy(&u, a, sizeof u);
+  return s == 0 ? u << 16 : u & 0xffff0000u;
+}
+
 template <class V, class P, int MR, int NV, int kAStep = MR>
 inline void sbgemm_tile(int64_t k, const mha_bf16* a, const mha_bf16* b, float* c, int64_t ldc,
                         float alpha, float beta) {
   constexpr int N = V::N;
   typename V::F acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  zero_tile<V, MR, NV>(acc);
   for (int64_t q = 0; q < k; q += 2, a += 2 * kAStep, b += 2 * NV * N) {
 #pragma GCC unroll 16
     for (int o = 0; o < 2 * NV * N; o += kCacheLineBf16) __builtin_prefetch(b + kPrefetchBf16 + o, 0, 3);

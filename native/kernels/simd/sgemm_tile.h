@@ -25,7 +25,7 @@ namespace {
 constexpr int kPrefetchB = 256;  // floats: 1 KiB, 8 depth steps of a 32-wide panel
 constexpr int kCacheLineFloats = mha::kCacheLineBytes / sizeof(float);
 
-// C = alpha * acc + beta * C for an MR x (NV * N) tile of accumulators (beta == 0: C is not
+// acc = 0, and C = alpha * acc + beta * C for an MR x (NV * N) tile of accumulators (beta == 0: C is not
 // read). Fully unrolled (like the kernels' loops) so the accumulators stay in registers.
 template <class V, int MR, int NV>
 __attribute__((always_inline)) inline void store_tile(const typename V::F (&acc)[MR][NV], float* c,
@@ -49,15 +49,20 @@ __attribute__((always_inline)) inline void store_tile(const typename V::F (&acc)
   }
 }
 
+template <class V, int MR, int NV>
+__attribute__((always_inline)) inline void zero_tile(typename V::F (&acc)[MR][NV]) {
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+}
+
 template <class V, int MR, int NV, bool kDirectA, int kAStep = MR>
 inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                        float alpha, float beta) {
   constexpr int N = V::N;
   typename V::F acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  zero_tile<V, MR, NV>(acc);
   for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : kAStep, b += NV * N) {
 #pragma GCC unroll 16
     for (int o = 0; o < NV * N; o += kCacheLineFloats) __builtin_prefetch(b + kPrefetchB + o, 0, 3);
