@@ -15,6 +15,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "core/gemm_kernels.h"
+
 typedef enum mha_precision {
   MHA_PRECISION_FLOAT32 = 0,
   MHA_PRECISION_BFLOAT16 = 1,
@@ -49,7 +51,6 @@ void mha_sgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b
 
 // The same on a given kernel table (its own blocks), for the tests and benchmarks that compare
 // kernel sets in one process; precision follows the table, not args->precision.
-#include "core/gemm_kernels.h"
 void mha_sgemm_with(const mha_gemm_kernels* kt, const mha_gemm_args* args);
 void mha_sbgemm_with(const mha_sbgemm_kernels* kt, const mha_gemm_args* args);
 mha_packed_b* mha_pack_b_bf16_with(const mha_sbgemm_kernels* kt, const float* b, int64_t ldb,
