@@ -4,7 +4,9 @@
 //   kc: the mr x kc A micro-panel stays in L1 while the kc x nr B micro-panels stream past it,
 //       one after another, from L2. It takes 3/8 of L1D: the rest holds the B lines in flight
 //       (the kernels prefetch a few depth steps ahead), the C tile and the stack; a deeper kc
-//       pays the C tile's loads and stores over more multiply-adds.
+//       pays the C tile's loads and stores over more multiply-adds. (The rule for the other
+//       loop order, A and B micro-panels together in half of L1, gives a kc under half as
+//       deep for the 12 x 32 tiles, and a slower GEMM: here B never needs to stay in L1.)
 //   nc: the kc x nc B block, walked once per A micro-panel, stays in L2: half of it, the other
 //       half holding the A block's micro-panels on their way to L1, the C tiles and the
 //       packing buffers.
