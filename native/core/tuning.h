@@ -1,7 +1,8 @@
 // The tuning constants of native/core, each named once with the rule it sets and the reason
 // for its value. The kernels' own are not here: each ISA's kernel table holds its GEMM
-// micro-tile and cache blocks (mr, nr, mc, kc, nc; native/kernels/<isa>/), next to the kernel
-// they were sized for, and the shared SIMD tile its B prefetch distance (kernels/simd/).
+// micro-tile and fallback cache blocks (mr, nr, mc, kc, nc; native/kernels/<isa>/; the blocks
+// in use are computed at load from the cache sizes, core/gemm_blocking.h), and the shared SIMD
+// tile its B prefetch distance (kernels/simd/).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
