@@ -9,7 +9,7 @@
     "include_dirs": ["native"],
     "defines": ["NDEBUG"],
     "conditions": [
-      ["target_arch=='x64'", {"defines": ["MHA_HAVE_AVX2", "MHA_HAVE_AVX512"]}],
+      ["target_arch=='x64'", {"defines": ["MHA_HAVE_AVX2", "MHA_HAVE_AVX512", "MHA_HAVE_AVX512BF16", "MHA_HAVE_AMX"]}],
       ["target_arch=='arm64'", {"defines": ["MHA_HAVE_NEON"]}]
     ],
     "xcode_settings": {
@@ -35,7 +35,7 @@
       "libraries": ["-lpthread"],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["mha_kernels_avx2", "mha_kernels_avx512"]
+          "dependencies": ["mha_kernels_avx2", "mha_kernels_avx512", "mha_kernels_avx512bf16", "mha_kernels_amx"]
         }],
         ["target_arch=='arm64'", {
           "dependencies": ["mha_kernels_neon"]
@@ -57,6 +57,18 @@
           "type": "static_library",
           "sources": ["<!@(node tools/native-sources.mjs sources native/kernels/avx512)"],
           "cflags_cc": ["<!@(node tools/native-sources.mjs flags x64 avx512)"]
+        },
+        {
+          "target_name": "mha_kernels_avx512bf16",
+          "type": "static_library",
+          "sources": ["<!@(node tools/native-sources.mjs sources native/kernels/avx512bf16)"],
+          "cflags_cc": ["<!@(node tools/native-sources.mjs flags x64 avx512bf16)"]
+        },
+        {
+          "target_name": "mha_kernels_amx",
+          "type": "static_library",
+          "sources": ["<!@(node tools/native-sources.mjs sources native/kernels/amx)"],
+          "cflags_cc": ["<!@(node tools/native-sources.mjs flags x64 amx)"]
         }
       ]
     }],

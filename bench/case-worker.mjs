@@ -7,9 +7,11 @@
 // speed from one second to the next; two bursts a fraction of a second apart see nearly the
 // same machine, so the median of these ratios holds still where the round medians do not.
 // Paired against the workload's baseline: the ONNX Runtime variant with the best median in the
-// first round and each OpenBLAS variant with the widest kernels (a long-lived process serving
+// first round (one per group where ORT's variants are grouped: W6 padded, and one request at a
+// time) and each OpenBLAS variant with the widest kernels (a long-lived process serving
 // bursts); against its named counterpart (pairWith): mha-native's unfused paths, against the
-// fused ones.
+// fused ones, and the other ways mha-native runs a workload (padded, full causal), against the
+// baseline's way.
 // Usage: node case-worker.mjs <dir>/job.json            (the workload)
 //        node case-worker.mjs <dir>/job.json <caseId>   (peak RSS growth of one call, fresh process)
 import { spawnSync } from 'node:child_process';
@@ -23,7 +25,7 @@ import { nativeCases, referenceCases } from './peers/ours.mjs';
 import { torchCases } from './peers/torch.mjs';
 import { relativeL2, summarize } from './stats.mjs';
 import { burstMedian, settle, timeSync } from './timing.mjs';
-import { makeInputs, readInputs, workCount } from './workloads.mjs';
+import { makeInputs, prefillWorkCount, readInputs, workCount } from './workloads.mjs';
 
 const CHECK_TOLERANCE = 1e-4; // rel L2 between float32 implementations; above it a peer "differs"
 const PAIR_BURST_SECONDS = 0.02;
@@ -52,16 +54,34 @@ function buildCases(inputs) {
   return [nativeCases, referenceCases, ortCases, torchCases, openblasCases].flatMap((f) => f(w, inputs, ctx));
 }
 
-/** Reference speed from a small problem of the same kind, to decide whether it fits the budget. */
+/** A small problem of w's kind, for the reference's speed. */
+function smallWorkload() {
+  if (w.kind === 'gemm') return { ...w, batch: w.batch && 1, M: 96, N: 96, K: 96 };
+  if (w.kind === 'decode') return { ...w, B: 1, S: 64 };
+  if (w.kind === 'ragged') return { ...w, lengths: [12, 4], decode: undefined };
+  if (w.kind === 'gqa-decode') return { ...w, B: 1, S: 16, prefillChunk: 16 };
+  return { ...w, B: 1, L: Math.min(w.L, 16), S: Math.min(w.S, 16), padKeys: Math.min(w.padKeys ?? 0, 4) };
+}
+
+/** Reference speed from a small problem of the same kind, to decide whether it fits the budget:
+ * `calls` calls plus, for W7, the cache fill of its setup. Throws (with `unavailable` set when the
+ * build lacks a feature the case needs) if the small problem cannot run. */
 async function estimateReferenceSeconds(calls) {
-  const small = w.kind === 'gemm' ? { ...w, batch: w.batch && 1, M: 96, N: 96, K: 96 }
-    : w.kind === 'decode' ? { ...w, B: 1, S: 64 }
-      : { ...w, B: 1, L: Math.min(w.L, 16), S: Math.min(w.S, 16), padKeys: Math.min(w.padKeys ?? 0, 4) };
+  const small = smallWorkload();
   const [probe] = referenceCases(small, makeInputs(small), { loadModule });
   await probe.setup();
   const seconds = Math.min(...timeSync(() => probe.runOnce(), { maxTime: 0.05, minSamples: 2 }));
   const rate = workCount(small).flops / seconds;
-  return { seconds: (workCount(w).flops / rate) * calls, gflops: rate / 1e9 };
+  const setupFlops = w.kind === 'gqa-decode' ? prefillWorkCount(w).flops : 0;
+  return { seconds: (workCount(w).flops * calls + setupFlops) / rate, gflops: rate / 1e9 };
+}
+
+/** The case every other is checked against: the baseline, or without it (not run, failed) the
+ * first case that ran and computes the workload's own output (no `work` or `expected` of its
+ * own, such as W2w's full causal row). */
+const ownsOutput = (c) => c.status === 'ok' && !c.work && !c.expected;
+function checkBaseline(cases) {
+  return cases.find((c) => c.baseline && c.status === 'ok') ?? cases.find(ownsOutput);
 }
 
 async function prepare(cases) {
@@ -87,13 +107,24 @@ async function prepare(cases) {
       outputs.set(c, Float32Array.from(await c.check()));
       c.firstCallSeconds ??= (performance.now() - t0) / 1e3; // out-of-process peers report their own
       c.status = 'ok';
+      if (c.limited) { // its rounds, predicted from its first call, must fit the profile's limit
+        const calls = job.profile.rounds * 2; // a case slower than maxTime: benchmark.js's warm-up + 1 sample a round
+        const seconds = c.firstCallSeconds * calls;
+        if (seconds > job.profile.referenceLimitSeconds) {
+          c.status = 'skipped';
+          c.reason = `first call took ${c.firstCallSeconds.toFixed(1)} s: the rounds' ${calls} calls would take `
+            + `${seconds.toFixed(0)} s (limit ${job.profile.referenceLimitSeconds} s)`;
+          progress(`${c.peer} ${c.variant}: skipped, ${c.reason}`);
+        }
+      }
     } catch (e) {
+      c.unavailable ??= e.unavailable; // a feature the build lacks, found by the estimate's small problem
       c.status = c.unavailable ? 'missing' : 'failed';
       c.reason = c.unavailable ?? `${e.message.split('\n')[0]}`;
       progress(`${c.peer} ${c.variant}: ${c.status}: ${c.reason}`);
     }
   }
-  const baseline = cases.find((c) => c.baseline && c.status === 'ok') ?? cases.find((c) => c.status === 'ok');
+  const baseline = checkBaseline(cases);
   if (!baseline) return;
   // the baseline itself is checked against the reference (float64 accumulation) when that ran
   const reference = cases.find((c) => c.peer === 'reference' && c.status === 'ok');
@@ -112,7 +143,7 @@ async function prepare(cases) {
       c.status = 'failed';
       c.reason = `output differs from ${c.checkedAgainst}: rel L2 ${c.relL2.toExponential(2)}`;
     }
-    progress(`check ${c.peer} ${c.variant}: rel L2 ${c.relL2.toExponential(2)} vs ${c.checkedAgainst}${c.status === 'ok' ? '' : ' FAILED'}`);
+    progress(`check ${c.peer} ${c.variant}: rel L2 ${c.relL2.toExponential(2)} vs ${c.checkedAgainst}${c.status === 'failed' ? ' FAILED' : ''}`);
   }
 }
 
@@ -148,16 +179,27 @@ async function measureRounds(cases) {
 /** The processes of out-of-process peers that outlive a measurement (PyTorch's python). */
 const peerPids = (cases) => cases.flatMap((c) => c.pid?.() ?? []);
 
+/** The ONNX Runtime variant with the best round median so far, per group (variants without a
+ * group form one). */
+function ortBestPerGroup(ok) {
+  const best = new Map();
+  for (const c of ok.filter((x) => x.peer === 'onnxruntime')) {
+    const other = best.get(c.group);
+    if (!other || summarize(c.samples).median < summarize(other.samples).median) best.set(c.group, c);
+  }
+  return [...best.values()];
+}
+
 /** The paired comparisons of a workload: [case, the case it is timed against] (the ONNX
- * Runtime variant by the round medians so far). */
+ * Runtime variants by the round medians so far). */
 function pairings(cases) {
   const ok = cases.filter((c) => c.status === 'ok');
-  const baseline = ok.find((c) => c.baseline);
-  const ortBest = ok.filter((c) => c.peer === 'onnxruntime')
-    .sort((a, b) => summarize(a.samples).median - summarize(b.samples).median)[0];
+  // mha-native's main call; when it cannot run (a build without a feature it needs), the
+  // mha-native case the outputs were checked against (W6: the padded forward)
+  const baseline = ok.find((c) => c.baseline) ?? ok.find((c) => c.peer === 'mha-native' && ownsOutput(c));
   const list = [];
   if (baseline) {
-    if (ortBest) list.push([ortBest, baseline]);
+    for (const ortBest of ortBestPerGroup(ok)) list.push([ortBest, baseline]);
     for (const c of ok.filter((x) => x.serve)) list.push([c, baseline]);
   }
   for (const c of ok.filter((x) => x.pairWith)) {
@@ -260,9 +302,9 @@ async function main() {
   for (const c of cases) await c.close?.();
   const work = workCount(w);
   const result = {
-    id: job.id, workload: w, flops: work.flops, bytes: work.bytes,
+    id: job.id, workload: w, flops: work.flops, bytes: work.bytes, bytesLabel: work.bytesLabel, tokens: work.tokens,
     cases: cases.map((c) => ({
-      id: c.id, peer: c.peer, variant: c.variant, baseline: Boolean(c.baseline), version: c.version,
+      id: c.id, peer: c.peer, variant: c.variant, group: c.group, baseline: Boolean(c.baseline), version: c.version,
       status: c.status, reason: c.reason,
       relL2: c.relL2, checkedAgainst: c.checkedAgainst, estimate: c.estimate, work: c.work,
       stats: c.status === 'ok' ? summarize(c.samples) : undefined,

@@ -12,7 +12,9 @@ export function buildRows(results, peaks) {
   for (const r of results) {
     if (r.error) rows.push({ workload: r.id, peer: 'worker', variant: 'all cases', status: 'failed', reason: r.error });
     const ok = r.cases.filter((c) => c.status === 'ok');
-    const ort = ok.filter((c) => c.peer === 'onnxruntime').sort((a, b) => a.stats.median - b.stats.median)[0];
+    const ortOk = ok.filter((c) => c.peer === 'onnxruntime').sort((a, b) => a.stats.median - b.stats.median);
+    const ort = ortOk[0]; // the best overall; with groups (W6) also each group's best
+    const groupBest = new Set([...new Map([...ortOk].reverse().map((c) => [c.group, c])).values()]);
     const ref = ok.find((c) => c.peer === 'reference');
     for (const c of r.cases) {
       const median = c.stats?.median;
@@ -20,11 +22,12 @@ export function buildRows(results, peaks) {
       const gflops = median ? flops / median / 1e9 : undefined;
       const gbps = median && bytes ? bytes / median / 1e9 : undefined;
       const comparable = median && !c.work; // speed-ups only between calls doing the same work
-      // a decode step makes one new token per sequence
-      const tokensPerSec = median && r.workload?.kind === 'decode' ? r.workload.B / median : undefined;
+      // tokens a call yields: a decode step one per sequence, W6 its real tokens
+      const tokens = c.work ? c.work.tokens : r.tokens;
+      const tokensPerSec = median && tokens ? tokens / median : undefined;
       rows.push({
-        workload: r.id, peer: c.peer, variant: c.variant, isBaseline: c.baseline, status: c.status, reason: c.reason,
-        ortBest: c === ort, median, stats: c.stats, gflops,
+        workload: r.id, peer: c.peer, variant: c.variant, group: c.group, isBaseline: c.baseline, status: c.status, reason: c.reason,
+        ortBest: groupBest.has(c), ortBestOverall: c === ort, median, stats: c.stats, gflops,
         pctPeak: gflops !== undefined && peaks ? (gflops / peaks.fmaGflops) * 100 : undefined,
         gbps, pctBandwidth: gbps !== undefined && peaks ? (gbps / peaks.readGBps) * 100 : undefined, tokensPerSec,
         vsOrtBest: comparable && ort ? ort.stats.median / median : undefined,
@@ -43,11 +46,11 @@ const HEADER = ['workload', 'backend / peer', 'median ms', 'IQR ms', 'min–max 
 function cells(row) {
   const s = row.stats;
   return [
-    row.workload, `${row.peer}: ${row.variant}${row.ortBest ? ' [ORT best]' : ''}`, ms(row.median),
+    row.workload, `${row.peer}: ${row.variant}${row.ortBest ? ` [ORT best${row.group ? `, ${row.group}` : ''}]` : ''}`, ms(row.median),
     s ? `${ms(s.q1)}–${ms(s.q3)}` : '', s ? `${ms(s.min)}–${ms(s.max)}` : '', fixed(row.gflops),
     fixed(row.pctPeak),
-    (row.gbps !== undefined ? `${fixed(row.gbps)} (${fixed(row.pctBandwidth, 0)}%)` : '')
-      + (row.tokensPerSec !== undefined ? `, ${fixed(row.tokensPerSec, 0)} tok/s` : ''),
+    [row.gbps !== undefined ? `${fixed(row.gbps)} (${fixed(row.pctBandwidth, 0)}%)` : '',
+      row.tokensPerSec !== undefined ? `${fixed(row.tokensPerSec, 0)} tok/s` : ''].filter(Boolean).join(', '),
     times(row.vsOrtBest), times(row.vsReference), fixed(row.peakRssMiB),
     row.relL2 === undefined ? '' : row.relL2.toExponential(1),
     row.status === 'ok' ? 'ok' : `${row.status}: ${row.reason}`,
@@ -70,6 +73,12 @@ function closestOpenblas(rows) {
   return rows.filter((x) => x.peer === 'openblas' && x.paired).sort((a, b) => a.paired.ratio.median - b.paired.ratio.median)[0];
 }
 
+/** A row's paired ratio when it was paired against mha-native's main call (not the stand-in a
+ * workload pairs with when that call could not run: W6's padded forward). */
+function pairedWithBaseline(row, ours) {
+  return row?.paired && ours?.median && row.paired.against === `${ours.peer} ${ours.variant}` ? row.paired.ratio.median : undefined;
+}
+
 /** One line per workload: mha-native's main call next to ORT's best variant, PyTorch and
  * OpenBLAS's fastest variant (gemm workloads), by the round medians and paired. */
 function summary(results, rows) {
@@ -79,7 +88,7 @@ function summary(results, rows) {
   for (const r of results) {
     const mine = rows.filter((x) => x.workload === r.id);
     const ours = mine.find((x) => x.isBaseline);
-    const ort = mine.find((x) => x.ortBest);
+    const ort = mine.find((x) => x.ortBestOverall);
     const torch = mine.find((x) => x.peer === 'pytorch');
     const openblas = mine.filter((x) => x.peer === 'openblas' && x.median).sort((a, b) => a.median - b.median)[0];
     const vs = (peer) => (ours?.median && peer?.median ? peer.median / ours.median : undefined);
@@ -89,7 +98,7 @@ function summary(results, rows) {
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
       + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | `
-      + `${times(mine.find((x) => x.peer === 'onnxruntime' && x.paired)?.paired.ratio.median)} | `
+      + `${times(pairedWithBaseline(ort?.paired ? ort : mine.find((x) => x.peer === 'onnxruntime' && x.paired), ours))} | `
       + `${times(closestOpenblas(mine)?.paired.ratio.median)} |`);
   }
   lines.push('', '"Paired": mha-native and the peer (ORT\'s variant with the best median in the first round; OpenBLAS with '
@@ -126,14 +135,17 @@ export function markdown(report, svgFile) {
       + `streaming read ${peaks.readGBps.toFixed(1)} GB/s over ${(peaks.readBytes / 2 ** 30).toFixed(2)} GiB.`
     : 'Measured peaks: not available (probes failed).', '');
   out.push('Times are medians over all samples of all rounds; IQR = interquartile range. GFLOP/s use the useful-FLOP '
-    + 'counts of shared/WORKLOADS.md; "% peak" is of the FMA probe, "% BW" of the read-bandwidth probe (W3: K+V bytes per step). '
+    + 'counts of shared/WORKLOADS.md; "% peak" is of the FMA probe, "% BW" of the read-bandwidth probe (W3 and W6\'s decode '
+    + 'rows: K+V bytes per step; W7: its four projection weights plus K/V). tokens/s: new tokens per second of a decode '
+    + 'step, W6\'s real tokens per second. With grouped ORT variants (W6: padded, one request at a time) each group\'s best '
+    + 'is marked and timed paired; "vs ORT best" is against the fastest of all. '
     + '"vs ORT best" and "vs ref" are speed-ups (their median / this median; > 1 = faster). rel L2 = '
     + '‖out − baseline‖/‖baseline‖ against mha-native (its own row: against the reference). Peak RSS = growth of VmHWM '
     + 'during the first call in a fresh process (W2).', '');
   out.push(...summary(results, rows), '');
   for (const r of results) {
     out.push(`## ${r.id} — ${r.workload.title}`, '', `${describe(r.workload)}; ${(r.flops / 1e9).toPrecision(4)} GFLOP per call`
-      + `${r.bytes ? `, ${(r.bytes / 2 ** 20).toFixed(1)} MiB of K+V read per step` : ''}`
+      + `${r.bytes ? `, ${(r.bytes / 2 ** 20).toFixed(1)} MiB of ${r.bytesLabel ?? 'K+V read per step'}` : ''}`
       + `${r.stealPct === undefined ? '' : `; hypervisor steal while it ran: ${r.stealPct.toFixed(0)}% of CPU time`}.`, '');
     if (r.error) { out.push(`Worker failed: ${r.error}`, ''); continue; }
     out.push(`| ${HEADER.slice(1).join(' | ')} |`, `|${HEADER.slice(1).map(() => '---').join('|')}|`);

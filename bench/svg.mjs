@@ -4,7 +4,7 @@
 const SERIES = [
   { name: 'mha-native', color: '#1f77b4', pick: (rows) => rows.find((r) => r.peer === 'mha-native' && r.isBaseline) },
   { name: 'mha-native unfused', color: '#9ecae1', pick: (rows) => rows.find((r) => r.variant.includes('unfused')) },
-  { name: 'ONNX Runtime (best)', color: '#ff7f0e', pick: (rows) => rows.find((r) => r.ortBest) },
+  { name: 'ONNX Runtime (best)', color: '#ff7f0e', pick: (rows) => rows.find((r) => r.ortBestOverall) },
   { name: 'PyTorch', color: '#d62728', pick: (rows) => rows.find((r) => r.peer === 'pytorch') },
   { name: 'OpenBLAS (best)', color: '#2ca02c', pick: (rows) => best(rows.filter((r) => r.peer === 'openblas')) },
   { name: 'TS reference', color: '#7f7f7f', pick: (rows) => rows.find((r) => r.peer === 'reference') },

@@ -14,7 +14,10 @@ Memory mode: torch_peer.py --memory D WORKLOAD_JSON THREADS -> {"growthBytes": n
 growth (VmHWM reset through /proc/self/clear_refs) during the first call in this fresh process.
 
 Calls: layer workloads use nn.MultiheadAttention(batch_first=True) in eval mode under
-torch.no_grad() (PyTorch picks its fused fast path where its conditions hold); the decode step
+torch.no_grad() (PyTorch picks its fused fast path where its conditions hold; a window is a band
+in the boolean attn_mask); W6 pads its requests to the longest with a key_padding_mask (its
+output's padded rows are dropped before it is written); W7 a grouped-query step on torch ops
+(gqa_decode_step); the decode step
 softmax(q k^T * scale) v with torch.matmul; SGEMM torch.mm (batched: torch.bmm) into a
 preallocated output.
 bench/peers/torch.mjs sets OPENBLAS_CORETYPE for this process (Debian's torch calls OpenBLAS,
@@ -49,7 +52,68 @@ def build_call(torch, w, x):
         scale = 1.0 / math.sqrt(w['E'] // w['H'])
         q, k, v = x['q'], x['k'], x['v']
         return lambda: torch.matmul(torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * scale, dim=-1), v)
-    e, h, s, l = w['E'], w['H'], w['S'], w['L']
+    if w['kind'] == 'gqa-decode':
+        return gqa_decode_step(torch, w, x)
+    m = layer_module(torch, w, x)
+    if w['kind'] == 'ragged':  # padded to the longest request, the padding blocked
+        n, pad = len(w['lengths']), max(w['lengths'])
+        padded = torch.zeros(n, pad, w['E'])
+        kpm = torch.ones(n, pad, dtype=torch.bool)
+        at = 0
+        for i, length in enumerate(w['lengths']):
+            padded[i, :length] = x['tokens'][at:at + length]
+            kpm[i, :length] = False
+            at += length
+        return lambda: m(padded, padded, padded, key_padding_mask=kpm, need_weights=False)[0]
+    s, l = w['S'], w['L']
+    query = x['query']
+    kv = query if w['self'] else x['memory']
+    kpm = x['keyPaddingMask'].bool() if w['mask'] == 'keypad' else None
+    causal = None
+    if w['mask'] == 'causal':
+        # blocked where key j > i + (S - L): bottom-right aligned causal, as the package defines it;
+        # with a window also where j < i + (S - L) - left
+        causal = torch.ones(l, s, dtype=torch.bool).triu(1 + s - l)
+        if w.get('window'):
+            causal |= torch.ones(l, s, dtype=torch.bool).tril(s - l - w['window']['left'] - 1)
+    return lambda: m(query, kv, kv, key_padding_mask=kpm, attn_mask=causal, need_weights=False)[0]
+
+
+def gqa_decode_step(torch, w, x):
+    """W7 as a decoder written on torch ops does it (torch 1.13 has no GQA or RoPE op): the
+    prompt's keys (rotated) and values projected once; each step projects the new token, rotates
+    q and k at position S (pairs (x[i], x[i + D/2])), concatenates past and new K/V, and runs each
+    group of H / Hkv query heads against its key/value head with matmul and softmax."""
+    b, s, e, h, hkv = w['B'], w['S'], w['E'], w['H'], w['kvHeads']
+    d = e // h
+    inv = w['ropeBase'] ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = torch.arange(s + 1, dtype=torch.float64)[:, None] * inv[None, :]  # [S+1, D/2]
+    cos = torch.cat([angles.cos(), angles.cos()], -1).float()
+    sin = torch.cat([angles.sin(), angles.sin()], -1).float()
+
+    def rope(t, positions):  # t [..., P, D]
+        half = torch.cat([-t[..., d // 2:], t[..., :d // 2]], -1)
+        return t * cos[positions] + half * sin[positions]
+
+    def heads(t, n):  # [B, P, n*D] -> [B, n, P, D]
+        return t.view(b, t.shape[1], n, d).transpose(1, 2)
+
+    wq_t, wk_t, wv_t, wo_t = (x[n].t() for n in ('qWeight', 'kWeight', 'vWeight', 'outWeight'))
+    past_k = rope(heads(x['prompt'] @ wk_t, hkv), slice(0, s)).contiguous()
+    past_v = heads(x['prompt'] @ wv_t, hkv).contiguous()
+    token, scale = x['token'], 1.0 / math.sqrt(d)
+
+    def step():
+        q = rope(heads(token @ wq_t, h), slice(s, s + 1))
+        keys = torch.cat([past_k, rope(heads(token @ wk_t, hkv), slice(s, s + 1))], 2)
+        values = torch.cat([past_v, heads(token @ wv_t, hkv)], 2)
+        probs = torch.softmax(q.reshape(b, hkv, h // hkv, d) @ keys.transpose(-1, -2) * scale, -1)
+        return (probs @ values).reshape(b, 1, e) @ wo_t
+    return step
+
+
+def layer_module(torch, w, x):
+    e, h = w['E'], w['H']
     m = torch.nn.MultiheadAttention(e, h, bias=True, batch_first=True)
     with torch.no_grad():
         m.in_proj_weight.copy_(torch.cat([x['qWeight'], x['kWeight'], x['vWeight']]))
@@ -57,12 +121,15 @@ def build_call(torch, w, x):
         m.out_proj.weight.copy_(x['outWeight'])
         m.out_proj.bias.copy_(x['outBias'])
     m.eval()
-    query = x['query']
-    kv = query if w['self'] else x['memory']
-    kpm = x['keyPaddingMask'].bool() if w['mask'] == 'keypad' else None
-    # blocked where key j > i + (S - L): bottom-right aligned causal, as the package defines it
-    causal = torch.ones(l, s, dtype=torch.bool).triu(1 + s - l) if w['mask'] == 'causal' else None
-    return lambda: m(query, kv, kv, key_padding_mask=kpm, attn_mask=causal, need_weights=False)[0]
+    return m
+
+
+def checked_output(torch, w, result):
+    """The output to check: W6's real tokens only (its padded rows dropped), back to back."""
+    if w['kind'] != 'ragged':
+        return result
+    pad = max(w['lengths'])
+    return torch.cat([result[i, :length] for i, length in enumerate(w['lengths'])])
 
 
 def write_tensor(t, path):
@@ -132,7 +199,7 @@ def serve():
                 t0 = time.perf_counter()
                 result = call()
                 seconds = time.perf_counter() - t0
-                write_tensor(result, out)
+                write_tensor(checked_output(torch, cmd['workload'], result), out)
             except Exception as e:
                 print(json.dumps({'ok': False, 'error': f'{type(e).__name__}: {e}'}), flush=True)
                 continue

@@ -1,6 +1,11 @@
 // The benchmark workloads (shared/WORKLOADS.md) and the tiny ones the harness test runs:
 // shapes, useful FLOPs and bytes, and the deterministic inputs every backend and peer is fed.
-// A 'gemm' workload with a `batch` field is a batched matmul: a [batch,M,K] x b [batch,K,N].
+// Kinds: 'layer' (a layer forward; `window` adds a sliding window to its causal mask), 'decode'
+// (W3), 'gemm' (with a `batch` field a batched matmul: a [batch,M,K] x b [batch,K,N]), 'ragged'
+// (W6: requests of the given `lengths`, self-attention without a mask inside a request, and with
+// `decode` a continuous-batching decode step over caches of uneven length) and 'gqa-decode' (W7:
+// one decode step of a grouped-query layer with RoPE and no biases, B sequences holding S
+// positions each).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -14,6 +19,15 @@ export const WORKLOADS = {
     mask: 'none', self: true },
   W5: { kind: 'layer', title: 'translation decoder cross-attention', B: 8, L: 64, S: 96, E: 512, H: 8,
     mask: 'keypad', padKeys: 16, self: false },
+  W6: { kind: 'ragged', title: 'embedding service: a ragged batch of 32 requests', E: 768, H: 12,
+    lengths: [512, 384, 256, 200, 160, 128, 112, 96, 80, 72, 64, 56, 48, 48, 40, 40, 32, 32, 28, 24, 24, 20,
+      16, 16, 16, 12, 12, 10, 8, 8, 6, 4],
+    // the continuous-batching decode rows: sequence i holds first + i * step positions
+    decode: { sequences: 16, first: 64, step: 64 } },
+  W7: { kind: 'gqa-decode', title: 'one decode step of a grouped-query LLM layer (Llama-3.2-1B-like)',
+    B: 8, S: 2048, E: 2048, H: 32, kvHeads: 8, ropeBase: 500000, prefillChunk: 256 },
+  W2w: { kind: 'layer', title: 'W2 with a sliding window of 256 keys', B: 1, L: 2048, S: 2048, E: 768, H: 12,
+    mask: 'causal', window: { left: 256 }, self: true },
   G0: { kind: 'gemm', title: 'SGEMM 256', M: 256, N: 256, K: 256 },
   G1: { kind: 'gemm', title: 'SGEMM 1024', M: 1024, N: 1024, K: 1024 },
   G2: { kind: 'gemm', title: 'SGEMM 2048', M: 2048, N: 2048, K: 2048 },
@@ -26,12 +40,19 @@ export const WORKLOADS = {
   T3: { kind: 'decode', title: 'tiny decode step (harness test)', B: 2, S: 16, E: 32, H: 4 },
   TG: { kind: 'gemm', title: 'tiny SGEMM (harness test)', M: 64, N: 48, K: 32 },
   TB: { kind: 'gemm', title: 'tiny batched SGEMM (harness test)', batch: 3, M: 5, N: 7, K: 4 },
+  T6: { kind: 'ragged', title: 'tiny ragged batch (harness test)', E: 32, H: 4, lengths: [7, 5, 3, 1],
+    decode: { sequences: 3, first: 2, step: 3 } },
+  // D 16: onnxruntime's GroupQueryAttention rotates only head sizes that are multiples of 16
+  T7: { kind: 'gqa-decode', title: 'tiny grouped-query decode step (harness test)', B: 2, S: 16, E: 64, H: 4,
+    kvHeads: 2, ropeBase: 500000, prefillChunk: 6 },
+  T2w: { kind: 'layer', title: 'tiny sliding-window self-attention (harness test)', B: 1, L: 24, S: 24, E: 32, H: 4,
+    mask: 'causal', window: { left: 5 }, self: true },
 };
 
 export const WORKLOAD_SETS = {
-  default: ['W1', 'W2', 'W3', 'W4', 'W5', 'G0', 'G1', 'G2', 'GQ', 'GP'],
+  default: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W2w', 'G0', 'G1', 'G2', 'GQ', 'GP'],
   gemm: ['G0', 'G1', 'G2', 'GQ', 'GP'],
-  tiny: ['T1', 'T3', 'TG', 'TB'],
+  tiny: ['T1', 'T3', 'TG', 'TB', 'T6', 'T7', 'T2w'],
 };
 
 /** `--workloads` value ("W1,W3", "tiny", "default") -> workload ids, validated. */
@@ -41,24 +62,79 @@ export function selectWorkloads(spec) {
   return ids;
 }
 
-/** Useful FLOPs of one call (WORKLOADS.md formulas) and, for the decode step, K+V bytes read. */
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+/** W6's decode rows: the positions each sequence's cache holds before the step. */
+export function decodeLengths(w) {
+  const { sequences, first, step } = w.decode;
+  return Array.from({ length: sequences }, (_, i) => first + i * step);
+}
+
+/** W6's padding: every request padded to the longest. */
+export const paddedLength = (w) => Math.max(...w.lengths);
+
+/** The key/value width of a grouped-query workload (numKvHeads heads of D). */
+export const kvDim = (w) => (w.E / w.H) * w.kvHeads;
+
+/**
+ * Useful FLOPs of one call (WORKLOADS.md formulas), the bytes it must read where it is bound by
+ * memory (`bytesLabel` says which), and the tokens it yields where tokens/s is reported.
+ * W6 counts its real tokens only (2·4·T·E² + 4·E·Σ len²), padded or not; W7 reads its four
+ * projection weights and each key/value head of the S + 1 positions once.
+ */
 export function workCount(w) {
   if (w.kind === 'gemm') return { flops: 2 * (w.batch ?? 1) * w.M * w.N * w.K, bytes: 0 };
-  if (w.kind === 'decode') return { flops: 4 * w.B * 1 * w.S * w.E, bytes: 2 * w.B * w.S * w.E * 4 };
+  if (w.kind === 'decode') {
+    return { flops: 4 * w.B * 1 * w.S * w.E, bytes: 2 * w.B * w.S * w.E * 4, bytesLabel: 'K+V read per step', tokens: w.B };
+  }
+  if (w.kind === 'ragged') {
+    return { flops: 2 * 4 * sum(w.lengths) * w.E * w.E + 4 * w.E * sum(w.lengths.map((n) => n * n)), bytes: 0,
+      tokens: sum(w.lengths) };
+  }
+  if (w.kind === 'gqa-decode') {
+    const { B, S, E } = w, kv = kvDim(w);
+    return { flops: 2 * B * E * (2 * E + 2 * kv) + 4 * B * (S + 1) * E,
+      bytes: 4 * (2 * E * E + 2 * kv * E) + 2 * B * (S + 1) * kv * 4, bytesLabel: 'weights + K/V read per step', tokens: B };
+  }
   const { B, L, S, E } = w;
   const projections = 2 * B * L * E * E + 2 * B * S * E * E + 2 * B * S * E * E + 2 * B * L * E * E;
   return { flops: projections + attentionWorkCount(w).flops, bytes: 0 };
 }
 
-/** The attention products alone (Q·Kᵀ and P·V over every head), halved for causal. */
+/** The attention products alone (Q·Kᵀ and P·V over every head), halved for causal. With a
+ * window only the band counts: query i (at position p = i + S - L) sees the keys
+ * max(0, p - left) ..= p, so 4·B·E·Σᵢ (p - max(0, p - left) + 1), about 4·B·E·left·L. */
 export function attentionWorkCount(w) {
+  if (w.window) {
+    let keys = 0;
+    for (let i = 0; i < w.L; i++) {
+      const p = i + w.S - w.L;
+      keys += Math.min(p, w.S - 1) - Math.max(0, p - (w.window.left ?? Infinity)) + 1;
+    }
+    return { flops: 4 * w.B * w.E * keys, bytes: 0 };
+  }
   return { flops: 4 * w.B * w.L * w.S * w.E * (w.mask === 'causal' ? 0.5 : 1), bytes: 0 };
 }
 
 /** One decode step through the layer with a KV cache: query and output projections of the new
  * token plus attention over the S cached positions (the cache's K+V are read once). */
 export function cachedStepWorkCount(w) {
-  return { flops: 2 * w.B * w.E * w.E * 2 + 4 * w.B * w.S * w.E, bytes: 2 * w.B * w.S * w.E * 4 };
+  return { flops: 2 * w.B * w.E * w.E * 2 + 4 * w.B * w.S * w.E, bytes: 2 * w.B * w.S * w.E * 4,
+    bytesLabel: 'K+V read per step', tokens: w.B };
+}
+
+/** W6's continuous-batching decode step: one new token per sequence, projected (Q, K, V, out)
+ * and attending to its sequence's cache plus itself; the real positions' K+V are read once. */
+export function raggedDecodeWorkCount(w) {
+  const n = w.decode.sequences, E = w.E, seen = sum(decodeLengths(w)) + n;
+  return { flops: 2 * 4 * n * E * E + 4 * E * seen, bytes: 2 * E * seen * 4, bytesLabel: 'K+V read per step', tokens: n };
+}
+
+/** W7's cache fill before the timed steps (the prompt through the layer, causal): for the
+ * reference backend's time estimate. */
+export function prefillWorkCount(w) {
+  const { B, S, E } = w, kv = kvDim(w);
+  return { flops: 2 * B * S * E * (2 * E + 2 * kv) + 2 * B * S * S * E, bytes: 0 };
 }
 
 /** Human-readable shape summary for reports. */
@@ -68,7 +144,23 @@ export function describe(w) {
     return w.batch ? `batch=${w.batch} ${shapes}, a [${w.batch},${w.M},${w.K}] x b [${w.batch},${w.K},${w.N}]` : shapes;
   }
   if (w.kind === 'decode') return `B=${w.B} L=1 S=${w.S} E=${w.E} H=${w.H}, q [B,H,1,D], K/V [B,H,S,D]`;
-  return `B=${w.B} L=${w.L} S=${w.S} E=${w.E} H=${w.H}, ${w.self ? 'self' : 'cross'}-attention, mask: ${w.mask}`;
+  if (w.kind === 'ragged') {
+    const n = w.lengths.length, T = sum(w.lengths), pad = paddedLength(w);
+    const cached = w.decode ? decodeLengths(w) : [];
+    return `${n} requests of ${Math.min(...w.lengths)}–${pad} tokens (${T} real tokens; padded to ${pad}: ${n * pad}), `
+      + `E=${w.E} H=${w.H}, self-attention, no mask inside a request; useful FLOPs count the real tokens only: `
+      + '2·4·T·E² + 4·E·Σ len²'
+      + (w.decode ? `. Decode rows: ${cached.length} sequences holding ${cached[0]}–${cached[cached.length - 1]} `
+        + 'positions, one new token each (useful FLOPs 2·4·n·E² + 4·E·Σ (len + 1); GB/s of their K+V)' : '');
+  }
+  if (w.kind === 'gqa-decode') {
+    return `B=${w.B} sequences, 1 new token each, ${w.S} cached positions; E=${w.E} H=${w.H} numKvHeads=${w.kvHeads} `
+      + `D=${w.E / w.H}; RoPE base ${w.ropeBase}, causal through the cache, no biases; GB/s count the four projection `
+      + 'weights and each key/value head of the S + 1 positions once';
+  }
+  const window = w.window ? `, window ${w.window.left} keys back (attention FLOPs count the band only: `
+    + '4·B·E·Σᵢ (keys query i sees))' : '';
+  return `B=${w.B} L=${w.L} S=${w.S} E=${w.E} H=${w.H}, ${w.self ? 'self' : 'cross'}-attention, mask: ${w.mask}${window}`;
 }
 
 function mulberry32(seed) {
@@ -101,6 +193,17 @@ export function makeInputs(w, seed = 1234) {
   const D = w.E / w.H;
   const { B, S, E } = w;
   const xavier = Math.sqrt(6 / (E + E));
+  if (w.kind === 'gqa-decode') { // Llama: no biases; k/v project to numKvHeads heads
+    const kv = kvDim(w), kvBound = Math.sqrt(6 / (E + kv));
+    return {
+      prompt: t(uniform(rand, B * S * E, 1), [B, S, E]), // the S positions the cache holds
+      token: t(uniform(rand, B * E, 1), [B, 1, E]),
+      qWeight: t(uniform(rand, E * E, xavier), [E, E]),
+      kWeight: t(uniform(rand, kv * E, kvBound), [kv, E]),
+      vWeight: t(uniform(rand, kv * E, kvBound), [kv, E]),
+      outWeight: t(uniform(rand, E * E, xavier), [E, E]),
+    };
+  }
   const weights = () => ({
     qWeight: t(uniform(rand, E * E, xavier), [E, E]),
     kWeight: t(uniform(rand, E * E, xavier), [E, E]),
@@ -111,6 +214,15 @@ export function makeInputs(w, seed = 1234) {
     vBias: t(uniform(rand, E, 0.1), [E]),
     outBias: t(uniform(rand, E, 0.1), [E]),
   });
+  if (w.kind === 'ragged') { // the requests' tokens back to back [T, E]
+    const inputs = { tokens: t(uniform(rand, sum(w.lengths) * E, 1), [sum(w.lengths), E]), ...weights() };
+    if (w.decode) {
+      const n = w.decode.sequences, P = sum(decodeLengths(w));
+      inputs.decodePrompt = t(uniform(rand, P * E, 1), [P, E]); // each sequence's cached positions, back to back
+      inputs.decodeToken = t(uniform(rand, n * E, 1), [n, E]);
+    }
+    return inputs;
+  }
   if (w.kind === 'decode') { // K/V as a cache holds them; token/memory/weights for the layer step
     return {
       q: t(uniform(rand, B * w.H * D, 1), [B, w.H, 1, D]),

@@ -5,7 +5,9 @@
 //                 -> {"output": number[][]}  ([L, E])
 //   GET  /health  -> {"status": "ok", ...}
 //
-// Concurrent requests are merged by the dynamic batcher (createBatcher) into one native call.
+// Concurrent requests are merged by the dynamic batcher (createBatcher): their tokens go back to
+// back into one packed native call (sequenceLengths), so requests of different lengths cost no
+// padding; causal and non-causal requests go into separate calls.
 // Environment: PORT (default 0: any free port; the chosen one is printed), EMBED_DIM (256),
 // NUM_HEADS (4), SEED (1), BATCHER (1; 0 runs every request alone), MAX_BATCH_SIZE (16),
 // MAX_DELAY_MS (2). Run: npm run build && node examples/service.mjs

@@ -1,18 +1,35 @@
 // Dynamic batching for serving: concurrent single-sequence requests to one layer are merged
-// into one batched forwardAsync call and the results split back.
+// into one forwardAsync call and the results split back.
 //
 // A request is one sequence: query [1, L, E], key [1, S, kDim], value [1, S, vDim], with the
-// usual ForwardOptions (masks with B = 1). Requests are grouped by what changes the call's
-// outputs: self-attention (query, key and value the same Float32Array) or not, and
-// needWeights / averageAttnWeights. Within a group any L, S and masks mix:
+// usual ForwardOptions (masks with B = 1). Requests go into groups; a group is one call.
+//
+// Packed groups: a request with no attnMask, no keyPaddingMask and no
+// needWeights is packed. Its tokens go back to back with the group's other requests into one
+// packed call, query [T, E] with sequenceLengths (and key [Tk, kDim] / value [Tk, vDim] with
+// kvSequenceLengths for cross-attention); the output [T, E] is cut back into each request's
+// rows. Nothing is padded, so short requests cost only their own tokens, and every position-
+// dependent option of the layer (rotary, ALiBi, window) and isCausal apply per sequence
+// exactly as for the request alone. Packed groups are keyed by self-attention (query, key and
+// value the same Float32Array, which keeps the fused QKV projection) or not, and by isCausal:
+// a packed call has one isCausal for all its sequences.
+// A mask whose every entry is 0 blocks and adds nothing, so it is dropped first: such a
+// request packs too.
+//
+// Padded groups (requests with a mask or needWeights): packed calls take neither masks nor
+// weights, so these requests are stacked into a dense [B, Lmax, E] call. Keyed by
+// self-attention or not, needWeights / averageAttnWeights, and S - L:
 // - query, key and value are zero-padded to the group's longest L and S; a keyPaddingMask
 //   [B, Smax] blocks the padded keys (and carries each request's own keyPaddingMask);
 //   padded query rows are dropped when the result is split;
-// - isCausal is bottom-right aligned, so it depends on each request's S - L: when every
-//   request in the batch is causal with the same S - L it is passed on as isCausal (padding
-//   keeps that offset), otherwise it is written into an explicit attnMask [B, 1|H, Lmax, Smax]
+// - query positions are bottom-right aligned (pq = i + S - L, for isCausal and for the layer's
+//   rotary, ALiBi and window), so only requests with the same S - L keep their positions
+//   when padded to one Lmax and Smax: hence S - L in the key (self-attention: always 0);
+// - isCausal is passed on as isCausal when every request of the group is causal; otherwise
+//   each causal request's mask is written into an explicit attnMask [B, 1|H, Lmax, Smax]
 //   together with each request's own attnMask (additive when any of them is additive);
 // - attention weights are sliced back to [1, L, S] or [1, H, L, S].
+//
 // Requests the batcher cannot merge (another shape, an unknown option such as a KV cache,
 // anything that fails validation) run alone through forwardAsync, so a bad request gets the
 // layer's own error and rejects alone. Inputs are copied when run() is called: the caller may
@@ -25,7 +42,8 @@ import {
   checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkTensor, invalidParameterError, MAX_ELEMENTS,
 } from './validate.js';
 
-/** What the batcher needs from a layer (MultiHeadAttention, either backend). */
+/** What the batcher needs from a layer (MultiHeadAttention, either backend): forwardAsync on
+ * dense [B, L, E] inputs and on packed [T, E] ones (options.sequenceLengths). */
 export interface BatchableLayer {
   readonly embedDim: number; readonly numHeads: number; readonly kDim: number; readonly vDim: number;
   forwardAsync(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): Promise<AttentionResult>;
@@ -60,7 +78,14 @@ interface Request {
   reject(error: unknown): void;
 }
 
-interface Group { requests: Request[]; l: number; s: number; cancelTimer(): void } // l, s: the longest L and S
+/** A group's requests, all sent in one call: packed (no masks, no weights) or padded. */
+interface Group {
+  packed: boolean;
+  requests: Request[];
+  l: number; s: number;   // the longest L and S (what a padded call pads to)
+  t: number; tk: number;  // the sums of L and S (a packed call's T and Tk)
+  cancelTimer(): void;
+}
 
 const BATCHABLE_OPTIONS = new Set(['keyPaddingMask', 'attnMask', 'isCausal', 'needWeights', 'averageAttnWeights']);
 
@@ -94,23 +119,32 @@ export function createBatcher(layer: BatchableLayer, options: BatcherOptions = {
     inFlight.add(done);
   }
 
-  /** Whether adding request keeps every padded tensor of the batch within MAX_ELEMENTS. */
+  /** Whether adding request keeps every tensor of the group's call within MAX_ELEMENTS. */
   function fits(group: Group, request: Request): boolean {
+    if (group.packed) {
+      const T = group.t + request.l, Tk = group.tk + request.s;
+      return T * E <= MAX_ELEMENTS && Tk * Math.max(E, kDim, vDim) <= MAX_ELEMENTS;
+    }
     const B = group.requests.length + 1, L = Math.max(group.l, request.l), S = Math.max(group.s, request.s);
     return B * L * Math.max(E, S * H) <= MAX_ELEMENTS && B * S * Math.max(E, kDim, vDim) <= MAX_ELEMENTS;
   }
 
   function enqueue(request: Request): void {
-    const key = `${request.self ? 'self' : 'cross'}/${request.weights}`;
+    const packed = packable(request);
+    const attention = request.self ? 'self' : 'cross';
+    const key = packed ? `packed/${attention}/${request.causal ? 'causal' : 'full'}`
+      : `padded/${attention}/${request.weights}/${request.s - request.l}`;
     let group = groups.get(key);
     if (group && !fits(group, request)) { send(key); group = undefined; }
     if (!group) {
-      group = { requests: [], l: 0, s: 0, cancelTimer: startTimer(() => send(key)) };
+      group = { packed, requests: [], l: 0, s: 0, t: 0, tk: 0, cancelTimer: startTimer(() => send(key)) };
       groups.set(key, group);
     }
     group.requests.push(request);
     group.l = Math.max(group.l, request.l);
     group.s = Math.max(group.s, request.s);
+    group.t += request.l;
+    group.tk += request.s;
     if (group.requests.length >= maxBatchSize) send(key);
   }
 
@@ -158,8 +192,8 @@ function prepare(E: number, H: number, kDim: number, vDim: number,
     throw new RangeError('not a single sequence of this layer');
   }
   const dims = { batch: 1, heads: H, l, s };
-  const keyPadding = keyPaddingDescriptor('options.keyPaddingMask', opts.keyPaddingMask, dims);
-  const attnMask = attnMaskDescriptor('options.attnMask', opts.attnMask, dims);
+  const keyPadding = blocksSomething(keyPaddingDescriptor('options.keyPaddingMask', opts.keyPaddingMask, dims));
+  const attnMask = blocksSomething(attnMaskDescriptor('options.attnMask', opts.attnMask, dims));
   const causal = checkBoolean('options.isCausal', opts.isCausal, false);
   const needWeights = checkBoolean('options.needWeights', opts.needWeights, false);
   const average = checkBoolean('options.averageAttnWeights', opts.averageAttnWeights, true);
@@ -177,14 +211,54 @@ function prepare(E: number, H: number, kDim: number, vDim: number,
 }
 
 
-/** One batched forwardAsync for a group; settles every request's promise. */
-async function dispatch(layer: BatchableLayer, { requests, l, s }: Group): Promise<void> {
+/** A mask, or undefined when every entry is 0: boolean 0 blocks nothing and additive 0 adds
+ * nothing, so the call is exactly the same without it (and such a request can be packed). */
+function blocksSomething(mask: MaskView | undefined): MaskView | undefined {
+  return mask && mask.data.some((x) => x !== 0) ? mask : undefined;
+}
+
+/** Whether a request can go into a packed call: packed calls take no masks and return no weights. */
+function packable(r: Request): boolean {
+  return !r.keyPadding && !r.attnMask && r.weights === 'none';
+}
+
+/** One forwardAsync for a group; settles every request's promise. */
+async function dispatch(layer: BatchableLayer, { packed, requests, l, s }: Group): Promise<void> {
   try {
-    const results = await forwardBatch(layer, requests, l, s);
+    const results = packed ? await forwardPacked(layer, requests) : await forwardBatch(layer, requests, l, s);
     requests.forEach((r, b) => r.resolve(results[b]));
   } catch (error) {
     for (const r of requests) r.reject(error);
   }
+}
+
+/**
+ * requests (each without masks or weights, all causal or none) back to back, as one packed
+ * forwardAsync call; each request's output rows.
+ */
+async function forwardPacked(layer: BatchableLayer, requests: Request[]): Promise<AttentionResult[]> {
+  const { embedDim: E, kDim, vDim } = layer;
+  const query = concat(requests.map((r) => r.query), E);
+  const self = requests[0].self;
+  const options: ForwardOptions = { sequenceLengths: requests.map((r) => r.l), isCausal: requests[0].causal };
+  if (!self) options.kvSequenceLengths = requests.map((r) => r.s);
+  const key = self ? query : concat(requests.map((r) => r.key), kDim);
+  const value = self ? query : concat(requests.map((r) => r.value), vDim);
+  const { output } = await layer.forwardAsync(query, key, value, options);
+  let row = 0;
+  return requests.map((r) => {
+    const data = output.data.slice(row * E, (row + r.l) * E);
+    row += r.l;
+    return { output: { data, shape: [1, r.l, E] } };
+  });
+}
+
+/** Sequences [n_b, width] back to back -> [sum n_b, width]. */
+function concat(parts: Float32Array[], width: number): Tensor {
+  const data = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) { data.set(part, at); at += part.length; }
+  return { data, shape: [data.length / width, width] };
 }
 
 /** requests padded to L and S (their longest), as one forwardAsync call; each request's result. */
@@ -196,8 +270,7 @@ async function forwardBatch(layer: BatchableLayer, requests: Request[], L: numbe
   const key = self ? query : stack(requests.map((r) => r.key), B, S, kDim);
   const value = self ? query : stack(requests.map((r) => r.value), B, S, vDim);
 
-  const offset = requests[0].s - requests[0].l;
-  const nativeCausal = requests.every((r) => r.causal && r.s - r.l === offset);
+  const nativeCausal = requests.every((r) => r.causal); // one S - L per group (enqueue's key)
   const options: ForwardOptions = {
     keyPaddingMask: batchKeyPadding(requests, S),
     attnMask: batchAttnMask(requests, H, L, S, !nativeCausal),

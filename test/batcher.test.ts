@@ -1,6 +1,8 @@
 // The dynamic batcher: concurrent single-sequence requests merged into one forwardAsync call
-// give the results of running each request alone (mixed L and S, every mask kind, causal with
-// different S - L, attention weights), grouping happens, and a bad request rejects alone.
+// give the results of running each request alone. Requests without masks or weights go into
+// one packed call (sequenceLengths, no padding), one per isCausal; requests with masks or
+// weights are padded, grouped by S - L (so positions and causal alignment survive padding);
+// every mask kind and attention weights split back; a bad request rejects alone.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ForwardOptions, MultiHeadAttention, createBatcher } from '../lib/index.js';
 import {
@@ -32,23 +34,51 @@ function padding(S: number, blocked: number[]): M {
   return m;
 }
 
-/** Cross-attention requests: different L and S, each mask kind, causal with various S - L. */
-function crossRequests(rng: Rng): Req[] {
+/** What one forwardAsync call of the batcher was: packed (its sequence lengths) or padded (its batch shape). */
+function describeCall([query, key, value, options]: Parameters<MultiHeadAttention['forwardAsync']>) {
+  if (query.shape.length === 2) {
+    return {
+      packed: true, self: key === query && value === query, isCausal: options?.isCausal,
+      sequenceLengths: Array.from(options!.sequenceLengths!), kvSequenceLengths: options?.kvSequenceLengths && Array.from(options.kvSequenceLengths),
+      masks: options?.attnMask !== undefined || options?.keyPaddingMask !== undefined,
+    };
+  }
+  return { packed: false, shape: query.shape, isCausal: options?.isCausal, attnMask: options?.attnMask !== undefined };
+}
+
+/** Runs requests through a new batcher at once; checks each result against running it alone; returns the calls made. */
+async function runBatched(mha: MultiHeadAttention, requests: Req[], options = { maxBatchSize: 64, maxDelayMs: 5 }) {
+  const expected = requests.map((r) => runAlone(mha, r));
+  const spy = vi.spyOn(mha, 'forwardAsync');
+  const batcher = createBatcher(mha, options);
+  const results = await Promise.all(requests.map((r) => batcher.run(r.q, r.k, r.v, r.options)));
+  results.forEach((res, i) => expectSameResult(res, expected[i], requests[i].label));
+  const calls = spy.mock.calls.map(describeCall);
+  spy.mockRestore();
+  return calls;
+}
+
+/** Cross-attention requests without masks or weights (packable): L < S, L > S, L == S. */
+function plainCrossRequests(rng: Rng, causal: boolean): Req[] {
+  const options = causal ? { isCausal: true } : undefined;
+  return [[1, 1], [7, 3], [3, 17], [5, 9], [9, 4], [6, 6]].map(([L, S]) =>
+    cross(rng, L, S, options, `${causal ? 'causal' : 'full'} L=${L} S=${S}`));
+}
+
+/** Cross-attention requests with every mask kind, all with S - L = 2 (one padded group). */
+function maskedCrossRequests(rng: Rng): Req[] {
   return [
-    cross(rng, 1, 1, undefined, 'L=1 S=1'),
-    cross(rng, 7, 3, undefined, 'L=7 S=3'),
-    cross(rng, 3, 17, { keyPaddingMask: padding(17, [0, 5, 16]) }, 'bool key padding'),
-    cross(rng, 5, 9, { keyPaddingMask: paddingAdditive(rng, 9, [6]) }, 'additive key padding'),
-    cross(rng, 4, 11, { isCausal: true }, 'causal L<S'),
-    cross(rng, 9, 4, { isCausal: true }, 'causal L>S (first rows see nothing)'),
-    cross(rng, 6, 6, { attnMask: boolMask(rng, [6, 6], 0.3) }, 'bool attnMask [L, S]'),
-    cross(rng, 2, 13, { attnMask: additiveMask(rng, [2, 13], 0.2) }, 'additive attnMask [L, S]'),
-    cross(rng, 8, 5, { attnMask: boolMask(rng, [H, 8, 5], 0.3) }, 'per-head bool attnMask [H, L, S]'),
-    cross(rng, 3, 7, { attnMask: additiveMask(rng, [1, H, 1, 7], 0.1) }, 'broadcast additive attnMask [1, H, 1, S]'),
-    cross(rng, 7, 12, {
-      isCausal: true, keyPaddingMask: padding(12, [11, 10]), attnMask: boolMask(rng, [1, 1, 7, 12], 0.2),
+    cross(rng, 3, 5, { keyPaddingMask: padding(5, [0, 4]) }, 'bool key padding'),
+    cross(rng, 5, 7, { keyPaddingMask: paddingAdditive(rng, 7, [6]) }, 'additive key padding'),
+    cross(rng, 1, 3, { attnMask: boolMask(rng, [1, 3], 0.3) }, 'bool attnMask [L, S]'),
+    cross(rng, 6, 8, { attnMask: additiveMask(rng, [6, 8], 0.2) }, 'additive attnMask [L, S]'),
+    cross(rng, 4, 6, { attnMask: boolMask(rng, [H, 4, 6], 0.3) }, 'per-head bool attnMask [H, L, S]'),
+    cross(rng, 2, 4, { attnMask: additiveMask(rng, [1, H, 1, 4], 0.1) }, 'broadcast additive attnMask [1, H, 1, S]'),
+    cross(rng, 7, 9, {
+      isCausal: true, keyPaddingMask: padding(9, [8, 7]), attnMask: boolMask(rng, [1, 1, 7, 9], 0.2),
     }, 'causal + key padding + attnMask'),
-    cross(rng, 4, 4, { keyPaddingMask: padding(4, [0, 1, 2, 3]) }, 'every key padded (zero context)'),
+    cross(rng, 2, 4, { isCausal: true, keyPaddingMask: padding(4, [3]) }, 'causal + key padding'),
+    cross(rng, 4, 6, { keyPaddingMask: padding(6, [0, 1, 2, 3, 4, 5]) }, 'every key padded (zero context)'),
   ];
 }
 
@@ -68,76 +98,117 @@ afterEach(() => { vi.restoreAllMocks(); });
 
 describe('createBatcher', () => {
   for (const backend of ['native', 'reference'] as const) {
-    it(`${backend}: cross-attention with mixed L, S and masks equals running each request alone`, async () => {
+    it(`${backend}: requests without masks are packed into one call per isCausal, each equal to running it alone`, async () => {
       const mha = layer(backend);
-      const requests = crossRequests(new Rng(10));
-      const expected = requests.map((r) => runAlone(mha, r));
-      const spy = vi.spyOn(mha, 'forwardAsync');
-      const batcher = createBatcher(mha, { maxBatchSize: 64, maxDelayMs: 5 });
-      const results = await Promise.all(requests.map((r) => batcher.run(r.q, r.k, r.v, r.options)));
-      results.forEach((res, i) => expectSameResult(res, expected[i], requests[i].label));
-      expect(spy).toHaveBeenCalledTimes(1);
-      const [query, , , options] = spy.mock.calls[0];
-      expect(query.shape).toEqual([requests.length, 9, E]);
-      expect(options?.isCausal).toBe(false); // causal requests of different S - L: an explicit mask
+      const rng = new Rng(10);
+      const full = plainCrossRequests(rng, false), causal = plainCrossRequests(rng, true);
+      // interleaved arrivals: grouping, not arrival order, decides the calls
+      const requests = full.flatMap((r, i) => [r, causal[i]]);
+      const calls = await runBatched(mha, requests);
+      const lengths = { sequenceLengths: [1, 7, 3, 5, 9, 6], kvSequenceLengths: [1, 3, 17, 9, 4, 6] };
+      expect(calls).toEqual([
+        { packed: true, self: false, isCausal: false, masks: false, ...lengths },
+        { packed: true, self: false, isCausal: true, masks: false, ...lengths },
+      ]);
+    });
+
+    it(`${backend}: requests with masks are padded, one group per S - L; every mask kind splits back`, async () => {
+      const mha = layer(backend);
+      const rng = new Rng(11);
+      const other = [
+        cross(rng, 6, 6, { attnMask: boolMask(rng, [6, 6], 0.3) }, 'bool attnMask, S - L = 0'),
+        cross(rng, 9, 4, { isCausal: true, keyPaddingMask: padding(4, [1]) }, 'causal L > S (first rows see nothing)'),
+      ];
+      const calls = await runBatched(mha, [...maskedCrossRequests(rng), ...other]);
+      expect(calls).toEqual([
+        // not every request is causal: each causal one's mask is written into the explicit attnMask
+        { packed: false, shape: [9, 7, E], isCausal: false, attnMask: true },
+        { packed: false, shape: [1, 6, E], isCausal: false, attnMask: true },
+        { packed: false, shape: [1, 9, E], isCausal: true, attnMask: false },
+      ]);
     });
 
     it(`${backend}: attention weights (averaged and per head) are split back per request`, async () => {
       const mha = layer(backend);
-      const rng = new Rng(11);
+      const rng = new Rng(12);
       const requests = [
-        ...[[3, 5], [6, 2], [1, 9]].map(([L, S]) =>
+        ...[[3, 5], [6, 8], [1, 3]].map(([L, S]) =>
           cross(rng, L, S, { needWeights: true, keyPaddingMask: padding(S, [0]) }, `averaged L=${L} S=${S}`)),
-        ...[[4, 4], [2, 7]].map(([L, S]) =>
+        ...[[4, 4], [2, 2]].map(([L, S]) =>
           cross(rng, L, S, { needWeights: true, averageAttnWeights: false, isCausal: true }, `per head L=${L} S=${S}`)),
+        cross(rng, 3, 3, { needWeights: false, averageAttnWeights: false }, 'no weights: packed'),
       ];
-      const expected = requests.map((r) => runAlone(mha, r));
-      const spy = vi.spyOn(mha, 'forwardAsync');
-      const batcher = createBatcher(mha, { maxDelayMs: 5 });
-      const results = await Promise.all(requests.map((r) => batcher.run(r.q, r.k, r.v, r.options)));
-      results.forEach((res, i) => expectSameResult(res, expected[i], requests[i].label));
-      expect(spy).toHaveBeenCalledTimes(2); // one group per weights kind
+      const calls = await runBatched(mha, requests);
+      expect(calls.map((c) => c.packed)).toEqual([false, false, true]); // one group per weights kind
     });
   }
 
-  it('self-attention of different lengths: one fused call; causal stays isCausal (S - L = 0 for all)', async () => {
+  it('self-attention of lengths 1, 3, 7, 33, 129: one packed call on the fused path, no padding', async () => {
     const mha = layer('native', E, E);
-    const rng = new Rng(12);
-    const requests = [1, 3, 7, 33, 16].map((L) =>
-      self(rng, L, { isCausal: true, keyPaddingMask: padding(L, L > 2 ? [1] : []) }, `self causal L=${L}`));
-    const expected = requests.map((r) => runAlone(mha, r));
-    const spy = vi.spyOn(mha, 'forwardAsync');
-    const batcher = createBatcher(mha, { maxDelayMs: 5 });
-    const results = await Promise.all(requests.map((r) => batcher.run(r.q, r.k, r.v, r.options)));
-    results.forEach((res, i) => expectSameResult(res, expected[i], requests[i].label));
-    expect(spy).toHaveBeenCalledTimes(1);
-    const [query, key, value, options] = spy.mock.calls[0];
-    expect(key).toBe(query);
-    expect(value).toBe(query);
-    expect(options?.isCausal).toBe(true);
-    expect(options?.attnMask).toBeUndefined();
+    const rng = new Rng(13);
+    const lengths = [1, 3, 7, 33, 129];
+    const requests = lengths.map((L) => self(rng, L, { isCausal: true }, `self causal L=${L}`));
+    // a key padding mask that blocks nothing changes nothing: the request still packs
+    requests[2].options!.keyPaddingMask = paddingBool(7, [7]);
+    requests[3].options!.keyPaddingMask = { data: new Float32Array(33), shape: [1, 33] };
+    const calls = await runBatched(mha, requests);
+    expect(calls).toEqual([
+      { packed: true, self: true, isCausal: true, masks: false, sequenceLengths: lengths, kvSequenceLengths: undefined },
+    ]);
   });
 
-  it('causal cross-attention with one S - L and different lengths keeps isCausal; mixed causal does not', async () => {
-    const mha = layer('native');
-    const rng = new Rng(13);
-    const sameOffset = [[3, 5], [6, 8], [1, 3]].map(([L, S]) => cross(rng, L, S, { isCausal: true }, `L=${L} S=${S}`));
-    const mixed = [cross(rng, 4, 6, { isCausal: true }, 'causal'), cross(rng, 5, 6, undefined, 'not causal')];
-    for (const [requests, nativeCausal] of [[sameOffset, true], [mixed, false]] as const) {
-      const expected = requests.map((r) => runAlone(mha, r));
-      const spy = vi.spyOn(mha, 'forwardAsync');
-      const batcher = createBatcher(mha, { maxDelayMs: 5 });
-      const results = await Promise.all(requests.map((r) => batcher.run(r.q, r.k, r.v, r.options)));
-      results.forEach((res, i) => expectSameResult(res, expected[i], requests[i].label));
-      expect(spy).toHaveBeenCalledTimes(1);
-      expect(spy.mock.calls[0][3]?.isCausal).toBe(nativeCausal);
-      spy.mockRestore();
-    }
+  it('causal and non-causal self-attention requests go into separate packed calls', async () => {
+    const mha = layer('native', E, E);
+    const rng = new Rng(14);
+    const requests = [5, 2, 9, 4, 1].map((L, i) =>
+      self(rng, L, i % 2 === 0 ? { isCausal: true } : undefined, `self ${i % 2 === 0 ? 'causal' : 'full'} L=${L}`));
+    const calls = await runBatched(mha, requests);
+    expect(calls.map((c) => [c.isCausal, (c as { sequenceLengths: number[] }).sequenceLengths]))
+      .toEqual([[true, [5, 9, 1]], [false, [2, 4]]]);
   });
+
+  it('a mixed burst: packable requests in one packed call, masked and weighted ones padded', async () => {
+    const mha = layer('native', E, E);
+    const rng = new Rng(15);
+    const requests = [
+      self(rng, 5, { isCausal: true }, 'packed 5'),
+      self(rng, 9, { isCausal: true, keyPaddingMask: padding(9, [0, 3]) }, 'padded: key padding'),
+      self(rng, 12, { isCausal: true }, 'packed 12'),
+      self(rng, 4, { isCausal: true, needWeights: true }, 'padded: weights'),
+      self(rng, 6, { isCausal: true, attnMask: boolMask(rng, [6, 6], 0.2) }, 'padded: attnMask'),
+    ];
+    const calls = await runBatched(mha, requests);
+    expect(calls).toEqual([
+      { packed: true, self: true, isCausal: true, masks: false, sequenceLengths: [5, 12], kvSequenceLengths: undefined },
+      { packed: false, shape: [2, 9, E], isCausal: true, attnMask: true },
+      { packed: false, shape: [1, 4, E], isCausal: true, attnMask: false },
+    ]);
+  });
+
+  for (const backend of ['native', 'reference'] as const) {
+    it(`${backend}: a layer with rotary, ALiBi, a window and GQA: packed and padded groups equal each request alone`,
+      async () => {
+        // Positions depend on S - L (pq = i + S - L): padding requests of different S - L
+        // together would move their positions, packing keeps each sequence's own.
+        const mha = new MultiHeadAttention({
+          embedDim: E, numHeads: H, numKvHeads: 2, kDim: KDIM, vDim: VDIM, seed: 4, backend,
+          rotary: {}, alibi: true, window: { left: 3, right: 2 },
+        });
+        const rng = new Rng(16);
+        const requests = [
+          ...plainCrossRequests(rng, false), ...plainCrossRequests(rng, true),
+          cross(rng, 3, 8, { keyPaddingMask: padding(8, [7]) }, 'padded S - L = 5'),
+          cross(rng, 6, 11, { keyPaddingMask: padding(11, [0]), isCausal: true }, 'padded S - L = 5, causal'),
+          cross(rng, 7, 4, { attnMask: boolMask(rng, [7, 4], 0.2) }, 'padded S - L = -3'),
+        ];
+        const calls = await runBatched(mha, requests);
+        expect(calls.map((c) => c.packed)).toEqual([true, true, false, false]);
+      });
+  }
 
   it('8 concurrent requests with maxBatchSize 8 make 1 call, before maxDelayMs', async () => {
     const mha = layer('native');
-    const rng = new Rng(14);
+    const rng = new Rng(17);
     const requests = Array.from({ length: 8 }, (_, i) => cross(rng, 1 + i, 8 - i, undefined, `request ${i}`));
     const spy = vi.spyOn(mha, 'forwardAsync');
     const batcher = createBatcher(mha, { maxBatchSize: 8, maxDelayMs: 60_000 });
@@ -145,24 +216,24 @@ describe('createBatcher', () => {
     await Promise.all(requests.map((r) => batcher.run(r.q, r.k, r.v)));
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(spy).toHaveBeenCalledTimes(1);
-    expect(spy.mock.calls[0][0].shape[0]).toBe(8);
+    expect(spy.mock.calls[0][3]?.sequenceLengths).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('maxBatchSize splits a burst; maxDelayMs sends a partial group', async () => {
     const mha = layer('native');
-    const rng = new Rng(15);
+    const rng = new Rng(18);
     const requests = Array.from({ length: 10 }, (_, i) => cross(rng, 2, 3, undefined, `request ${i}`));
     const spy = vi.spyOn(mha, 'forwardAsync');
     const batcher = createBatcher(mha, { maxBatchSize: 4, maxDelayMs: 1 });
     await Promise.all(requests.map((r) => batcher.run(r.q, r.k, r.v)));
-    expect(spy.mock.calls.map((call) => call[0].shape[0])).toEqual([4, 4, 2]);
+    expect(spy.mock.calls.map((call) => call[3]?.sequenceLengths?.length)).toEqual([4, 4, 2]);
   });
 
   it('a bad request rejects alone with the layer\'s own error; the others are batched and resolve', async () => {
     const mha = layer('native');
     const rng = new Rng(16);
-    const good = [cross(rng, 3, 4, undefined, 'good 0'), cross(rng, 5, 2, { isCausal: true }, 'good 1'),
-      cross(rng, 2, 6, { keyPaddingMask: padding(6, [5]) }, 'good 2')];
+    const good = [cross(rng, 3, 4, undefined, 'good 0'), cross(rng, 5, 2, undefined, 'good 1'),
+      cross(rng, 2, 6, { keyPaddingMask: padding(6, []) }, 'good 2')];
     const bad: Req[] = [
       { ...cross(rng, 3, 4, undefined, 'wrong E'), q: randTensor(rng, [1, 3, E + 1]) },
       cross(rng, 3, 4, { keyPaddingMask: padding(5, []) }, 'key padding of the wrong length'),
@@ -186,8 +257,8 @@ describe('createBatcher', () => {
       expect(error).toBeInstanceOf(expectedErrors[i].constructor);
       expect(error.message, bad[i].label).toBe(expectedErrors[i].message);
     });
-    const batchSizes = spy.mock.calls.map((call) => (call[0] as T).shape[0]);
-    expect(batchSizes.filter((b) => b === good.length)).toHaveLength(1); // the good ones in one call
+    const packedCalls = spy.mock.calls.filter((call) => call[3]?.sequenceLengths !== undefined);
+    expect(packedCalls.map((call) => call[3]!.sequenceLengths)).toEqual([[3, 5, 2]]); // the good ones in one call
   });
 
   it('a request with a KV cache (stateful) is not merged: it runs alone and appends to its cache', async () => {
@@ -208,12 +279,14 @@ describe('createBatcher', () => {
   it('copies inputs at run(): changing them before the batch is sent does not change the result', async () => {
     const mha = layer('native');
     const rng = new Rng(17);
-    const r = cross(rng, 4, 5, { keyPaddingMask: padding(5, [2]) }, 'mutated');
-    const expected = runAlone(mha, r);
+    const requests = [cross(rng, 4, 5, { keyPaddingMask: padding(5, [2]) }, 'padded, mutated'),
+      cross(rng, 3, 6, undefined, 'packed, mutated')];
+    const expected = requests.map((r) => runAlone(mha, r));
     const batcher = createBatcher(mha, { maxDelayMs: 20 });
-    const pending = batcher.run(r.q, r.k, r.v, r.options);
-    r.q.data.fill(9); r.k.data.fill(-9); r.v.data.fill(5); r.options!.keyPaddingMask!.data.fill(1);
-    expectSameResult(await pending, expected, 'mutated after run()');
+    const pending = requests.map((r) => batcher.run(r.q, r.k, r.v, r.options));
+    for (const r of requests) { r.q.data.fill(9); r.k.data.fill(-9); r.v.data.fill(5); }
+    requests[0].options!.keyPaddingMask!.data.fill(1);
+    (await Promise.all(pending)).forEach((res, i) => expectSameResult(res, expected[i], requests[i].label));
   });
 
   it('flush() sends waiting requests at once; close() sends them and rejects later calls', async () => {

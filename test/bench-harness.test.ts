@@ -1,8 +1,12 @@
 // The benchmark harness end to end on the tiny workloads (one layer, one decode step, one
-// SGEMM, one batched SGEMM) into a temp dir: the JSON, Markdown and SVG it writes are
-// well-formed and hold every row. No speed is asserted. PyTorch is pointed at a python that does
-// not exist, so the run needs no python and shows that a missing peer is reported, not dropped;
-// the PyTorch peer's batched path is run on its own below, where torch is installed.
+// SGEMM, one batched SGEMM, a ragged batch, a grouped-query decode step, a sliding window) into a
+// temp dir: the JSON, Markdown and SVG it writes are well-formed and hold every row. No speed is
+// asserted. PyTorch is pointed at a python that does not exist, so the run needs no python and
+// shows that a missing peer is reported, not dropped; the PyTorch peer's batched path is run on
+// its own below, where torch is installed. The ONNX Runtime peers of the new workloads are also
+// checked against a float64 evaluation of API.md's definitions, so that their graphs (RoPE
+// positions and layout, the grouped heads, the window's bounds) do not merely agree with each
+// other. Rows that need an API.md feature the built package lacks must say so (missing).
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,14 +14,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ortCases } from '../bench/peers/ort.mjs';
+import { lackedFeature } from '../bench/peers/ours.mjs';
 import { torchCases } from '../bench/peers/torch.mjs';
-import { makeInputs, WORKLOADS, writeInputs } from '../bench/workloads.mjs';
+import {
+  attentionWorkCount, decodeLengths, kvDim, makeInputs, raggedDecodeWorkCount, workCount, WORKLOADS, writeInputs,
+} from '../bench/workloads.mjs';
 import { reference } from '../lib/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface Case {
-  id: string; peer: string; variant: string; status: string; reason?: string; relL2?: number; checkedAgainst?: string;
+  id: string; peer: string; baseline?: boolean; variant: string; group?: string; status: string; reason?: string; relL2?: number; checkedAgainst?: string;
   stats?: { n: number; median: number; q1: number; q3: number; min: number; max: number };
   peakRssGrowthBytes?: number;
   paired?: { against: string; burstSeconds: number; ratio: { n: number; median: number; q1: number; q3: number } };
@@ -25,8 +33,8 @@ interface Case {
 interface Report {
   meta: { threads: number; profile: { name: string } };
   peaks: { fmaGflops: number; fmaMedianGflops: number[]; readGBps: number };
-  results: { id: string; flops: number; cases: Case[] }[];
-  rows: { workload: string; peer: string; variant: string; gflops?: number; pctPeak?: number }[];
+  results: { id: string; flops: number; bytes: number; tokens?: number; cases: Case[] }[];
+  rows: { workload: string; peer: string; variant: string; status: string; gflops?: number; pctPeak?: number; tokensPerSec?: number; gbps?: number }[];
 }
 
 /** Tags balance and nest (a well-formedness check for the hand-built SVG; no parser dependency). */
@@ -51,16 +59,19 @@ describe('bench harness (tiny workloads)', () => {
     expect(inject('distBuildError')).toBe('');
     const args = ['bench/run.mjs', '--workloads', 'tiny', '--rounds', '1', '--max-time', '0.02',
       '--read-mib', '64', '--threads', '2', '--python', path.join(out, 'no-such-python'), '--out', out];
-    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: root, timeout: 110_000 }));
+    // seven workloads, each in its own process, on a machine other builds share
+    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: root, timeout: 170_000 }));
     const json = fs.readdirSync(out).find((f) => f.endsWith('.json'));
     expect(json).toBeDefined();
     stem = json!.slice(0, -'.json'.length);
     report = JSON.parse(fs.readFileSync(path.join(out, json!), 'utf8'));
-  });
+  }, 180_000);
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
+  const result = (id: string) => report.results.find((r) => r.id === id)!;
+
   it('measures every tiny workload with mha-native, the reference and every ONNX Runtime variant', () => {
-    expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG', 'TB']);
+    expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG', 'TB', 'T6', 'T7', 'T2w']);
     expect(report.meta.threads).toBe(2);
     expect(report.peaks.fmaGflops).toBeGreaterThan(0);
     expect(report.peaks.fmaMedianGflops).toHaveLength(2); // the median trial at the start and at the end
@@ -69,7 +80,7 @@ describe('bench harness (tiny workloads)', () => {
       expect(g).toBeLessThanOrEqual(report.peaks.fmaGflops);
     }
     expect(report.peaks.readGBps).toBeGreaterThan(0);
-    for (const r of report.results) {
+    for (const r of report.results.slice(0, 4)) { // the new kinds are checked below
       expect(r.flops).toBeGreaterThan(0);
       const ok = r.cases.filter((c) => c.status === 'ok');
       for (const peer of ['mha-native', 'reference', 'onnxruntime']) expect(ok.some((c) => c.peer === peer)).toBe(true);
@@ -138,14 +149,112 @@ describe('bench harness (tiny workloads)', () => {
       expect(byId(id).paired!.against).toBe(against);
       expect(byId(id).paired!.ratio.n).toBeGreaterThanOrEqual(1);
     }
-    for (const r of report.results) { // one round here: the best round median is paired, and only that variant
+    for (const r of report.results) { // one round here: each group's best round median is paired, and only that variant
       const ort = r.cases.filter((c) => c.peer === 'onnxruntime' && c.status === 'ok');
-      const best = ort.sort((a, b) => a.stats!.median - b.stats!.median)[0];
-      for (const c of ort) expect(c.paired !== undefined).toBe(c === best);
-      expect(best.paired!.against).toMatch(/^mha-native /);
-      expect(best.paired!.ratio.median).toBeGreaterThan(0);
-      expect(md).toContain(`Paired: onnxruntime: ${best.variant} against ${best.paired!.against}, ${best.paired!.ratio.n} pairs`);
+      // paired against the baseline; without it (a build lacking a feature) against the padded
+      // forward on T6, and on T7 and T2w not at all (no mha-native row computes their output)
+      if (!r.cases.some((c) => c.baseline && c.status === 'ok') && r.id !== 'T6') {
+        expect(ort.every((c) => c.paired === undefined)).toBe(true);
+        continue;
+      }
+      const groups = [...new Set(ort.map((c) => c.group))];
+      expect(groups.length).toBe(r.id === 'T6' ? 2 : 1); // W6's ORT runs padded, and one request at a time
+      for (const group of groups) {
+        const inGroup = ort.filter((c) => c.group === group);
+        const best = inGroup.sort((a, b) => a.stats!.median - b.stats!.median)[0];
+        for (const c of inGroup) expect(c.paired !== undefined).toBe(c === best);
+        expect(best.paired!.against).toMatch(/^mha-native /);
+        expect(best.paired!.ratio.median).toBeGreaterThan(0);
+        expect(md).toContain(`Paired: onnxruntime: ${best.variant} against ${best.paired!.against}, ${best.paired!.ratio.n} pairs`);
+        expect(md).toContain(`onnxruntime: ${best.variant} [ORT best${group ? `, ${group}` : ''}]`);
+      }
     }
+  });
+
+  describe('the new kinds: ragged (T6), grouped-query decode (T7), sliding window (T2w)', () => {
+    let lib: Record<string, unknown>;
+    const has = (backend: string, ...features: string[]) => lackedFeature(lib, backend, features) === undefined;
+    beforeAll(async () => {
+      lib = await import(path.join(root, 'dist', 'index.js'));
+    });
+    const byId = (id: string, caseId: string) => result(id).cases.find((c) => c.id === caseId)!;
+    /** ok where the build has the features, else missing saying which API.md section it lacks. */
+    function runsWith(c: Case, available: boolean) {
+      if (available) {
+        expect(c.status).toBe('ok');
+        expect(c.relL2).toBeLessThan(1e-4);
+      } else {
+        expect(c.status).toBe('missing');
+        expect(c.reason).toMatch(/^this build of mha-native has no .*\(API\.md "[^"]+"\)/);
+      }
+    }
+
+    it('T6: packed, padded, each request, and the continuous-batching decode step, over real tokens', () => {
+      const w = WORKLOADS.T6, T = 16;
+      expect(result('T6').tokens).toBe(T);
+      expect(result('T6').flops).toBe(2 * 4 * T * 32 * 32 + 4 * 32 * (49 + 25 + 9 + 1));
+      const packed = has('native', 'sequenceLengths');
+      runsWith(byId('T6', 'native-packed'), packed);
+      runsWith(byId('T6', 'native-decode-packed'), packed && has('native', 'perSequenceCache'));
+      const checkedAgainst = packed ? 'mha-native forward, packed (sequenceLengths)' : 'mha-native forward, padded to 7 with a key padding mask';
+      for (const id of ['native-padded', 'reference', 'ort-attention-padded', 'ort-mha-padded', 'ort-plain-padded',
+        'ort-attention-each', 'ort-mha-each', 'ort-plain-each']) {
+        const c = byId('T6', id);
+        expect(c.status).toBe('ok');
+        expect(c.relL2).toBeLessThan(1e-4);
+        // before the packed path exists, the padded row is the one the others are checked against
+        expect(c.checkedAgainst).toBe(id === 'native-padded' && !packed
+          ? "reference forward (backend 'reference'), one request at a time" : checkedAgainst);
+      }
+      expect(byId('T6', 'ort-mha-padded').group).toBe('padded');
+      expect(byId('T6', 'ort-mha-each').group).toBe('one request at a time');
+      const decode = byId('T6', 'native-decode-padded');
+      expect(decode.status).toBe('ok');
+      expect(decode.checkedAgainst).toBe('mha-native forward without a cache, per sequence');
+      expect(decode.relL2).toBeLessThan(1e-4);
+      expect(decodeLengths(w)).toEqual([2, 5, 8]);
+      // packed is paired against our padded and each ORT group's best; before the packed path
+      // exists, ORT's groups are paired against our padded row
+      const padded = byId('T6', 'native-padded');
+      if (packed) expect(padded.paired!.against).toBe('mha-native forward, packed (sequenceLengths)');
+      const rows = report.rows.filter((r) => r.workload === 'T6' && r.status === 'ok');
+      for (const row of rows) expect(row.tokensPerSec).toBeGreaterThan(0);
+      expect(rows.find((r) => r.variant.startsWith('decode step padded'))!.gbps).toBeGreaterThan(0);
+      expect(raggedDecodeWorkCount(w)).toEqual({ flops: 2 * 4 * 3 * 32 * 32 + 4 * 32 * 18, bytes: 2 * 32 * 18 * 4,
+        bytesLabel: 'K+V read per step', tokens: 3 });
+    });
+
+    it('T7: the grouped-query decode step, ORT fetching present K/V and not, plain ops', () => {
+      const w = WORKLOADS.T7, D = 16, kv = kvDim(w);
+      expect(kv).toBe(2 * D);
+      expect(result('T7').bytes).toBe(4 * (2 * 64 * 64 + 2 * kv * 64) + 2 * 2 * 17 * kv * 4);
+      expect(result('T7').tokens).toBe(2);
+      runsWith(byId('T7', 'native-gqa-step'), has('native', 'numKvHeads', 'rotary'));
+      for (const id of ['ort-gqa-present', 'ort-gqa', 'ort-gqa-plain']) {
+        const c = byId('T7', id);
+        expect(c.status).toBe('ok');
+        expect(c.stats!.median).toBeGreaterThan(0);
+      }
+      const ref = byId('T7', 'reference');
+      if (!has('reference', 'numKvHeads', 'rotary')) expect(ref.status).toBe('missing');
+      expect(report.rows.find((r) => r.workload === 'T7' && r.variant.includes('output only'))!.gbps).toBeGreaterThan(0);
+    });
+
+    it('T2w: the windowed forward next to full causal, ORT GroupQueryAttention and a band mask', () => {
+      const w = WORKLOADS.T2w;
+      runsWith(byId('T2w', 'native-window'), has('native', 'window'));
+      const full = byId('T2w', 'native-full');
+      expect(full.status).toBe('ok');
+      expect(full.checkedAgainst).toBe('mha-native forward needWeights (unfused), full causal');
+      for (const id of ['ort-gqa-window', 'ort-plain']) expect(byId('T2w', id).status).toBe('ok');
+      // the band: query i sees keys max(0, i - 5) ..= i
+      let keys = 0;
+      for (let i = 0; i < 24; i++) keys += Math.min(i, 5) + 1;
+      expect(attentionWorkCount(w).flops).toBe(4 * 32 * keys);
+      expect(result('T2w').flops).toBe(workCount({ ...w, window: undefined }).flops - attentionWorkCount({ ...w, window: undefined }).flops
+        + 4 * 32 * keys);
+      if (has('native', 'window')) expect(full.paired!.against).toBe('mha-native forward, window 5 keys back (causal)');
+    });
   });
 
   it('reports a missing peer as missing, with the reason', () => {
@@ -184,6 +293,126 @@ describe('bench harness (tiny workloads)', () => {
     expect(bars.length).toBeGreaterThanOrEqual(report.results.length * 2);
     for (const r of report.results) expect(svg).toContain(`>${r.id}</text>`);
   });
+});
+
+/** Float64 evaluation of API.md's attention layer, for the ONNX Runtime peers' graphs. */
+const f64 = {
+  /** x [rows, inDim] times w^T (w [outDim, inDim], torch.nn.Linear) plus b. */
+  project(x: ArrayLike<number>, rows: number, inDim: number, w: Float32Array, outDim: number, b?: Float32Array) {
+    const out = new Float64Array(rows * outDim);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < outDim; o++) {
+        let s = b ? b[o] : 0;
+        for (let i = 0; i < inDim; i++) s += x[r * inDim + i] * w[o * inDim + i];
+        out[r * outDim + o] = s;
+      }
+    }
+    return out;
+  },
+  /** RoPE in place on rows [rows, heads * D], row r at position pos(r): pairs (x[i], x[i + D/2]). */
+  rope(t: Float64Array, rows: number, heads: number, D: number, pos: (r: number) => number, base: number) {
+    for (let r = 0; r < rows; r++) {
+      for (let h = 0; h < heads; h++) {
+        for (let i = 0; i < D / 2; i++) {
+          const a = pos(r) * base ** (-2 * i / D), at = r * heads * D + h * D + i;
+          const [x1, x2] = [t[at], t[at + D / 2]];
+          t[at] = x1 * Math.cos(a) - x2 * Math.sin(a);
+          t[at + D / 2] = x2 * Math.cos(a) + x1 * Math.sin(a);
+        }
+      }
+    }
+  },
+  /** q [Lq, H*D] against k/v [Lk, Hkv*D]: query head h uses key/value head floor(h / (H / Hkv)). */
+  attend(q: Float64Array, k: Float64Array, v: Float64Array, Lq: number, Lk: number, H: number, Hkv: number, D: number,
+    visible: (i: number, j: number) => boolean) {
+    const out = new Float64Array(Lq * H * D);
+    for (let i = 0; i < Lq; i++) {
+      for (let h = 0; h < H; h++) {
+        const g = Math.floor(h / (H / Hkv)), scores: number[] = [], keys: number[] = [];
+        for (let j = 0; j < Lk; j++) {
+          if (!visible(i, j)) continue;
+          let s = 0;
+          for (let d = 0; d < D; d++) s += q[i * H * D + h * D + d] * k[j * Hkv * D + g * D + d];
+          scores.push(s / Math.sqrt(D));
+          keys.push(j);
+        }
+        const m = Math.max(...scores), e = scores.map((s) => Math.exp(s - m)), z = e.reduce((a, b) => a + b, 0);
+        keys.forEach((j, n) => {
+          for (let d = 0; d < D; d++) out[i * H * D + h * D + d] += (e[n] / z) * v[j * Hkv * D + g * D + d];
+        });
+      }
+    }
+    return out;
+  },
+};
+
+function relL2(out: ArrayLike<number>, ref: ArrayLike<number>) {
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num += (out[i] - ref[i]) ** 2;
+    den += ref[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+type Inputs = ReturnType<typeof makeInputs>;
+/** A self-attention layer with biases over x [L, E] (W6's requests, W2w), keys visible(i, j). */
+function layer64(inputs: Inputs, x: Float32Array, L: number, E: number, H: number, visible: (i: number, j: number) => boolean) {
+  const p = (w: string, b: string) => f64.project(x, L, E, inputs[w].data as Float32Array, E, inputs[b].data as Float32Array);
+  const ctx = f64.attend(p('qWeight', 'qBias'), p('kWeight', 'kBias'), p('vWeight', 'vBias'), L, L, H, H, E / H, visible);
+  return f64.project(ctx, L, E, inputs.outWeight.data as Float32Array, E, inputs.outBias.data as Float32Array);
+}
+
+/** W6, W7 and W2w's float64 outputs, from their definitions (tiny sizes only). */
+const EXPECTED: Record<string, (inputs: Inputs) => Float64Array> = {
+  T6(inputs) {
+    const { E, H, lengths } = WORKLOADS.T6;
+    const parts: Float64Array[] = [];
+    let at = 0;
+    for (const len of lengths) {
+      parts.push(layer64(inputs, (inputs.tokens.data as Float32Array).subarray(at * E, (at + len) * E), len, E, H, () => true));
+      at += len;
+    }
+    return Float64Array.from(parts.flatMap((a) => [...a]));
+  },
+  T7(inputs) {
+    const { B, S, E, H, kvHeads: Hkv, ropeBase } = WORKLOADS.T7, D = E / H, kv = kvDim(WORKLOADS.T7);
+    const out = new Float64Array(B * E);
+    for (let b = 0; b < B; b++) {
+      const xs = new Float32Array((S + 1) * E);
+      xs.set((inputs.prompt.data as Float32Array).subarray(b * S * E, (b + 1) * S * E));
+      xs.set((inputs.token.data as Float32Array).subarray(b * E, (b + 1) * E), S * E);
+      const k = f64.project(xs, S + 1, E, inputs.kWeight.data as Float32Array, kv);
+      const v = f64.project(xs, S + 1, E, inputs.vWeight.data as Float32Array, kv);
+      const q = f64.project(xs.subarray(S * E), 1, E, inputs.qWeight.data as Float32Array, E);
+      f64.rope(k, S + 1, Hkv, D, (r) => r, ropeBase);
+      f64.rope(q, 1, H, D, () => S, ropeBase);
+      const ctx = f64.attend(q, k, v, 1, S + 1, H, Hkv, D, () => true);
+      out.set(f64.project(ctx, 1, E, inputs.outWeight.data as Float32Array, E), b * E);
+    }
+    return out;
+  },
+  T2w(inputs) {
+    const { L, E, H, window } = WORKLOADS.T2w;
+    return layer64(inputs, inputs.query.data as Float32Array, L, E, H, (i, j) => j <= i && j >= i - window!.left!);
+  },
+};
+
+describe('the ONNX Runtime peers of W6, W7 and W2w compute API.md\'s definitions (float64, tiny sizes)', () => {
+  for (const id of Object.keys(EXPECTED)) {
+    it(`${id}: every ORT variant within 1e-5 of float64`, async () => {
+      const inputs = makeInputs(WORKLOADS[id]);
+      const want = EXPECTED[id](inputs);
+      const cases = ortCases(WORKLOADS[id], inputs, { threads: 2, modelsDir: path.join(root, 'bench', 'models') });
+      expect(cases.length).toBeGreaterThanOrEqual(2);
+      for (const c of cases) {
+        await c.setup();
+        const got = await c.check();
+        expect(got.length, c.variant).toBe(want.length);
+        expect(relL2(got, want), c.variant).toBeLessThan(1e-5);
+      }
+    });
+  }
 });
 
 const PYTHON = '/usr/bin/python3';

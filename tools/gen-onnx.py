@@ -21,6 +21,20 @@ Decode (W3, keys/values already projected, q [B,H,1,D] == [B,1,E] in memory):
   sdpa_mhapast com.microsoft.MultiHeadAttention with S-1 positions as past_key/past_value
                [B,H,S-1,D] and the newest key/value as the [B,1,E] key/value inputs.
   sdpa_plain   MatMul(q, Transpose(k)) * scale -> Softmax -> MatMul(v), all [B,H,*,D].
+Grouped-query decode step (W7), no biases (Llama): x [B,1,E] projected by MatMul with wq_t [E,E],
+wk_t / wv_t [E,Hkv*D], then the output projection w_out_t [E,E]:
+  gqa_past_e<E>_h<H>_kv<Hkv>   com.microsoft.GroupQueryAttention (num_heads H, kv_num_heads Hkv,
+               do_rotary 1, rotary_interleaved 0) with past_key/past_value [B,Hkv,P,D] (BNSH, keys
+               already rotated), seqlens_k int32 [B] (= total length - 1 per sequence),
+               total_sequence_length int32 scalar, cos_cache/sin_cache [max_seq, D/2]. Outputs y and
+               present_key/present_value [B,Hkv,P+1,D] (the caller decides which to fetch).
+  gqa_plain_e<E>_h<H>_kv<Hkv>  standard ONNX ops: RoPE of the new q and k as x*cos + rotate_half(x)*sin
+               (cos/sin [1,1,1,D] inputs for the new position, both halves), Concat of past and new K/V,
+               the H query heads grouped [B,Hkv,H/Hkv,D] against their key/value head, Softmax, MatMul.
+Sliding-window prefill (W2w), biases as Add after each projection:
+  gqa_window_e<E>_h<H>_w<W>    com.microsoft.GroupQueryAttention with kv_num_heads = num_heads and
+               a window of W keys before each query (API.md's window.left = W: query i sees keys
+               i-W..i), no past; seqlens_k [B] = L - 1, total_sequence_length = L.
 SGEMM: matmul.onnx  A [M,K] x B [K,N];  bmm.onnx  A [B,M,K] x B [B,K,N] (batched).
 """
 import math
@@ -34,9 +48,15 @@ OPSET = [helper.make_opsetid('', 17), helper.make_opsetid('com.microsoft', 1)]
 F32, I32, BOOL = TensorProto.FLOAT, TensorProto.INT32, TensorProto.BOOL
 
 # (E, H, mask) for the workloads of shared/WORKLOADS.md and the harness test's tiny ones.
-LAYER_CONFIGS = [(768, 12, 'keypad'), (768, 12, 'causal'), (256, 4, 'none'),
-                 (512, 8, 'keypad'), (32, 4, 'keypad')]
+# W6 runs the keypad graphs padded and the none graphs one request at a time; W2w's plain-ops
+# row is the causal graph fed a band mask.
+LAYER_CONFIGS = [(768, 12, 'keypad'), (768, 12, 'causal'), (768, 12, 'none'), (256, 4, 'none'),
+                 (512, 8, 'keypad'), (32, 4, 'keypad'), (32, 4, 'none'), (32, 4, 'causal')]
 DECODE_CONFIGS = [(768, 12), (32, 4)]
+# (E, H, Hkv): W7 and its tiny stand-in T7 (the op's rotary needs D a multiple of 16)
+GQA_DECODE_CONFIGS = [(2048, 32, 8), (64, 4, 2)]
+# (E, H, window): W2w and its tiny stand-in T2w
+GQA_WINDOW_CONFIGS = [(768, 12, 256), (32, 4, 5)]
 
 
 def vi(name, elem, shape):
@@ -175,6 +195,89 @@ def sdpa_plain_graph(e, h):
                              [vi('y', F32, ['B', h, 'L', d])])
 
 
+def gqa_decode_inputs(e, h, hkv):
+    kv = e // h * hkv
+    return [vi('x', F32, ['B', 1, e]), vi('wq_t', F32, [e, e]), vi('wk_t', F32, [e, kv]),
+            vi('wv_t', F32, [e, kv]), vi('w_out_t', F32, [e, e])]
+
+
+def gqa_past_graph(e, h, hkv):
+    d = e // h
+    nodes = [helper.make_node('MatMul', ['x', 'wq_t'], ['q']),
+             helper.make_node('MatMul', ['x', 'wk_t'], ['k']),
+             helper.make_node('MatMul', ['x', 'wv_t'], ['v']),
+             helper.make_node('GroupQueryAttention',
+                              ['q', 'k', 'v', 'past_key', 'past_value', 'seqlens_k',
+                               'total_sequence_length', 'cos_cache', 'sin_cache'],
+                              ['ctx', 'present_key', 'present_value'], domain='com.microsoft',
+                              num_heads=h, kv_num_heads=hkv, do_rotary=1, rotary_interleaved=0),
+             helper.make_node('MatMul', ['ctx', 'w_out_t'], ['y'])]
+    inputs = gqa_decode_inputs(e, h, hkv) + [
+        vi('past_key', F32, ['B', hkv, 'P', d]), vi('past_value', F32, ['B', hkv, 'P', d]),
+        vi('seqlens_k', I32, ['B']), vi('total_sequence_length', I32, []),
+        vi('cos_cache', F32, ['M', d // 2]), vi('sin_cache', F32, ['M', d // 2])]
+    outputs = [vi('y', F32, ['B', 1, e]), vi('present_key', F32, ['B', hkv, 'T', d]),
+               vi('present_value', F32, ['B', hkv, 'T', d])]
+    return helper.make_graph(nodes, f'gqa_past_e{e}_h{h}_kv{hkv}', inputs, outputs)
+
+
+def rope_nodes(src, out, d):
+    """src [B,N,1,D] -> src * rope_cos + rotate_half(src) * rope_sin (halves (x[i], x[i+D/2]))."""
+    return [helper.make_node('Slice', [src, 'zero', 'half', 'minus1'], [out + '_x1']),
+            helper.make_node('Slice', [src, 'half', 'full', 'minus1'], [out + '_x2']),
+            helper.make_node('Neg', [out + '_x2'], [out + '_nx2']),
+            helper.make_node('Concat', [out + '_nx2', out + '_x1'], [out + '_rot'], axis=-1),
+            helper.make_node('Mul', [src, 'rope_cos'], [out + '_c']),
+            helper.make_node('Mul', [out + '_rot', 'rope_sin'], [out + '_s']),
+            helper.make_node('Add', [out + '_c', out + '_s'], [out])]
+
+
+def gqa_plain_graph(e, h, hkv):
+    d, g = e // h, h // hkv
+    nodes = [const_i64('zero', [0]), const_i64('half', [d // 2]), const_i64('full', [d]),
+             const_i64('minus1', [-1]), const_i64('q_heads', [0, 0, h, d]),
+             const_i64('kv_heads', [0, 0, hkv, d]), const_i64('grouped', [0, hkv, g, d]),
+             const_i64('merged', [0, 1, e]), const_f32('scale', 1.0 / math.sqrt(d))]
+    for name, w, heads in (('q', 'wq_t', 'q_heads'), ('k', 'wk_t', 'kv_heads'), ('v', 'wv_t', 'kv_heads')):
+        nodes += [helper.make_node('MatMul', ['x', w], [name + '_mm']),
+                  helper.make_node('Reshape', [name + '_mm', heads], [name + '_r']),
+                  helper.make_node('Transpose', [name + '_r'], [name + '_h'], perm=[0, 2, 1, 3])]
+    nodes += rope_nodes('q_h', 'q_rot', d) + rope_nodes('k_h', 'k_rot', d)
+    nodes += [helper.make_node('Concat', ['past_key', 'k_rot'], ['keys'], axis=2),      # [B,Hkv,P+1,D]
+              helper.make_node('Concat', ['past_value', 'v_h'], ['values'], axis=2),
+              helper.make_node('Reshape', ['q_rot', 'grouped'], ['q_g']),            # [B,Hkv,G,D]
+              helper.make_node('Transpose', ['keys'], ['keys_t'], perm=[0, 1, 3, 2]),
+              helper.make_node('MatMul', ['q_g', 'keys_t'], ['scores_raw']),         # [B,Hkv,G,P+1]
+              helper.make_node('Mul', ['scores_raw', 'scale'], ['scores']),
+              helper.make_node('Softmax', ['scores'], ['probs'], axis=-1),
+              helper.make_node('MatMul', ['probs', 'values'], ['ctx_g']),            # [B,Hkv,G,D]
+              helper.make_node('Reshape', ['ctx_g', 'merged'], ['ctx']),
+              helper.make_node('MatMul', ['ctx', 'w_out_t'], ['y'])]
+    inputs = gqa_decode_inputs(e, h, hkv) + [
+        vi('past_key', F32, ['B', hkv, 'P', d]), vi('past_value', F32, ['B', hkv, 'P', d]),
+        vi('rope_cos', F32, [1, 1, 1, d]), vi('rope_sin', F32, [1, 1, 1, d])]
+    return helper.make_graph(nodes, f'gqa_plain_e{e}_h{h}_kv{hkv}', inputs, [vi('y', F32, ['B', 1, e])])
+
+
+def gqa_window_graph(e, h, window):
+    # onnxruntime's CPU kernel lets query i see the local_window_size keys ending at i (itself
+    # included), so a window of `window` keys before the query is local_window_size window + 1.
+    nodes = []
+    for name, src, w, b in (('q', 'query', 'wq_t', 'bq'), ('k', 'key', 'wk_t', 'bk'),
+                            ('v', 'value', 'wv_t', 'bv')):
+        nodes += [helper.make_node('MatMul', [src, w], [name + '_mm']),
+                  helper.make_node('Add', [name + '_mm', b], [name])]
+    nodes.append(helper.make_node('GroupQueryAttention',
+                                  ['q', 'k', 'v', '', '', 'seqlens_k', 'total_sequence_length'],
+                                  ['ctx', 'present_key', 'present_value'], domain='com.microsoft',
+                                  num_heads=h, kv_num_heads=h, local_window_size=window + 1))
+    proj_nodes, proj_inputs = out_projection('ctx', e)
+    inputs = projection_inputs(e) + [vi('bq', F32, [e]), vi('bk', F32, [e]), vi('bv', F32, [e]),
+                                     vi('seqlens_k', I32, ['B']), vi('total_sequence_length', I32, [])]
+    return helper.make_graph(nodes + proj_nodes, f'gqa_window_e{e}_h{h}_w{window}',
+                             inputs + proj_inputs, [vi('y', F32, ['B', 'L', e])])
+
+
 def matmul_graph(batch_dims, name):
     node = helper.make_node('MatMul', ['a', 'b'], ['c'])
     return helper.make_graph([node], name, [vi('a', F32, batch_dims + ['M', 'K']),
@@ -194,6 +297,11 @@ def main():
         save(sdpa_mha4d_graph(e, h), out_dir, f'sdpa_mha4d_e{e}_h{h}.onnx')
         save(sdpa_mhapast_graph(e, h), out_dir, f'sdpa_mhapast_e{e}_h{h}.onnx')
         save(sdpa_plain_graph(e, h), out_dir, f'sdpa_plain_e{e}_h{h}.onnx')
+    for e, h, hkv in GQA_DECODE_CONFIGS:
+        save(gqa_past_graph(e, h, hkv), out_dir, f'gqa_past_e{e}_h{h}_kv{hkv}.onnx')
+        save(gqa_plain_graph(e, h, hkv), out_dir, f'gqa_plain_e{e}_h{h}_kv{hkv}.onnx')
+    for e, h, window in GQA_WINDOW_CONFIGS:
+        save(gqa_window_graph(e, h, window), out_dir, f'gqa_window_e{e}_h{h}_w{window}.onnx')
     save(matmul_graph([], 'matmul'), out_dir, 'matmul.onnx')
     save(matmul_graph(['B'], 'bmm'), out_dir, 'bmm.onnx')
     print(f'wrote {len(os.listdir(out_dir))} graphs to {out_dir}')

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { timeSync } from '../timing.mjs';
+import { kvDim, paddedLength } from '../workloads.mjs';
+import { padRequests, realRows } from './ours.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -38,8 +40,209 @@ function sliceKeys(src, { B, H, S, D }, from, to) {
   return out;
 }
 
-/** Graph variants of workload w: { id, variant, file, feeds(ort.Tensor) } or { id, variant, inapplicable }. */
-function variants(w, inputs) {
+const f = (T, data, shape) => new T('float32', data, shape);
+
+/** The feeds every layer graph takes besides its input tokens and mask: weights transposed to
+ * [in, out] (MatMul), biases (the Attention and MultiHeadAttention ops take them packed [3E]). */
+function layerWeightFeeds(T, inputs, E) {
+  const t = (name) => f(T, transpose(inputs[name].data, E, E), [E, E]);
+  return {
+    wq_t: t('qWeight'), wk_t: t('kWeight'), wv_t: t('vWeight'), w_out_t: t('outWeight'), b_out: f(T, inputs.outBias.data, [E]),
+    w_qkv: f(T, packQkv(inputs.qWeight.data, inputs.kWeight.data, inputs.vWeight.data, E), [E, 3 * E]),
+    b_qkv: f(T, concat(inputs.qBias.data, inputs.kBias.data, inputs.vBias.data), [3 * E]),
+    bq: f(T, inputs.qBias.data, [E]), bk: f(T, inputs.kBias.data, [E]), bv: f(T, inputs.vBias.data, [E]),
+  };
+}
+
+/** The inputs a self-attention layer graph (attention | mha | plain) takes, from the weight feeds,
+ * the tokens x and, for the keypad graphs, the key padding mask (nonzero = blocked) [B, S]. */
+function selfAttentionFeeds(T, graph, weights, x, blocked) {
+  const { wq_t, wk_t, wv_t, w_out_t, b_out, w_qkv, b_qkv, bq, bk, bv } = weights;
+  const keep = () => Int32Array.from(blocked.data, (b) => (b ? 0 : 1)); // the ops' masks: 1 = attend
+  if (graph === 'attention') {
+    return { x, w_qkv, b_qkv, w_out_t, b_out, ...(blocked && { mask_index: new T('int32', keep(), blocked.shape) }) };
+  }
+  const projections = { query: x, key: x, value: x, wq_t, wk_t, wv_t, w_out_t, b_out };
+  if (graph === 'mha') return { ...projections, b_qkv, ...(blocked && { key_padding_mask: new T('int32', keep(), blocked.shape) }) };
+  return { ...projections, bq, bk, bv,
+    ...(blocked && { blocked: new T('bool', blocked.data, [blocked.shape[0], 1, 1, blocked.shape[1]]) }) };
+}
+
+const GRAPH_NAMES = { attention: 'Attention op', mha: 'MultiHeadAttention op', plain: 'plain ONNX ops' };
+
+/** W6: each layer graph run the two ways users would run a ragged batch: padded to the longest
+ * request with a key padding mask (one run; the padded rows dropped before the check), and one
+ * request at a time without a mask (a run per request). The two are groups: each group's best
+ * variant is timed paired against the baseline. */
+function raggedVariants(w, inputs) {
+  const { E, H, lengths } = w;
+  const pad = paddedLength(w), n = lengths.length;
+  let padded, weights;
+  const shared = (T) => {
+    weights ??= layerWeightFeeds(T, inputs, E);
+    padded ??= padRequests(inputs.tokens.data, lengths, pad, E);
+    return { weights, padded };
+  };
+  const list = [];
+  for (const graph of ['attention', 'mha', 'plain']) {
+    list.push({ id: `ort-${graph}-padded`, group: 'padded', file: `${graph}_e${E}_h${H}_keypad.onnx`,
+      variant: `${GRAPH_NAMES[graph]}, padded to ${pad} with a key padding mask`,
+      feeds: (T) => {
+        const { weights: wts, padded: p } = shared(T);
+        return selfAttentionFeeds(T, graph, wts, f(T, p.x.data, p.x.shape), p.keyPaddingMask);
+      },
+      output: ([result]) => realRows(result.y.data, lengths, pad, E) });
+    list.push({ id: `ort-${graph}-each`, group: 'one request at a time', file: `${graph}_e${E}_h${H}_none.onnx`,
+      variant: `${GRAPH_NAMES[graph]}, one request at a time (${n} runs, no mask)`,
+      feeds: (T) => {
+        const { weights: wts } = shared(T);
+        let at = 0;
+        return lengths.map((len) => { // each request in its own array, as a caller would hold it
+          const x = f(T, inputs.tokens.data.slice(at * E, (at + len) * E), [1, len, E]);
+          at += len;
+          return selfAttentionFeeds(T, graph, wts, x);
+        });
+      },
+      output: (results) => concat(...results.map((r) => r.y.data)) });
+  }
+  return list;
+}
+
+/** [cos, sin] of RoPE's angles position · base^(-2i/D) for positions 0..count-1 and i < D/2,
+ * [count, D/2] float32 from float64 math (GroupQueryAttention's cos_cache / sin_cache). */
+function ropeTables(count, D, base) {
+  const half = D / 2, cos = new Float32Array(count * half), sin = new Float32Array(count * half);
+  for (let p = 0; p < count; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = p * base ** (-2 * i / D);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/** W7's cache as ORT holds it: the prompt's keys and values [B, Hkv, S, D] (BNSH), keys rotated
+ * at their positions (API.md's rotary: pairs (x[i], x[i + D/2])). The projections run through
+ * ORT's MatMul (matmul.onnx), the rotation in float64. */
+function pastKeyValues(w, inputs, { ort, binding, modelsDir, threads }) {
+  const { B, S, E } = w, D = E / w.H, Hkv = w.kvHeads, kv = kvDim(w), half = D / 2;
+  const session = new binding.InferenceSession();
+  session.loadModel(path.join(modelsDir, 'matmul.onnx'), { intraOpNumThreads: threads, interOpNumThreads: 1,
+    executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const project = (weight) => session.run({ a: new ort.Tensor('float32', inputs.prompt.data, [B * S, E]),
+    b: new ort.Tensor('float32', transpose(weight.data, kv, E), [E, kv]) }, { c: null }, {}).c.data; // [B*S, kv]
+  const { cos, sin } = ropeTables(S, D, w.ropeBase);
+  const toHeads = (projected, rotate) => {
+    const out = new Float32Array(B * Hkv * S * D);
+    for (let b = 0; b < B; b++) {
+      for (let p = 0; p < S; p++) {
+        for (let g = 0; g < Hkv; g++) {
+          const src = (b * S + p) * kv + g * D, dst = ((b * Hkv + g) * S + p) * D;
+          for (let i = 0; i < half; i++) {
+            const x1 = projected[src + i], x2 = projected[src + i + half];
+            const c = rotate ? cos[p * half + i] : 1, s = rotate ? sin[p * half + i] : 0;
+            out[dst + i] = x1 * c - x2 * s;
+            out[dst + i + half] = x2 * c + x1 * s;
+          }
+        }
+      }
+    }
+    return out;
+  };
+  return { key: toHeads(project(inputs.kWeight), true), value: toHeads(project(inputs.vWeight), false) };
+}
+
+/** W7: the decode step with past key/value [B, Hkv, S, D]. GroupQueryAttention (RoPE inside the
+ * op) fetching present_key/present_value as well, which onnxruntime-node hands back as new JS
+ * arrays every step, preallocated output tensors or not (what a Node user who keeps ORT's cache
+ * gets), or the output alone (the op's
+ * kernels, the peer the target names); and plain ONNX ops concatenating past and new K/V. */
+function gqaDecodeVariants(w, inputs, ctx) {
+  const { B, S, E, H } = w, D = E / H, Hkv = w.kvHeads, kv = kvDim(w);
+  let shared;
+  const common = (T) => {
+    if (!shared) {
+      const past = pastKeyValues(w, inputs, ctx);
+      shared = {
+        x: f(T, inputs.token.data, [B, 1, E]),
+        wq_t: f(T, transpose(inputs.qWeight.data, E, E), [E, E]), wk_t: f(T, transpose(inputs.kWeight.data, kv, E), [E, kv]),
+        wv_t: f(T, transpose(inputs.vWeight.data, kv, E), [E, kv]), w_out_t: f(T, transpose(inputs.outWeight.data, E, E), [E, E]),
+        past_key: f(T, past.key, [B, Hkv, S, D]), past_value: f(T, past.value, [B, Hkv, S, D]),
+      };
+    }
+    return shared;
+  };
+  const gqaFeeds = (T) => {
+    const { cos, sin } = ropeTables(S + 1, D, w.ropeBase);
+    return { ...common(T), seqlens_k: new T('int32', new Int32Array(B).fill(S), [B]), // total length - 1
+      total_sequence_length: new T('int32', Int32Array.of(S + 1), []),
+      cos_cache: f(T, cos, [S + 1, D / 2]), sin_cache: f(T, sin, [S + 1, D / 2]) };
+  };
+  const graph = `e${E}_h${H}_kv${Hkv}.onnx`;
+  return [
+    { id: 'ort-gqa-present', file: `gqa_past_${graph}`, feeds: gqaFeeds, fetch: ['y', 'present_key', 'present_value'],
+      variant: 'GroupQueryAttention op, past K/V, fetching present_key/present_value (what a Node user gets)' },
+    { id: 'ort-gqa', file: `gqa_past_${graph}`, feeds: gqaFeeds,
+      variant: 'GroupQueryAttention op, past K/V, output only (its kernels alone)' },
+    { id: 'ort-gqa-plain', file: `gqa_plain_${graph}`,
+      variant: 'plain ONNX ops: RoPE, past K/V concatenated, MatMul/Softmax',
+      feeds: (T) => {
+        const { cos, sin } = ropeTables(S + 1, D, w.ropeBase);
+        const both = (table) => { // the new position's row, for both halves of each head
+          const row = table.subarray(S * D / 2, (S + 1) * D / 2), out = new Float32Array(D);
+          out.set(row);
+          out.set(row, D / 2);
+          return out;
+        };
+        return { ...common(T), rope_cos: f(T, both(cos), [1, 1, 1, D]), rope_sin: f(T, both(sin), [1, 1, 1, D]) };
+      } },
+  ];
+}
+
+/** Blocked positions of a causal mask [L, S] (bottom-right aligned), with a window also those
+ * more than window.left positions before the query: [1, 1, L, S] bool. */
+function causalBlocked(w) {
+  const { L, S } = w, m = new Uint8Array(L * S), left = w.window?.left ?? Infinity;
+  for (let i = 0; i < L; i++) {
+    const p = i + (S - L);
+    for (let j = 0; j < S; j++) m[i * S + j] = j > p || j < p - left ? 1 : 0;
+  }
+  return { data: m, shape: [1, 1, L, S] };
+}
+
+/** W2w: GroupQueryAttention, the op with a sliding window (as many key/value heads as query
+ * heads, no past), and the plain-ops graph with the band as its mask. The Attention and
+ * MultiHeadAttention ops have no window. */
+function windowVariants(w, inputs) {
+  const { B, L, E, H } = w;
+  const x = inputs.query;
+  const base = (T) => {
+    const { wq_t, wk_t, wv_t, w_out_t, b_out, bq, bk, bv } = layerWeightFeeds(T, inputs, E);
+    const xt = f(T, x.data, x.shape);
+    return { query: xt, key: xt, value: xt, wq_t, wk_t, wv_t, w_out_t, b_out, bq, bk, bv };
+  };
+  return [
+    { id: 'ort-gqa-window', variant: `GroupQueryAttention op, window ${w.window.left} keys back`,
+      file: `gqa_window_e${E}_h${H}_w${w.window.left}.onnx`,
+      feeds: (T) => ({ ...base(T), seqlens_k: new T('int32', new Int32Array(B).fill(L - 1), [B]),
+        total_sequence_length: new T('int32', Int32Array.of(L), []) }) },
+    { id: 'ort-plain', variant: 'plain ONNX ops, the window as a mask', file: `plain_e${E}_h${H}_causal.onnx`,
+      feeds: (T) => {
+        const m = causalBlocked(w);
+        return { ...base(T), blocked: new T('bool', m.data, m.shape) };
+      } },
+  ];
+}
+
+/**
+ * Graph variants of workload w: { id, variant, file, feeds(ort.Tensor), group?, fetch?, output? }
+ * or { id, variant, inapplicable }. feeds may return an array: one session run each per call
+ * (W6 one request at a time). fetch: the outputs each run asks for (default the graph's result);
+ * output(results): the array to check from the runs' results (default the first fetch of the
+ * first run). group: variants of one group compete for "ORT best" among themselves.
+ */
+function variants(w, inputs, ctx) {
   if (w.kind === 'gemm') {
     return [{ id: 'ort-matmul', variant: w.batch ? 'MatMul, rank 3' : 'MatMul', file: w.batch ? 'bmm.onnx' : 'matmul.onnx',
       feeds: (T) => ({ a: new T('float32', inputs.a.data, inputs.a.shape), b: new T('float32', inputs.b.data, inputs.b.shape) }) }];
@@ -65,10 +268,12 @@ function variants(w, inputs) {
         feeds: (T) => ({ q: new T('float32', q.data, q.shape), k: new T('float32', k.data, k.shape), v: new T('float32', v.data, v.shape) }) },
     ];
   }
+  if (w.kind === 'ragged') return raggedVariants(w, inputs);
+  if (w.kind === 'gqa-decode') return gqaDecodeVariants(w, inputs, ctx);
+  if (w.window) return windowVariants(w, inputs);
   const { L, S } = w;
   const x = inputs.query;
   const kv = w.self ? x : inputs.memory;
-  const f = (T, data, shape) => new T('float32', data, shape);
   const outProj = (T) => ({ w_out_t: f(T, transpose(inputs.outWeight.data, E, E), [E, E]), b_out: f(T, inputs.outBias.data, [E]) });
   const projections = (T) => ({
     query: f(T, x.data, x.shape), key: f(T, kv.data, kv.shape), value: f(T, kv.data, kv.shape),
@@ -77,12 +282,7 @@ function variants(w, inputs) {
   });
   const qkvBias = () => concat(inputs.qBias.data, inputs.kBias.data, inputs.vBias.data);
   const keep = () => Int32Array.from(inputs.keyPaddingMask.data, (blocked) => (blocked ? 0 : 1)); // 1 = attend
-  const blocked = () => {
-    if (w.mask === 'keypad') return { data: inputs.keyPaddingMask.data, shape: [B, 1, 1, S] };
-    const m = new Uint8Array(L * S);
-    for (let i = 0; i < L; i++) for (let j = 0; j < S; j++) m[i * S + j] = j > i + (S - L) ? 1 : 0;
-    return { data: m, shape: [1, 1, L, S] };
-  };
+  const blocked = () => (w.mask === 'keypad' ? { data: inputs.keyPaddingMask.data, shape: [B, 1, 1, S] } : causalBlocked(w));
   const name = (variant) => `${variant}_e${E}_h${H}_${w.mask}.onnx`;
   const list = [];
   list.push(w.self
@@ -119,14 +319,22 @@ export function ortCases(w, inputs, { threads, modelsDir }) {
   } catch (e) {
     missing = `not installed: ${e.message.split('\n')[0]}`;
   }
-  return variants(w, inputs).map((v) => {
-    const fields = { id: v.id, peer: 'onnxruntime', variant: v.variant, version };
-    if (missing) return { ...fields, unavailable: missing };
+  if (missing) return variants(w, inputs).map((v) => ({ id: v.id, peer: 'onnxruntime', variant: v.variant, version, unavailable: missing }));
+  return variants(w, inputs, { ort, binding, modelsDir, threads }).map((v) => {
+    const fields = { id: v.id, peer: 'onnxruntime', variant: v.variant, version, ...(v.group && { group: v.group }) };
     if (v.inapplicable) return { ...fields, inapplicable: v.inapplicable };
     const file = path.join(modelsDir, v.file);
-    let session, feeds;
-    const fetches = {};
-    const run = () => session.run(feeds, fetches, {});
+    const names = v.fetch ?? [v.id === 'ort-matmul' ? 'c' : 'y'];
+    let session, feeds, feedList;
+    const fetches = Object.fromEntries(names.map((name) => [name, null]));
+    // one run, or one run per request (W6 one at a time), with nothing built inside the call
+    const runOne = () => session.run(feeds, fetches, {});
+    const runEach = () => {
+      const results = new Array(feedList.length);
+      for (let i = 0; i < feedList.length; i++) results[i] = session.run(feedList[i], fetches, {});
+      return results;
+    };
+    let run;
     return {
       ...fields,
       async setup() {
@@ -134,10 +342,20 @@ export function ortCases(w, inputs, { threads, modelsDir }) {
         session = new binding.InferenceSession();
         session.loadModel(file, { intraOpNumThreads: threads, interOpNumThreads: 1,
           executionMode: 'sequential', graphOptimizationLevel: 'all' });
-        feeds = v.feeds(ort.Tensor);
-        fetches[v.id === 'ort-matmul' ? 'c' : 'y'] = null;
+        const built = v.feeds(ort.Tensor);
+        if (Array.isArray(built)) {
+          feedList = built;
+          run = runEach;
+        } else {
+          feeds = built;
+          run = runOne;
+        }
       },
-      async check() { return Object.values(run())[0].data; },
+      async check() {
+        const out = run();
+        const results = Array.isArray(out) ? out : [out];
+        return v.output ? v.output(results) : results[0][names[0]].data;
+      },
       runOnce() { return run(); },
       measure(budget) { return timeSync(run, budget); },
     };

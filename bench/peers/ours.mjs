@@ -2,7 +2,77 @@
 // the TypeScript reference backend, both through the public API of the compiled entry.
 // The members a case may have, and who calls them, are the case protocol in bench/README.md.
 import { timeAsync, timeSync } from '../timing.mjs';
-import { attentionWorkCount, cachedStepWorkCount } from '../workloads.mjs';
+import {
+  attentionWorkCount, cachedStepWorkCount, decodeLengths, paddedLength, raggedDecodeWorkCount, workCount,
+} from '../workloads.mjs';
+
+/**
+ * API.md features the new workloads need, each with a probe: a small call whose result shows
+ * whether the loaded build has the feature. A build without one may ignore the option (the
+ * layer's constructor drops options it does not know), so running the case anyway would time
+ * a different computation; the case is reported missing with the reason instead.
+ */
+const PROBE_E = 16, PROBE_H = 2;
+const probeTensor = (shape) => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i + 1)), shape });
+/** Outputs of two layers (default weights, same seed) on one causal sequence of 3 tokens differ. */
+function optionChangesOutput(mod, backend, options) {
+  const x = probeTensor([1, 3, PROBE_E]);
+  const run = (extra) => new mod.MultiHeadAttention({ embedDim: PROBE_E, numHeads: PROBE_H, backend, ...extra })
+    .forward(x, x, x, { isCausal: true }).output.data;
+  const plain = run({}), changed = run(options);
+  return changed.some((v, i) => Math.abs(v - plain[i]) > 1e-6);
+}
+export const FEATURES = {
+  sequenceLengths: { doc: 'packed inputs with sequenceLengths (API.md "Packed variable-length batches")',
+    has(mod, backend) {
+      const x = probeTensor([3, PROBE_E]);
+      const out = new mod.MultiHeadAttention({ embedDim: PROBE_E, numHeads: PROBE_H, backend })
+        .forward(x, x, x, { sequenceLengths: [1, 2] }).output;
+      return out.shape.length === 2 && out.data.length === x.data.length;
+    } },
+  perSequenceCache: { doc: 'per-sequence KV cache lengths (API.md "KV cache: one length per sequence")',
+    has(mod, backend) {
+      const cache = new mod.MultiHeadAttention({ embedDim: PROBE_E, numHeads: PROBE_H, backend })
+        .createKVCache({ batchSize: 2, capacity: 4 });
+      return Array.isArray(cache.lengths) && cache.lengths.length === 2;
+    } },
+  numKvHeads: { doc: 'grouped-query attention, numKvHeads (API.md "Attention variants")',
+    has(mod, backend) { // without the feature, the smaller k/v weights are rejected
+      const D = PROBE_E / PROBE_H, f = (n) => new Float32Array(n).fill(0.01);
+      const layer = new mod.MultiHeadAttention({ embedDim: PROBE_E, numHeads: PROBE_H, numKvHeads: 1, bias: false, backend,
+        weights: { qWeight: f(PROBE_E * PROBE_E), kWeight: f(D * PROBE_E), vWeight: f(D * PROBE_E), outWeight: f(PROBE_E * PROBE_E) } });
+      const x = probeTensor([1, 2, PROBE_E]);
+      return layer.forward(x, x, x).output.data.length === x.data.length;
+    } },
+  rotary: { doc: 'rotary positions (API.md "Attention variants")',
+    has: (mod, backend) => optionChangesOutput(mod, backend, { rotary: { base: 10000 } }) },
+  window: { doc: 'sliding windows (API.md "Attention variants")',
+    has: (mod, backend) => optionChangesOutput(mod, backend, { window: { left: 0 } }) },
+};
+
+/** The first of `names` that the build lacks for `backend`, or undefined. */
+export function lackedFeature(mod, backend, names) {
+  for (const name of names) {
+    let has = false;
+    try {
+      has = FEATURES[name].has(mod, backend);
+    } catch { /* a build without the feature rejects the probe's call */ }
+    if (!has) return name;
+  }
+  return undefined;
+}
+
+/** In setup(): marks the case missing (and throws) when the build lacks a feature it needs. */
+function requireFeatures(c, mod, backend, names) {
+  const lacked = names?.length ? lackedFeature(mod, backend, names) : undefined;
+  if (!lacked) return;
+  c.unavailable = `this build of mha-native has no ${FEATURES[lacked].doc}${backend === 'reference' ? ' in the reference backend' : ''}`;
+  const e = new Error(c.unavailable);
+  e.unavailable = c.unavailable;
+  throw e;
+}
+
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 function layerWeights(inputs) {
   const weights = {};
@@ -13,7 +83,8 @@ function layerWeights(inputs) {
 }
 
 function layerCalls(mod, w, inputs, backend) {
-  const mha = new mod.MultiHeadAttention({ embedDim: w.E, numHeads: w.H, weights: layerWeights(inputs), backend });
+  const mha = new mod.MultiHeadAttention({ embedDim: w.E, numHeads: w.H, weights: layerWeights(inputs), backend,
+    ...(w.window && { window: w.window }) });
   const q = inputs.query;
   const kv = w.self ? q : inputs.memory;
   const options = { keyPaddingMask: inputs.keyPaddingMask, isCausal: w.mask === 'causal' };
@@ -96,16 +167,195 @@ function attentionAloneCases(loadModule, w, inputs) {
   ];
 }
 
-/** One case around a call factory; `make(mod)` builds the closure after the module loaded. */
-function apiCase(loadModule, fields, make, isAsync = false) {
-  let call;
+/** One case around a call factory; `make(mod)` builds the closure after the module loaded, or
+ * `{ call, check }` when the output to check is taken from the call's result (W6's padded rows
+ * dropped) outside the timed call. `needs`: API.md features the case cannot run without. */
+function apiCase(loadModule, fields, make, isAsync = false, needs = []) {
+  let call, check;
   return {
     ...fields,
-    async setup() { call = make(await loadModule()); },
-    async check() { return call(); },
+    async setup() {
+      const mod = await loadModule();
+      requireFeatures(this, mod, fields.peer === 'reference' ? 'reference' : 'native', needs);
+      const built = make(mod);
+      call = typeof built === 'function' ? built : built.call;
+      check = typeof built === 'function' ? built : built.check;
+    },
+    async check() { return check(); },
     runOnce() { return call(); },
     measure(budget) { return isAsync ? timeAsync(call, budget) : timeSync(call, budget); },
   };
+}
+
+/** Rows of a padded [n, pad, E] output that hold real tokens, back to back [T, E]. */
+export function realRows(padded, lengths, pad, E) {
+  const out = new Float32Array(sum(lengths) * E);
+  let at = 0;
+  lengths.forEach((len, i) => {
+    out.set(padded.subarray(i * pad * E, (i * pad + len) * E), at);
+    at += len * E;
+  });
+  return out;
+}
+
+/** Packed [T, E] tokens padded to [n, pad, E] (zeros after each request), with the key padding
+ * mask [n, pad] that blocks the padding (nonzero = blocked). */
+export function padRequests(tokens, lengths, pad, E) {
+  const n = lengths.length;
+  const data = new Float32Array(n * pad * E), blocked = new Uint8Array(n * pad);
+  let at = 0;
+  lengths.forEach((len, i) => {
+    data.set(tokens.subarray(at * E, (at + len) * E), i * pad * E);
+    blocked.fill(1, i * pad + len, (i + 1) * pad);
+    at += len;
+  });
+  return { x: { data, shape: [n, pad, E] }, keyPaddingMask: { data: blocked, shape: [n, pad] } };
+}
+
+/** One request of a packed batch as a rank-3 [1, len, E] view. */
+function requests(tokens, lengths, E) {
+  let at = 0;
+  return lengths.map((len) => {
+    const view = { data: tokens.subarray(at * E, (at + len) * E), shape: [1, len, E] };
+    at += len;
+    return view;
+  });
+}
+
+/**
+ * W6 (kind 'ragged'). The batch's layer forward: packed (sequenceLengths; the baseline) and
+ * padded to the longest request with a key padding mask, whose padded rows are dropped before the
+ * check (every row of W6 is checked over its real tokens). The continuous-batching decode step:
+ * one new token per sequence through a cache holding each sequence's own length (packed, per-
+ * sequence lengths), against the same step padded to the longest (a cache of the longest length
+ * for every sequence, key padding blocking the positions past each one's own): both are followed
+ * by truncate() to the lengths before the step, so every call sees the same caches, and both are
+ * checked against the same layer without a cache (each sequence's cached tokens plus its new one
+ * as keys and values, the new token as the query).
+ */
+function raggedCases(loadModule, w, inputs) {
+  const { E, H, lengths } = w;
+  const pad = paddedLength(w);
+  const peer = 'mha-native';
+  const layer = (mod) => new mod.MultiHeadAttention({ embedDim: E, numHeads: H, weights: layerWeights(inputs) });
+  const x = inputs.tokens;
+  const cases = [
+    apiCase(loadModule, { id: 'native-packed', peer, baseline: true, variant: 'forward, packed (sequenceLengths)' },
+      (mod) => {
+        const mha = layer(mod), options = { sequenceLengths: lengths };
+        return () => mha.forward(x, x, x, options).output.data;
+      }, false, ['sequenceLengths']),
+    apiCase(loadModule, { id: 'native-padded', peer, pairWith: 'native-packed',
+      variant: `forward, padded to ${pad} with a key padding mask` },
+    (mod) => {
+      const mha = layer(mod);
+      const { x: padded, keyPaddingMask } = padRequests(x.data, lengths, pad, E);
+      const call = () => mha.forward(padded, padded, padded, { keyPaddingMask }).output.data;
+      return { call, check: () => realRows(call(), lengths, pad, E) };
+    }),
+  ];
+  if (!w.decode) return cases;
+  const cached = decodeLengths(w), n = cached.length, longest = Math.max(...cached);
+  const work = raggedDecodeWorkCount(w);
+  const token = inputs.decodeToken;
+  let expectedOutput;
+  const expected = async () => {
+    if (!expectedOutput) {
+      const mha = layer(await loadModule());
+      expectedOutput = new Float32Array(n * E);
+      let at = 0;
+      cached.forEach((len, i) => {
+        const kv = new Float32Array((len + 1) * E);
+        kv.set(inputs.decodePrompt.data.subarray(at * E, (at + len) * E));
+        kv.set(token.data.subarray(i * E, (i + 1) * E), len * E);
+        at += len;
+        const keys = { data: kv, shape: [1, len + 1, E] };
+        const q = { data: token.data.subarray(i * E, (i + 1) * E), shape: [1, 1, E] };
+        expectedOutput.set(mha.forward(q, keys, keys).output.data, i * E);
+      });
+    }
+    return { label: 'mha-native forward without a cache, per sequence', output: expectedOutput };
+  };
+  cases.push(apiCase(loadModule, { id: 'native-decode-packed', peer, work, expected,
+    variant: `decode step: ${n} sequences of ${cached[0]}–${longest} positions, packed, per-sequence cache` },
+  (mod) => {
+    const mha = layer(mod);
+    const cache = mha.createKVCache({ batchSize: n, capacity: longest + 1 });
+    mha.forward(inputs.decodePrompt, inputs.decodePrompt, inputs.decodePrompt,
+      { kvCache: cache, isCausal: true, sequenceLengths: cached });
+    const options = { kvCache: cache, isCausal: true, sequenceLengths: new Array(n).fill(1) };
+    return () => {
+      const out = mha.forward(token, token, token, options).output.data;
+      cache.truncate(cached);
+      return out;
+    };
+  }, false, ['sequenceLengths', 'perSequenceCache']));
+  cases.push(apiCase(loadModule, { id: 'native-decode-padded', peer, work, expected, pairWith: 'native-decode-packed',
+    variant: `decode step padded to the longest: every cache ${longest} positions, key padding blocking the extra ones` },
+  (mod) => {
+    const mha = layer(mod);
+    const cache = mha.createKVCache({ batchSize: n, capacity: longest + 1 });
+    const { x: prompts, keyPaddingMask } = padRequests(inputs.decodePrompt.data, cached, longest, E);
+    mha.forward(prompts, prompts, prompts, { kvCache: cache, isCausal: true, keyPaddingMask });
+    const tok = { data: token.data, shape: [n, 1, E] };
+    const options = { kvCache: cache, isCausal: true };
+    return () => {
+      const out = mha.forward(tok, tok, tok, options).output.data;
+      cache.truncate(longest);
+      return out;
+    };
+  }));
+  return cases;
+}
+
+/** The rows [from, to) of every sequence of a [B, S, E] tensor, as a new [B, to - from, E] tensor. */
+function sequenceSlice(t, from, to) {
+  const [B, S, E] = t.shape, n = to - from;
+  const data = new Float32Array(B * n * E);
+  for (let b = 0; b < B; b++) data.set(t.data.subarray((b * S + from) * E, (b * S + to) * E), b * n * E);
+  return { data, shape: [B, n, E] };
+}
+
+/** W7 (kind 'gqa-decode'): the grouped-query layer with RoPE and no biases; its cache (capacity
+ * S + 1) is filled once in setup with the prompt's S positions, appended causally in chunks of
+ * `prefillChunk`; each call is one decode step followed by truncate(S). */
+function gqaDecodeCase(loadModule, w, inputs, fields) {
+  const backend = fields.peer === 'reference' ? 'reference' : 'native';
+  return apiCase(loadModule, fields, (mod) => {
+    const mha = new mod.MultiHeadAttention({ embedDim: w.E, numHeads: w.H, numKvHeads: w.kvHeads,
+      rotary: { base: w.ropeBase }, bias: false, backend,
+      weights: { qWeight: inputs.qWeight.data, kWeight: inputs.kWeight.data, vWeight: inputs.vWeight.data,
+        outWeight: inputs.outWeight.data } });
+    const cache = mha.createKVCache({ batchSize: w.B, capacity: w.S + 1 });
+    for (let at = 0; at < w.S; at += w.prefillChunk) {
+      const chunk = sequenceSlice(inputs.prompt, at, Math.min(w.S, at + w.prefillChunk));
+      mha.forward(chunk, chunk, chunk, { kvCache: cache, isCausal: true });
+    }
+    const options = { kvCache: cache, isCausal: true };
+    return () => {
+      const out = mha.forward(inputs.token, inputs.token, inputs.token, options).output.data;
+      cache.truncate(w.S);
+      return out;
+    };
+  }, false, ['numKvHeads', 'rotary']);
+}
+
+/** W2w (a layer with `window`): the windowed forward (the baseline) and the same layer's full
+ * causal forward (W2's work), timed paired against it and checked against the unfused path. */
+function windowCases(loadModule, w, inputs) {
+  const peer = 'mha-native';
+  const full = { ...w, window: undefined };
+  return [
+    apiCase(loadModule, { id: 'native-window', peer, baseline: true, variant: `forward, window ${w.window.left} keys back (causal)` },
+      (mod) => layerCalls(mod, w, inputs, 'native').forward, false, ['window']),
+    apiCase(loadModule, { id: 'native-full', peer, pairWith: 'native-window', work: workCount(full),
+      variant: 'forward, full causal (no window)',
+      async expected() { // not the workload's output: checked against the layer's unfused path instead
+        const mod = await loadModule();
+        return { label: 'mha-native forward needWeights (unfused), full causal', output: layerCalls(mod, full, inputs, 'native').unfused() };
+      } },
+    (mod) => layerCalls(mod, full, inputs, 'native').forward),
+  ];
 }
 
 /** The native cases of workload w: for a layer, forward (fused), forwardAsync and, with
@@ -129,6 +379,12 @@ export function nativeCases(w, inputs, { loadModule }) {
       (mod) => () => mod.scaledDotProductAttention(inputs.q, inputs.k, inputs.v).data),
     cachedStepCase(loadModule, w, inputs)];
   }
+  if (w.kind === 'ragged') return raggedCases(loadModule, w, inputs);
+  if (w.kind === 'gqa-decode') {
+    return [gqaDecodeCase(loadModule, w, inputs, { id: 'native-gqa-step', peer, baseline: true,
+      variant: `layer decode step through the KV cache (numKvHeads ${w.kvHeads}, RoPE, no biases)` })];
+  }
+  if (w.window) return windowCases(loadModule, w, inputs);
   const cases = [apiCase(loadModule, { id: 'native-forward', peer, variant: 'forward (fused)', baseline: true },
     (mod) => layerCalls(mod, w, inputs, 'native').forward)];
   if (w.unfused) {
@@ -153,6 +409,26 @@ export function referenceCases(w, inputs, { loadModule }) {
     return [apiCase(loadModule, { ...fields, variant: 'reference.scaledDotProductAttention' },
       (mod) => () => mod.reference.scaledDotProductAttention(inputs.q, inputs.k, inputs.v).data)];
   }
+  if (w.kind === 'ragged') { // rank-3 forwards, one request at a time: independent of the packed path
+    return [apiCase(loadModule, { ...fields, variant: "forward (backend 'reference'), one request at a time" },
+      (mod) => {
+        const mha = new mod.MultiHeadAttention({ embedDim: w.E, numHeads: w.H, weights: layerWeights(inputs), backend: 'reference' });
+        const each = requests(inputs.tokens.data, w.lengths, w.E);
+        const out = new Float32Array(inputs.tokens.data.length);
+        return () => {
+          let at = 0;
+          for (const x of each) {
+            const y = mha.forward(x, x, x).output.data;
+            out.set(y, at);
+            at += y.length;
+          }
+          return out;
+        };
+      })];
+  }
+  if (w.kind === 'gqa-decode') {
+    return [gqaDecodeCase(loadModule, w, inputs, { ...fields, variant: "layer decode step through the KV cache (backend 'reference')" })];
+  }
   return [apiCase(loadModule, { ...fields, variant: "forward (backend 'reference')" },
-    (mod) => layerCalls(mod, w, inputs, 'reference').forward)];
+    (mod) => layerCalls(mod, w, inputs, 'reference').forward, false, w.window ? ['window'] : [])];
 }

@@ -143,6 +143,16 @@ int main() {
              "fused extra peak RSS %.1f MB, unfused scores %.1f MB\n", threads, fused, fused_cpu, base,
              base_cpu, base / fused, extra_kb / 1024.0, scores.size() * 4.0 / (1 << 20));
     }
+    // The same causal attention under a 256-key sliding window, alternating with the full one.
+    mha_attention_args windowed = a;
+    windowed.rule.window_left = 256;
+    for (int threads : {1, 2}) {
+      mha::set_num_threads(threads);
+      const double full = median_ms(7, [&] { mha_attention(&a); });
+      const double band = median_ms(7, [&] { mha_attention(&windowed); });
+      printf("W2 causal L=S=2048 threads=%d: window 256 %.2f ms against full %.2f ms: x%.2f\n", threads, band, full,
+             full / band);
+    }
   }
   {  // W3
     const int64_t B = 16, H = 12, S = 1024, D = 64;

@@ -112,16 +112,24 @@ class Attention {
         float* acc = qbuf + max_rows * a_->d;
         float* m = acc + max_rows * a_->dv;
         float* sum = m + max_rows;
-        mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, kTileKeys);
+        mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, max_rows * kTileKeys);
+        // Under a sliding window a block goes kWindowRows positions at a time, each part over
+        // only the keys its own rows may see: the band's edges then cost each row at most
+        // that many keys beyond its window.
+        const int64_t part = a_->rule.window_left >= 0 ? mha::kWindowRows : n;
         auto run = [&](const Block& blk) {
-          const int64_t rows = blk.rows();
-          std::fill(acc, acc + rows * a_->dv, 0.0f);
-          std::fill(m, m + rows, -INFINITY);
-          std::fill(sum, sum + rows, 0.0f);
-          int64_t j0, j1;
-          VisibleKeys(blk, &j0, &j1);
-          Stream(blk, j0, j1, masks, qbuf, tile, acc, m, sum);
-          Finish(blk, acc, sum);
+          for (int64_t i = 0; i < blk.n; i += part) {
+            const Block sub{blk.b, blk.kvh, blk.h0, blk.heads, blk.l0 + i, std::min(part, blk.n - i)};
+            const int64_t rows = sub.rows();
+            std::fill(acc, acc + rows * a_->dv, 0.0f);
+            std::fill(m, m + rows, -INFINITY);
+            std::fill(sum, sum + rows, 0.0f);
+            int64_t j0, j1;
+            VisibleKeys(sub, &j0, &j1);
+            // A part has fewer rows than the score tile has room for: its keys go in wider chunks.
+            Stream(sub, j0, j1, max_rows * kTileKeys / rows, masks, qbuf, tile, acc, m, sum);
+            Finish(sub, acc, sum);
+          }
         };
         for (int64_t it = begin; it < end; ++it) {
           const Item& item = items[it];
@@ -186,8 +194,8 @@ class Attention {
     return {b, kvh, kvh * group_, group_, i * n, std::min(n, entries_[b].l - i * n)};
   }
 
-  // The keys [*j0, *j1) a block's rows may see (j0 a multiple of kTileKeys): the union over its
-  // positions of the rule's causal and window ranges, cut at the entry's padding end.
+  // The keys [*j0, *j1) a block's rows may see: the union over its positions of the rule's
+  // causal and window ranges, cut at the entry's padding end.
   void VisibleKeys(const Block& blk, int64_t* j0, int64_t* j1) const {
     const Entry& e = entries_[blk.b];
     const int64_t pq0 = blk.l0 + e.s - e.l;
@@ -195,7 +203,7 @@ class Attention {
     mha_visible_keys(&a_->rule, pq0, e.s, &first, &limit_lo);
     mha_visible_keys(&a_->rule, pq0 + blk.n - 1, e.s, &first_hi, &limit);
     limit = std::min(limit, e.key_end);
-    *j0 = first / kTileKeys * kTileKeys;
+    *j0 = first;
     *j1 = std::max(*j0, limit);
   }
 
@@ -225,7 +233,8 @@ class Attention {
     return entries_[b].v + kvh * a_->v_sh;
   }
 
-  // s[r * lds + j - j0] = q[r] . k[j] for r < rows, j in [j0, j0 + n), j0 % kTileKeys == 0.
+  // s[r * lds + j - j0] = q[r] . k[j] for r < rows, j in [j0, j0 + n); with K packed, one call of
+  // the scores kernel per K^T tile the range touches, from the column where it starts.
   void Scores(const Block& blk, const float* q, int64_t ldq, int64_t rows, int64_t j0, int64_t n, float* s,
               int64_t lds) const {
     const mha_attention_args* a = a_;
@@ -236,18 +245,17 @@ class Attention {
     }
     const float* kt = kt_ + kt_offset_[blk.b * a->kv_heads + blk.kvh - group_begin_];
     const int64_t width = kt_width(entries_[blk.b].s);
-    for (int64_t t = j0 / kTileKeys; n > 0; ++t) {
-      const int64_t m = std::min(n, kTileKeys);
-      k_->scores(q, ldq, kt + t * a->d * width, width, rows, m, a->d, s, lds);
-      s += m;
-      n -= m;
+    for (int64_t j = j0, m; j < j0 + n; j += m) {
+      m = std::min(kTileKeys - j % kTileKeys, j0 + n - j);
+      k_->scores(q, ldq, kt + j / kTileKeys * a->d * width + j % kTileKeys, width, rows, m, a->d, s + (j - j0), lds);
     }
   }
 
-  // Online softmax of a block's rows over keys [j_begin, j_end): updates the running max m,
-  // sum and accumulator acc (rows x dv). qbuf: scratch of rows x d floats.
-  void Stream(const Block& blk, int64_t j_begin, int64_t j_end, mha::MaskRows& masks, float* qbuf, float* tile,
-              float* acc, float* m, float* sum) const {
+  // Online softmax of a block's rows over keys [j_begin, j_end), `chunk` keys at a time (the
+  // score tile holds rows x chunk): updates the running max m, sum and accumulator acc
+  // (rows x dv). qbuf: scratch of rows x d floats.
+  void Stream(const Block& blk, int64_t j_begin, int64_t j_end, int64_t chunk, mha::MaskRows& masks, float* qbuf,
+              float* tile, float* acc, float* m, float* sum) const {
     const mha_attention_args* a = a_;
     const Entry& e = entries_[blk.b];
     const int64_t rows = blk.rows();
@@ -255,11 +263,11 @@ class Attention {
     const float* q = Queries(blk, qbuf, &ldq);
     const float* vb = Values(blk.b, blk.kvh, &ldv);
     mha_row_masks rm;
-    for (int64_t j0 = j_begin; j0 < j_end; j0 += kTileKeys) {
-      const int64_t n = std::min(kTileKeys, j_end - j0);
-      Scores(blk, q, ldq, rows, j0, n, tile, kTileKeys);
+    for (int64_t j0 = j_begin; j0 < j_end; j0 += chunk) {
+      const int64_t n = std::min(chunk, j_end - j0);
+      Scores(blk, q, ldq, rows, j0, n, tile, chunk);
       for (int64_t r = 0; r < rows; ++r) {
-        float* p = tile + r * kTileKeys;
+        float* p = tile + r * chunk;
         const int64_t h = blk.head(r), l = blk.pos(r);
         masks.Row(blk.b, h, l, j0, n, &rm);
         mha::rule_row(a->rule, h, l + e.s - e.l, e.s, j0, n, &rm);
@@ -277,7 +285,7 @@ class Attention {
         }
         sum[r] += tile_sum;
       }
-      k_->pv(tile, kTileKeys, vb + j0 * ldv, ldv, rows, n, a->dv, acc, a->dv);
+      k_->pv(tile, chunk, vb + j0 * ldv, ldv, rows, n, a->dv, acc, a->dv);
     }
   }
 
@@ -317,7 +325,7 @@ class Attention {
         VisibleKeys(blk, &first, &visible);
         const int64_t step = ceil_div(ceil_div(std::max<int64_t>(0, visible - first), splits), kTileKeys) * kTileKeys;
         const int64_t sp = it % splits, j0 = std::min(visible, first + sp * step);
-        Stream(blk, j0, std::min(visible, j0 + step), masks, qbuf, tile, acc, m, sum);
+        Stream(blk, j0, std::min(visible, j0 + step), kTileKeys, masks, qbuf, tile, acc, m, sum);
       }
     });
     mha::parallel_for(pairs, mha::kMergeFlopsPerFloat * pairs * splits * part, [&](int64_t begin, int64_t end) {

@@ -20,8 +20,8 @@ typedef struct mha_row_masks {
   float alibi_pos;        // the query's position minus that of key j0
 } mha_row_masks;
 
-// Rows of a packed K^T tile (kt[d * ldkt + j]) are padded with zeros to a multiple of
-// this, so score kernels may read whole vectors past the last key.
+// Rows of a packed K^T tile (kt[d * ldkt + j]) are a multiple of this many keys wide, zero past
+// the last key, so that every row starts on a cache line.
 #define MHA_ATTN_KT_PAD 32
 
 typedef struct mha_attn_kernels {
@@ -33,8 +33,9 @@ typedef struct mha_attn_kernels {
   float (*exp_sum_row)(float* y, int64_t n, float max);
   // y[j] *= a
   void (*scale_row)(float* y, int64_t n, float a);
-  // s[r * lds + j] = q[r * ldq + :d] . kt[:d, j] for r < rows, j < n (only n columns are
-  // written); kt is packed K^T with ldkt a multiple of MHA_ATTN_KT_PAD, n <= ldkt.
+  // s[r * lds + j] = q[r * ldq + :d] . kt[:d, j] for r < rows, j < n: only those n columns of
+  // each of the d rows (stride ldkt) are read and only n columns of s written, so kt may point
+  // at any column of a packed K^T tile.
   void (*scores)(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t rows,
                  int64_t n, int64_t d, float* s, int64_t lds);
   // s[j] = q[:d] . k[j * ldk + :d] for j < n (one query against unpacked keys: decode).

@@ -1,57 +1,21 @@
-// Batched SGEMM in the Goto/BLIS design (contracts: gemm.h; micro-kernels: gemm_kernels.h).
-// op(B) is packed as nr-wide zero-padded panels: once per weight (mha_pack_b) or once per call
-// at full depth, or, in a GEMM split by columns, one depth block at a time (see Threading).
-// Full-depth panels are stored kc-deep block by block: the micro-panels of one depth block lie
-// side by side, so a kc x nc B block is one contiguous run (panels a whole depth apart would
-// map to the same cache sets whenever the depth is a power of two). The output is split into
-// tasks (batch entry x row block <= mc x column block, all columns unless more tasks are
-// needed to keep the threads busy); each task runs the loops
-//   pc (kc deep) -> ic (mc rows: pack the A block once, it stays in L2) -> jc (nc columns: the
-//   kc x nc B block stays in L2 beside it) -> ir (mr rows: one A micro-panel, kept in L1) ->
-//   jr (nr columns: B micro-panels streamed from L2) -> micro-kernel.
-// A small GEMM whose A block meets only a few B micro-panels reads a row-major A in place (the
-// direct-A micro-kernel) rather than paying for packing it. Edge tiles go through a local
-// mr x nr buffer, except tiles short of rows only, which an edge-row kernel (where the ISA
-// has one) computes in place; either way kernels never touch memory outside C.
-// Threading (mha::parallel_for): a single GEMM is split by columns, a slice per thread (one
-// thread: one slice), each task packing the B panels of its slice one depth block at a time
-// right before it uses them, so they are still in its L2 when used and no packing pass runs
-// before the parallel part; unless it is tall (m * (threads - 1) > n with more than one row
-// block), where repacking A for every slice would cost more than the B packing pass it saves.
-// Otherwise a shared B (stride_b == 0, or batch == 1) is packed once and tasks over row
-// blocks run in parallel; distinct B matrices are handled one batch entry per task (many
-// small GEMMs, e.g. attention heads) unless there are too few entries to balance, then each
-// entry runs parallel on its own.
+// The GEMM entry points of gemm.h: the float32 instantiation of the framework (gemm_driver.h)
+// on the dispatch table's float32 kernels, and the packed-operand calls of either precision.
 #include "core/gemm.h"
 
-#include <string.h>
-
-#include <algorithm>
-
-#include "core/aligned_alloc.h"
 #include "core/dispatch.h"
-#include "core/threadpool.h"
-#include "core/tuning.h"
+#include "core/gemm_driver.h"
+
+namespace mha_gemm {
+
+thread_local mha::AlignedFloats scratch_a(mha::HugePages::kWhenLarge);
+thread_local mha::AlignedFloats scratch_b(mha::HugePages::kWhenLarge);
 
 namespace {
 
-using mha::kColumnSplitRatio;
-using mha::kCopyFlops;
-using mha::kDirectAMaxPanels;
-using mha::kItemsPerThread;
-using mha::kMinSplitEntryFlops;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-// Packing scratch, one of each per thread. Packed panels, here and in mha_pack_b, take huge
-// pages when large (core/aligned_alloc.h).
-thread_local mha::AlignedFloats scratch_a(mha::HugePages::kWhenLarge);  // packed A block (mc x kc)
-thread_local mha::AlignedFloats scratch_b(mha::HugePages::kWhenLarge);  // packed B of the call or entry
-
 // Portable panel packing (contract in gemm_kernels.h): dst[p*w + r] = src[r*so + p*sd],
 // zero for valid <= r < w. so/sd: source strides along the panel's width and depth.
-void pack_panel_portable(float* dst, const float* src, int w, int valid, int64_t k, int64_t so, int64_t sd) {
+void pack_panel_portable(float* dst, const float* src, int w, int valid, int64_t k, int64_t so,
+                         int64_t sd) {
   if (so == 1) {  // each depth step is a contiguous run of `valid` floats
     for (int64_t p = 0; p < k; ++p) {
       float* d = dst + p * w;
@@ -69,298 +33,49 @@ void pack_panel_portable(float* dst, const float* src, int w, int valid, int64_t
     for (int64_t p = 0; p < k; ++p) dst[p * w + r] = 0.0f;
 }
 
-void pack_panel(const mha_gemm_kernels& kt, float* dst, const float* src, int w, int valid,
-                int64_t k, int64_t so, int64_t sd) {
-  (kt.pack ? kt.pack : pack_panel_portable)(dst, src, w, valid, k, so, sd);
-}
-
-// op(X)(i, j) = p[i*rs + j*cs]
-struct View {
-  const float* p;
-  int64_t rs, cs;
-};
-
-View view_of(const float* x, int64_t ld, int trans) {
-  return trans ? View{x, 1, ld} : View{x, ld, 1};
-}
-
-// The depth of the kc blocks a GEMM of depth k is cut into: kc or a little less, so that the
-// blocks are all about as deep (a last block much shallower than the others would pay the C
-// tile loads and stores of a whole block for a fraction of its work).
-int64_t depth_block(const mha_gemm_kernels& kt, int64_t k) { return ceil_div(k, ceil_div(k, kt.kc)); }
-
-// Where pack_b_panels puts the micro-panel of columns [jp*nr, jp*nr + nr) and depths
-// [pc, pc + kc) (pc a multiple of kc = depth_block(k)) of a B of depth k and n columns: depth
-// blocks one after the other, each holding all ceil(n / nr) of its micro-panels (kc x nr
-// floats each).
-int64_t packed_b_offset(const mha_gemm_kernels& kt, int64_t k, int64_t n, int64_t jp, int64_t pc) {
-  return pc * round_up(n, kt.nr) + jp * std::min(depth_block(kt, k), k - pc) * kt.nr;
-}
-
-// Packs panels [begin, end) of op(B) (k x n) at full depth into dst (see packed_b_offset).
-void pack_b_panels(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst,
-                   int64_t begin, int64_t end) {
-  const int64_t kc = depth_block(kt, k);
-  for (int64_t jp = begin; jp < end; ++jp) {
-    const int64_t j0 = jp * kt.nr;
-    for (int64_t pc = 0; pc < k; pc += kc)
-      pack_panel(kt, dst + packed_b_offset(kt, k, n, jp, pc), b.p + j0 * b.cs + pc * b.rs, kt.nr,
-                 (int)std::min<int64_t>(kt.nr, n - j0), std::min(kc, k - pc), b.cs, b.rs);
-  }
-}
-
-// One GEMM's operands besides B (for batch entry e: A + e*stride_a, C + e*stride_c).
-struct Problem {
-  const mha_gemm_kernels* kt;
-  int64_t m, n, k;
-  View a;
-  int64_t stride_a;
-  float* c;
-  int64_t ldc, stride_c;
-  float alpha, beta;
-  const float* bias;
-};
-
-// C tile (rows x cols valid, rows <= mr, cols <= nr) from a packed B micro-panel and either a
-// packed A micro-panel (lda == 0) or row-major A rows (lda > 0, all mr rows valid). A tile
-// short of rows only (with an edge-row kernel) is computed in place; any other edge tile in
-// a local mr x nr buffer.
-void run_tile(const mha_gemm_kernels& kt, int64_t kcur, const float* a, int64_t lda,
-              const float* b, float* c, int64_t ldc, int rows, int cols, float alpha, float beta,
-              const float* bias) {
-  auto ukernel = [&](float* out, int64_t ldo, float beta_out) {
-    if (lda) kt.ukernel_direct_a(kcur, a, lda, b, out, ldo, alpha, beta_out);
-    else kt.ukernel(kcur, a, b, out, ldo, alpha, beta_out);
-  };
-  if (cols == kt.nr && (rows == kt.mr || (kt.ukernel_rows && !lda))) {
-#if defined(__GNUC__)
-    // The kernel reads/writes C only at its end: start fetching the tile's lines now.
-    for (int i = 0; i < rows; ++i) {
-      __builtin_prefetch(c + i * ldc, 1);
-      __builtin_prefetch(c + i * ldc + cols - 1, 1);
-    }
-#endif
-    if (rows == kt.mr) ukernel(c, ldc, beta);
-    else kt.ukernel_rows(kcur, rows, a, b, c, ldc, alpha, beta);
-    if (bias)
-      for (int i = 0; i < rows; ++i)
-        for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];
-    return;
-  }
-  alignas(mha::kCacheLineBytes) float tmp[MHA_GEMM_MAX_TILE];
-  ukernel(tmp, kt.nr, 0.0f);
-  for (int i = 0; i < rows; ++i) {
-    float* ci = c + i * ldc;
-    const float* ti = tmp + i * kt.nr;
-    if (beta != 0.0f)
-      for (int j = 0; j < cols; ++j) ci[j] = ti[j] + beta * ci[j];
-    else
-      memcpy(ci, ti, cols * sizeof(float));
-    if (bias)
-      for (int j = 0; j < cols; ++j) ci[j] += bias[j];
-  }
-}
-
-// Where compute_block finds the B panels: packed at full depth beforehand (`packed`, panels at
-// packed_b_offset), or packed by compute_block itself, one depth block at a time, into `buf`
-// (depth_block x round_up(j1 - j0, nr) floats) right before the block is used, from the
-// unpacked op(B) `source` (only the panels of the block's own columns).
-struct BPanels {
-  const float* packed;
-  const View* source;
-  float* buf;
-};
-
-// Rows [i0, i1) x columns [j0, j1) of batch entry e (j0 a multiple of nr). Runs on the
-// calling thread.
-void compute_block(const Problem& pr, int64_t e, BPanels bp, int64_t i0, int64_t i1, int64_t j0,
-                   int64_t j1) {
-  const mha_gemm_kernels& kt = *pr.kt;
-  const int mr = kt.mr, nr = kt.nr;
-  const float* a = pr.a.p + e * pr.stride_a;
-  float* c = pr.c + e * pr.stride_c;
-  const int64_t mc = round_up(kt.mc, mr), nc = round_up(kt.nc, nr);
-  const bool direct_a =
-      kt.ukernel_direct_a && pr.a.cs == 1 && pr.a.rs > 0 && ceil_div(j1 - j0, nr) <= kDirectAMaxPanels;
-  const int64_t kc = depth_block(kt, pr.k);
-  float* pa = scratch_a.get((size_t)(mc * kc));
-  for (int64_t pc = 0; pc < pr.k; pc += kc) {
-    const int64_t kcur = std::min(kc, pr.k - pc);
-    const float beta = pc == 0 ? pr.beta : 1.0f;
-    const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
-    if (bp.source) {  // this depth block of the block's own B panels
-      const View& src = *bp.source;
-      for (int64_t jp = j0 / nr; jp * nr < j1; ++jp)
-        pack_panel(kt, bp.buf + (jp - j0 / nr) * kcur * nr, src.p + jp * nr * src.cs + pc * src.rs, nr,
-                   (int)std::min<int64_t>(nr, j1 - jp * nr), kcur, src.cs, src.rs);
-    }
-    for (int64_t ic = i0; ic < i1; ic += mc) {
-      const int64_t mcur = std::min(mc, i1 - ic);
-      const float* a_block = a + ic * pr.a.rs + pc * pr.a.cs;
-      for (int64_t ir = 0; ir < mcur; ir += mr) {
-        const int rows = (int)std::min<int64_t>(mr, mcur - ir);
-        if (!direct_a || rows < mr)
-          pack_panel(kt, pa + ir * kcur, a_block + ir * pr.a.rs, mr, rows, kcur, pr.a.rs, pr.a.cs);
-      }
-      for (int64_t jc = j0; jc < j1; jc += nc) {
-        const int64_t jc1 = std::min(j1, jc + nc);
-        for (int64_t ir = 0; ir < mcur; ir += mr) {
-          const int rows = (int)std::min<int64_t>(mr, mcur - ir);
-          const bool direct = direct_a && rows == mr;
-          for (int64_t jr = jc; jr < jc1; jr += nr) {
-            const float* b = bp.source ? bp.buf + (jr - j0) / nr * kcur * nr
-                                       : bp.packed + packed_b_offset(kt, pr.k, pr.n, jr / nr, pc);
-            const int cols = (int)std::min<int64_t>(nr, jc1 - jr);
-            run_tile(kt, kcur, direct ? a_block + ir * pr.a.rs : pa + ir * kcur,
-                     direct ? pr.a.rs : 0, b, c + (ic + ir) * pr.ldc + jr, pr.ldc, rows, cols,
-                     pr.alpha, beta, bias ? bias + jr : nullptr);
-          }
-        }
-      }
-    }
-  }
-}
-
-// k == 0: C = beta * C (+ bias); beta == 0 ignores C's contents.
-void scale_c(const Problem& pr, int64_t e) {
-  float* c = pr.c + e * pr.stride_c;
-  for (int64_t i = 0; i < pr.m; ++i)
-    for (int64_t j = 0; j < pr.n; ++j) {
-      float v = pr.beta == 0.0f ? 0.0f : pr.beta * c[i * pr.ldc + j];
-      c[i * pr.ldc + j] = pr.bias ? v + pr.bias[j] : v;
-    }
-}
-
-// Splits `batch` entries of an m x n output into tasks of mcb x ncb (multiples of mr, nr)
-// so that there are enough tasks of equal size for the pool. More tasks come from the rows,
-// unless there are few row tiles against many column panels (a projection of a few tokens):
-// then from the columns, which split evenly and give each task its own part of B.
-void task_grid(const mha_gemm_kernels& kt, int64_t batch, int64_t m, int64_t n, int threads,
-               int64_t* mcb, int64_t* ncb) {
-  const int64_t mmax = ceil_div(m, kt.mr), nmax = ceil_div(n, kt.nr);  // finest split
-  int64_t mb = ceil_div(m, round_up(kt.mc, kt.mr));
-  int64_t nb = 1;  // a task walks its columns nc at a time (compute_block)
-  if (batch * mb * nb < kItemsPerThread * threads) {  // few tasks: a multiple of threads
-    int64_t want = round_up(batch * mb * nb, threads);
-    if (nmax < kColumnSplitRatio * mmax) mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
-    nb = std::min(nmax, std::max(nb, ceil_div(want, batch * mb)));
-  }
-  *mcb = round_up(ceil_div(m, mb), kt.mr);
-  *ncb = round_up(ceil_div(n, nb), kt.nr);
-}
-
-// Every entry against one packed B: tasks over (entry, row block, column block).
-void run_shared_b(const Problem& pr, int64_t batch, const float* pb) {
-  const int threads = mha::num_threads();
-  int64_t mcb, ncb;
-  task_grid(*pr.kt, batch, pr.m, pr.n, threads, &mcb, &ncb);
-  const int64_t mb = ceil_div(pr.m, mcb), nb = ceil_div(pr.n, ncb);
-  auto task = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      int64_t e = t / (mb * nb), r = t % (mb * nb);
-      int64_t i0 = (r / nb) * mcb, j0 = (r % nb) * ncb;
-      compute_block(pr, e, {pb, nullptr, nullptr}, i0, std::min(pr.m, i0 + mcb), j0,
-                    std::min(pr.n, j0 + ncb));
-    }
-  };
-  mha::parallel_for(batch * mb * nb, 2.0 * batch * pr.m * pr.n * pr.k, task);
-}
-
-// Packs op(B) at full depth into dst, in parallel when it is large.
-void pack_b(const mha_gemm_kernels& kt, View b, int64_t k, int64_t n, float* dst) {
-  const int64_t panels = ceil_div(n, kt.nr);
-  auto task = [&](int64_t begin, int64_t end) { pack_b_panels(kt, b, k, n, dst, begin, end); };
-  mha::parallel_for(panels, kCopyFlops * k * n, task);
-}
-
-size_t packed_b_size(const mha_gemm_kernels& kt, int64_t k, int64_t n) {
-  return (size_t)(round_up(n, kt.nr) * k);
-}
-
-// One GEMM split by columns, a slice per thread: each task packs the B panels of its own
-// columns, one depth block at a time right before using them (still in its L2), so there is
-// no packing pass before the parallel part and nothing is shared; every slice packs A again
-// (or, narrow enough, reads it in place: compute_block's direct-A rule).
-void run_column_slices(const Problem& pr, View b, int threads) {
-  const mha_gemm_kernels& kt = *pr.kt;
-  const int64_t panels = ceil_div(pr.n, kt.nr), per = ceil_div(panels, threads);
-  auto task = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t j0 = t * per * kt.nr, j1 = std::min(pr.n, j0 + per * kt.nr);
-      float* buf = scratch_b.get((size_t)(depth_block(kt, pr.k) * (j1 - j0 + kt.nr)));
-      compute_block(pr, 0, {nullptr, &b, buf}, 0, pr.m, j0, j1);
-    }
-  };
-  mha::parallel_for(ceil_div(panels, per), 2.0 * pr.m * pr.n * pr.k, task);
-}
-
 }  // namespace
 
-void mha_sgemm(const mha_gemm_args* g) {
-  if (g->batch <= 0 || g->m <= 0 || g->n <= 0 || g->k < 0) return;
-  const mha_gemm_kernels& kt = *mha_kernels()->gemm;
-  const Problem pr{&kt,  g->m,   g->n,        g->k,     view_of(g->a, g->lda, g->trans_a),
-                   g->stride_a, g->c, g->ldc, g->stride_c, g->alpha, g->beta, g->bias};
-  if (g->k == 0) {
-    for (int64_t e = 0; e < g->batch; ++e) scale_c(pr, e);
-    return;
+template <>
+struct Ops<mha_gemm_kernels> {
+  using K = mha_gemm_kernels;
+  using T = float;
+  static constexpr bool kDirectA = true;
+  static int kStep(const K&) { return 1; }
+  static void pack_a(const K& kt, float* dst, const float* src, int w, int valid, int64_t k,
+                     int64_t so, int64_t sd) {
+    (kt.pack ? kt.pack : pack_panel_portable)(dst, src, w, valid, k, so, sd);
   }
-  const View b = view_of(g->b, g->ldb, g->trans_b);
-  const int threads = mha::num_threads();
-  // Column slices, unless repacking A for every slice would cost more than the B packing
-  // pass they save (m * (threads - 1) > n, with more than one row block).
-  if (g->batch == 1 && ceil_div(g->n, kt.nr) >= threads &&
-      (g->m <= kt.mc || g->m * (threads - 1) <= g->n)) {
-    run_column_slices(pr, b, threads);
-    return;
+  static void pack_b(const K& kt, float* dst, const float* src, int w, int valid, int64_t k,
+                     int64_t so, int64_t sd) {
+    pack_a(kt, dst, src, w, valid, k, so, sd);
   }
-  if (g->stride_b == 0 || g->batch == 1) {
-    float* pb = scratch_b.get(packed_b_size(kt, g->k, g->n));
-    pack_b(kt, b, g->k, g->n, pb);
-    run_shared_b(pr, g->batch, pb);
-    return;
+  static void ukernel(const K& kt, int64_t k, const float* a, const float* b, float* c,
+                      int64_t ldc, float alpha, float beta) {
+    kt.ukernel(k, a, b, c, ldc, alpha, beta);
   }
-  const double entry_flops = 2.0 * g->m * g->n * g->k;
-  if (g->batch % threads == 0 || g->batch >= kItemsPerThread * threads ||
-      entry_flops < kMinSplitEntryFlops) {
-    // One entry per task: pack its B into the thread's scratch, run it whole.
-    auto task = [&](int64_t begin, int64_t end) {
-      for (int64_t e = begin; e < end; ++e) {
-        float* pb = scratch_b.get(packed_b_size(kt, g->k, g->n));
-        pack_b_panels(kt, View{b.p + e * g->stride_b, b.rs, b.cs}, g->k, g->n, pb, 0,
-                      ceil_div(g->n, kt.nr));
-        compute_block(pr, e, {pb, nullptr, nullptr}, 0, g->m, 0, g->n);
-      }
-    };
-    mha::parallel_for(g->batch, entry_flops * g->batch, task);
-    return;
+  static bool has_rows(const K& kt) { return kt.ukernel_rows != nullptr; }
+  static void ukernel_rows(const K& kt, int64_t k, int rows, const float* a, const float* b,
+                           float* c, int64_t ldc, float alpha, float beta) {
+    kt.ukernel_rows(k, rows, a, b, c, ldc, alpha, beta);
   }
-  // Few large entries: each one parallel on its own.
-  float* pb = scratch_b.get(packed_b_size(kt, g->k, g->n));
-  for (int64_t e = 0; e < g->batch; ++e) {
-    Problem one = pr;
-    one.a.p += e * g->stride_a;
-    one.c += e * g->stride_c;
-    pack_b(kt, View{b.p + e * g->stride_b, b.rs, b.cs}, g->k, g->n, pb);
-    run_shared_b(one, 1, pb);
+  static bool has_direct_a(const K& kt) { return kt.ukernel_direct_a != nullptr; }
+  static void ukernel_direct_a(const K& kt, int64_t k, const float* a, int64_t lda,
+                               const float* b, float* c, int64_t ldc, float alpha, float beta) {
+    kt.ukernel_direct_a(k, a, lda, b, c, ldc, alpha, beta);
   }
-}
-
-struct mha_packed_b {
-  const mha_gemm_kernels* kt;  // the table whose nr the panels were packed for
-  int64_t k, n;
-  float* data;
 };
 
+}  // namespace mha_gemm
+
+void mha_sgemm_with(const mha_gemm_kernels* kt, const mha_gemm_args* g) { mha_gemm::gemm(*kt, g); }
+
+void mha_sgemm(const mha_gemm_args* g) {
+  if (g->precision == MHA_PRECISION_BFLOAT16) mha_gemm::sbgemm(*mha_kernels()->bf16, g);
+  else mha_gemm::gemm(*mha_kernels()->gemm, g);
+}
+
 mha_packed_b* mha_pack_b(const float* b, int64_t ldb, int trans_b, int64_t k, int64_t n) {
-  const mha_gemm_kernels& kt = *mha_kernels()->gemm;
-  const size_t size = packed_b_size(kt, k, n);
-  float* data = nullptr;
-  if (size > 0)
-    data = static_cast<float*>(
-        mha::aligned_alloc_or_throw(size * sizeof(float), mha::HugePages::kWhenLarge));
-  if (data) pack_b(kt, view_of(b, ldb, trans_b), k, n, data);
-  return new mha_packed_b{&kt, k, n, data};
+  return mha_gemm::pack_weight(*mha_kernels()->gemm, MHA_PRECISION_FLOAT32, b, ldb, trans_b, k, n);
 }
 
 void mha_packed_b_free(mha_packed_b* p) {
@@ -371,11 +86,10 @@ void mha_packed_b_free(mha_packed_b* p) {
 
 int64_t mha_packed_b_k(const mha_packed_b* p) { return p->k; }
 int64_t mha_packed_b_n(const mha_packed_b* p) { return p->n; }
+mha_precision mha_packed_b_precision(const mha_packed_b* p) { return p->precision; }
 
 void mha_sgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b* b, float* c,
                       int64_t ldc, const float* bias) {
-  if (m <= 0 || b->n <= 0) return;
-  const Problem pr{b->kt, m, b->n, b->k, View{a, lda, 1}, 0, c, ldc, 0, 1.0f, 0.0f, bias};
-  if (b->k == 0) scale_c(pr, 0);
-  else run_shared_b(pr, 1, b->data);
+  if (b->precision == MHA_PRECISION_BFLOAT16) mha_gemm::sbgemm_packed(m, a, lda, b, c, ldc, bias);
+  else mha_gemm::gemm_packed<mha_gemm_kernels>(m, a, lda, b, c, ldc, bias);
 }

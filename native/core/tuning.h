@@ -1,7 +1,8 @@
 // The tuning constants of native/core, each named once with the rule it sets and the reason
 // for its value. The kernels' own are not here: each ISA's kernel table holds its GEMM
-// micro-tile and cache blocks (mr, nr, mc, kc, nc; native/kernels/<isa>/), next to the kernel
-// they were sized for, and the shared SIMD tile its B prefetch distance (kernels/simd/).
+// micro-tile and fallback cache blocks (mr, nr, mc, kc, nc; native/kernels/<isa>/; the blocks
+// in use are computed at load from the cache sizes, core/gemm_blocking.h), and the shared SIMD
+// tile its B prefetch distance (kernels/simd/).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +88,11 @@ constexpr double kMinSplitEntryFlops = kChunkWork;
 // serves this many query rows, while the block's score tile (kBlockRows x kTileKeys) and
 // accumulators stay in L2 and a sequence still gives the pool several items.
 constexpr int64_t kBlockRows = 64;
+// Query positions streamed together under a sliding window: a block goes through its keys this
+// many positions at a time, each part over only the keys its own rows may see, so the band's
+// diagonal edges cost a row at most this many keys outside its window, while the part's rows
+// still fill the scores kernel's register tile.
+constexpr int64_t kWindowRows = 12;
 // Keys per streamed tile (a multiple of MHA_ATTN_KT_PAD): a d x kTileKeys K^T tile stays in
 // cache while a block's rows pass over it, and the online softmax rescales the accumulators
 // once per tile.

@@ -2,9 +2,10 @@
 // ymm vector type).
 // Tile: 6 x 16 of C in 12 ymm accumulators; per depth step 2 ymm loads of B, 6 broadcasts
 // of A (1 ymm), 12 FMAs, 1 prefetch of B 1 KiB ahead: 15 of the 16 ymm registers.
-// Blocks: kc = 256 (A micro-panel 6 x 256 = 6 KiB stays in L1 while the B micro-panels
-// stream past it), nc = 1024 (B block 256 x 1024 = 1 MiB stays in L2), mc = 144 (A block
-// 144 x 256 = 144 KiB, packed per task).
+// Blocks: computed at load from the cache sizes (core/gemm_blocking.h); the fallback: kc = 256
+// (A micro-panel 6 x 256 = 6 KiB stays in L1 while the B micro-panels stream past it),
+// nc = 1024 (B block 256 x 1024 = 1 MiB stays in L2), mc = 144 (A block 144 x 256 = 144 KiB,
+// packed per task).
 // Three entry points: packed A, direct A (row-major A read in place, for small GEMMs), and
 // the edge-row kernels (rows 1..5 of the tile, packed A); panels are packed by
 // x86/pack_panel_8x8.h (8 x 8 register transposes).

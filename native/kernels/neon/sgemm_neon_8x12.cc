@@ -3,8 +3,9 @@
 // (8 rows), 3 of B (12 columns) and 24 lane-indexed FMAs (vfmaq_laneq_f32): 29 of the 32
 // vector registers. Edge-row kernels: the same loop for the first 1..7 rows only. A is always
 // packed (no direct-A entry point), by the framework's portable packing, as is B.
-// Blocks: kc = 256 (A micro-panel 8 x 256 = 8 KiB stays in L1), nc = 480 (B block 256 x 480
-// = 480 KiB stays in a 1 MiB L2), mc = 128 (A block 128 KiB, packed per task).
+// Blocks: computed from the cache sizes where known (core/gemm_blocking.h), else: kc = 256
+// (A micro-panel 8 x 256 = 8 KiB stays in L1), nc = 480 (B block 256 x 480 = 480 KiB stays in
+// a 1 MiB L2), mc = 128 (A block 128 KiB, packed per task).
 #include <arm_neon.h>
 #include <stdint.h>
 

@@ -1,8 +1,9 @@
 // sgemm_scalar_4x8: portable C++ SGEMM micro-kernel (the fallback for any CPU).
 // Tile: 4 x 8 of C in a local accumulator array (32 floats; compilers keep it in registers,
 // as 8 SSE2 / NEON vectors where the baseline ISA has them).
-// Blocks: kc = 256 (A micro-panel 4 x 256 = 4 KiB stays in L1), nc = 1024 (B block 256 x 1024
-// = 1 MiB in L2), mc = 128 (A block 128 KiB, packed per task).
+// Blocks: computed from the cache sizes where known (core/gemm_blocking.h), else: kc = 256
+// (A micro-panel 4 x 256 = 4 KiB stays in L1), nc = 1024 (B block 256 x 1024 = 1 MiB in L2),
+// mc = 128 (A block 128 KiB, packed per task).
 // One entry point, packed A: panels use the framework's portable packing, and edge tiles its
 // buffer (no direct-A or edge-row kernels).
 #include <stdint.h>

@@ -8,7 +8,8 @@
 // also prefetches the cache lines of B kPrefetchB floats ahead (past the panel's end, the
 // next panel of the packed block; a prefetch never faults), so they arrive before the step
 // that loads them. The C tile is not prefetched in here: the framework does it before the
-// call, and the kernel touches C only after its depth loop.
+// call, and the kernel touches C only after its depth loop (store_tile, shared with the
+// bfloat16 tile of sbgemm_tile.h).
 #pragma once
 #include <stdint.h>
 
@@ -24,29 +25,12 @@ namespace {
 constexpr int kPrefetchB = 256;  // floats: 1 KiB, 8 depth steps of a 32-wide panel
 constexpr int kCacheLineFloats = mha::kCacheLineBytes / sizeof(float);
 
-template <class V, int MR, int NV, bool kDirectA, int kAStep = MR>
-inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
-                       float alpha, float beta) {
+// acc = 0, and C = alpha * acc + beta * C for an MR x (NV * N) tile of accumulators (beta == 0: C is not
+// read). Fully unrolled (like the kernels' loops) so the accumulators stay in registers.
+template <class V, int MR, int NV>
+__attribute__((always_inline)) inline void store_tile(const typename V::F (&acc)[MR][NV], float* c,
+                                                      int64_t ldc, float alpha, float beta) {
   constexpr int N = V::N;
-  typename V::F acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
-  for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : kAStep, b += NV * N) {
-#pragma GCC unroll 16
-    for (int o = 0; o < NV * N; o += kCacheLineFloats) __builtin_prefetch(b + kPrefetchB + o, 0, 3);
-    typename V::F bv[NV];
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + N * v);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const typename V::F ai = V::set1(kDirectA ? a[i * lda] : a[i]);
-#pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ai, bv[v], acc[i][v]);
-    }
-  }
-  // Fully unrolled (like the loops above) so the accumulators stay in registers.
   const typename V::F va = V::set1(alpha);
   if (beta == 0.0f) {
 #pragma GCC unroll 16
@@ -63,6 +47,36 @@ inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, f
         V::store(cv, V::fmadd(vb, V::load(cv), V::mul(va, acc[i][v])));
       }
   }
+}
+
+template <class V, int MR, int NV>
+__attribute__((always_inline)) inline void zero_tile(typename V::F (&acc)[MR][NV]) {
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+}
+
+template <class V, int MR, int NV, bool kDirectA, int kAStep = MR>
+inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                       float alpha, float beta) {
+  constexpr int N = V::N;
+  typename V::F acc[MR][NV];
+  zero_tile<V, MR, NV>(acc);
+  for (int64_t p = 0; p < k; ++p, a += kDirectA ? 1 : kAStep, b += NV * N) {
+#pragma GCC unroll 16
+    for (int o = 0; o < NV * N; o += kCacheLineFloats) __builtin_prefetch(b + kPrefetchB + o, 0, 3);
+    typename V::F bv[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + N * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const typename V::F ai = V::set1(kDirectA ? a[i * lda] : a[i]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ai, bv[v], acc[i][v]);
+    }
+  }
+  store_tile<V, MR, NV>(acc, c, ldc, alpha, beta);
 }
 
 // The packed-A and direct-A entry points of gemm_kernels.h for the tile MR x (NV * N).
