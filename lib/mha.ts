@@ -1,7 +1,7 @@
 // MultiHeadAttention: torch.nn.MultiheadAttention (batch-first), validated here and executed by
 // one backend's layer (backend.ts): the native addon, which packs the weights once at
 // construction, or the TypeScript reference.
-import type { LayerBackend } from './backend.js';
+import type { LayerBackend, Precision } from './backend.js';
 import { backendNamed } from './backends.js';
 import { forwardArgs } from './forward-args.js';
 import { defaultWeights } from './init.js';
@@ -14,7 +14,7 @@ import type {
 } from './mha-types.js';
 import { loadSafetensors } from './safetensors.js';
 import { stateDictOptions } from './state-dict.js';
-import type { AttentionResult, Tensor } from './types.js';
+import type { AttentionResult, AttentionWindow, RotaryOptions, Tensor } from './types.js';
 import {
   checkBoolean, checkElementCount, checkFloat32Array, checkObject, checkOneOf, checkPositiveInteger,
   invalidParameterError, STORAGE_DTYPES,
@@ -64,6 +64,17 @@ export class MultiHeadAttention {
   /** Key/value heads (grouped-query attention when fewer than numHeads). */
   readonly numKvHeads: number;
   readonly backend: Backend;
+  /** The scores' scale (1 / sqrt(headDim) unless the options gave one). */
+  readonly scale: number;
+  /** The softcap, when the layer has one. */
+  readonly softcap: number | undefined;
+  /** The sliding window, when the layer has one (an omitted side is unbounded). */
+  readonly window: Readonly<AttentionWindow> | undefined;
+  /** The rotary positions, when the layer has them, with every field resolved. */
+  readonly rotary: Readonly<Required<RotaryOptions>> | undefined;
+  /** 'bfloat16' when the layer computes at bfloat16 precision. */
+  readonly dtype: Precision;
+  readonly #alibiSlopes: Float32Array | undefined;
   /** The layer on its backend: runs validated records, writing their outputs. */
   readonly #layer: LayerBackend;
 
@@ -93,8 +104,21 @@ export class MultiHeadAttention {
     this.vDim = vDim;
     this.numKvHeads = variant.numKvHeads;
     this.backend = backend.name;
+    this.scale = variant.scale;
+    this.softcap = variant.softcap > 0 ? variant.softcap : undefined;
+    const { windowLeft: left, windowRight: right } = variant;
+    this.window = left < 0 && right < 0 ? undefined
+      : Object.freeze({ ...(left >= 0 && { left }), ...(right >= 0 && { right }) });
+    this.rotary = variant.rotary && Object.freeze({ ...variant.rotary });
+    this.dtype = variant.dtype;
+    this.#alibiSlopes = variant.alibiSlopes?.slice();
     // Either way the layer owns its weights: later changes to the caller's arrays do not affect it.
     this.#layer = backend.createLayer({ embedDim: E, numHeads: H, kDim, vDim, ...variant, ...weights });
+  }
+
+  /** The ALiBi slopes per head (a copy), when the layer has ALiBi. */
+  get alibiSlopes(): Float32Array | undefined {
+    return this.#alibiSlopes?.slice();
   }
 
   /** A layer from a state_dict (see state-dict.ts for the keys): PyTorch nn.MultiheadAttention
