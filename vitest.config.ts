@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // has, and one project per lower set forces it with MHA_NATIVE_ISA (each test file runs in a
 // fresh process, so the addon's load-time choice follows the variable).
 const PARITY = ['test/parity-native.test.ts', 'test/gemm-edges.test.ts', 'test/parity-torch.test.ts', 'test/property.test.ts',
-  'test/kv-cache.test.ts', 'test/isa.test.ts', 'test/parity-variants.test.ts', 'test/parity-variants-native.test.ts',
+  'test/kv-cache.test.ts', 'test/isa.test.ts', 'test/reduced-precision.test.ts', 'test/parity-variants.test.ts', 'test/parity-variants-native.test.ts',
   'test/packed-native.test.ts', 'test/kv-cache-native.test.ts'];
 
 function lowerKernelSets(): string[] {
