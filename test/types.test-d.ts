@@ -25,6 +25,11 @@ describe('MultiHeadAttention', () => {
       .toEqualTypeOf<MultiHeadAttention>();
     expectTypeOf(mha.headDim).toEqualTypeOf<number>();
     expectTypeOf<Backend>().toEqualTypeOf<'native' | 'reference'>();
+    const bf16 = new MultiHeadAttention({ embedDim: 4, numHeads: 2, dtype: 'bfloat16' });
+    expectTypeOf(bf16.dtype).toEqualTypeOf<'float32' | 'bfloat16'>();
+    expectTypeOf(bf16.alibiSlopes).toEqualTypeOf<Float32Array | undefined>();
+    expectTypeOf(bf16.createKVCache({ batchSize: 1, capacity: 4, dtype: 'float16' }).dtype)
+      .toEqualTypeOf<'float32' | 'float16' | 'bfloat16'>();
   });
 
   test('wrong calls do not type-check', () => {
@@ -46,6 +51,10 @@ describe('MultiHeadAttention', () => {
     mha.forward(x, x, x).output.shape = [1];
     // @ts-expect-error layer dims are read-only
     mha.embedDim = 8;
+    // @ts-expect-error a layer's dtype is 'float32' or 'bfloat16' (float16 is for caches)
+    new MultiHeadAttention({ embedDim: 4, numHeads: 2, dtype: 'float16' });
+    // @ts-expect-error the layer's options are read-only
+    mha.scale = 2;
   });
 });
 
@@ -109,7 +118,9 @@ describe('functional and runtime API', () => {
     expectTypeOf(scaledDotProductAttention(x, x, x, { isCausal: true })).toEqualTypeOf<Tensor>();
     expectTypeOf(scaledDotProductAttention(x, x, x, { out: new Float32Array(4) })).toEqualTypeOf<Tensor>();
     expectTypeOf(tensor([1, 2], [2])).toEqualTypeOf<Tensor>();
-    expectTypeOf(nativeInfo()).toEqualTypeOf<{ isa: string; threads: number; version: string }>();
+    expectTypeOf(nativeInfo()).toEqualTypeOf<{ isa: string; bf16: 'amx' | 'avx512bf16' | 'emulated'; threads: number; version: string }>();
+    expectTypeOf(matmul(x, x, { precision: 'bfloat16' })).toEqualTypeOf<Tensor>();
+    expectTypeOf(scaledDotProductAttention(x, x, x, { precision: 'float32' })).toEqualTypeOf<Tensor>();
     expectTypeOf(getNumThreads()).toEqualTypeOf<number>();
     expectTypeOf(setNumThreads).parameters.toEqualTypeOf<[number]>();
   });
@@ -127,5 +138,7 @@ describe('functional and runtime API', () => {
     scaledDotProductAttention(x, x, x, { keyPaddingMask: boolMask });
     // @ts-expect-error the thread count is a number
     setNumThreads('2');
+    // @ts-expect-error precision is 'float32' or 'bfloat16'
+    matmul(x, x, { precision: 'float16' });
   });
 });
