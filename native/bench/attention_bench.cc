@@ -78,7 +78,7 @@ void unfused(const mha_attention_args& a, float* scores) {
     mha_gemm_args g{};
     g.batch = a.heads; g.m = L; g.n = S; g.k = a.d;
     g.a = a.q + b * a.q_sb; g.lda = E; g.stride_a = a.d;
-    g.b = a.k + b * a.k_sb; g.ldb = E; g.stride_b = a.d; g.trans_b = 1;
+    g.b = static_cast<const float*>(a.k) + b * a.k_sb; g.ldb = E; g.stride_b = a.d; g.trans_b = 1;
     g.c = sc; g.ldc = S; g.stride_c = L * S;
     g.alpha = a.rule.scale;
     mha_sgemm(&g);
@@ -94,7 +94,7 @@ void unfused(const mha_attention_args& a, float* scores) {
     mha_gemm_args g{};
     g.batch = a.heads; g.m = L; g.n = a.dv; g.k = S;
     g.a = scores + b * a.heads * L * S; g.lda = S; g.stride_a = L * S;
-    g.b = a.v + b * a.v_sb; g.ldb = E; g.stride_b = a.dv;
+    g.b = static_cast<const float*>(a.v) + b * a.v_sb; g.ldb = E; g.stride_b = a.dv;
     g.c = a.out + b * a.o_sb; g.ldc = E; g.stride_c = a.dv;
     g.alpha = 1.0f;
     mha_sgemm(&g);
