@@ -114,7 +114,7 @@ class Attention {
     }
     pack_ = max_l_ >= kPackMinRows;
     bf16_ = round_ && pack_ ? bf16 : nullptr;
-    packing_ = {k, kv_format_, bf16_ != nullptr, a->d, a->dv};
+    packing_ = {k, bf16_, kv_format_, a->d, a->dv};
   }
 
   void Fused() {
@@ -285,10 +285,18 @@ class Attention {
       const mha_kv_format f = vp_ ? kPlain : kv_format_;
       return k_->pv(p, ldp, Kv(vb, j0 * ldv, f.storage), ldv, rows, n, a_->dv, acc, ldacc, f);
     }
-    const int64_t lead = j0 % 2, depth = 2 * KvPair(n + lead), ldpb = ldp + 2;
+    const int64_t lead = j0 % 2, ldpb = ldp + 2;
     for (int64_t r = 0; r < rows; ++r) packing_.RowPairs(p + r * ldp, n, lead, w.p + r * ldpb);
-    bf16_->pv(w.p, ldpb, static_cast<const mha_bf16*>(vb) + (j0 - lead) / 2 * ldv, ldv, rows, depth, a_->dv, acc,
-              ldacc);
+    PairsPV(blk, w.p, ldpb, rows, j0, 2 * KvPair(n + lead), acc, ldacc);
+  }
+
+  // The same in the pair layouts, over P's pair rows pb (ldpb apart, `depth` keys from the pair
+  // that holds key j0).
+  void PairsPV(const Block& blk, const mha_bf16* pb, int64_t ldpb, int64_t rows, int64_t j0, int64_t depth,
+               float* acc, int64_t ldacc) const {
+    int64_t ldv;
+    const mha_bf16* vb = static_cast<const mha_bf16*>(Values(blk.b, blk.kvh, &ldv));
+    bf16_->pv(pb, ldpb, vb + j0 / 2 * ldv, ldv, rows, depth, a_->dv, acc, ldacc);
   }
 
   // s[r * lds + j - j0] = q[r] . k[j] for r < rows, j in [j0, j0 + n); with K packed, one call of
@@ -329,6 +337,7 @@ class Attention {
     mha_row_masks rm;
     for (int64_t j0 = j_begin; j0 < j_end; j0 += chunk) {
       const int64_t n = std::min(chunk, j_end - j0);
+      const int64_t lead = j0 % 2, depth = 2 * KvPair(n + lead), ldpb = chunk + 2;  // pair rows of P
       Scores(blk, q, ldq, rows, j0, n, tile, chunk);
       for (int64_t r = 0; r < rows; ++r) {
         float* p = tile + r * chunk;
@@ -337,10 +346,11 @@ class Attention {
         mha::rule_row(a->rule, h, l + e.s - e.l, e.s, j0, n, &rm);
         const float mx = std::max(m[r], k_->mask_max_row(p, p, n, a->rule.scale, &rm));
         if (mx == -INFINITY) {
-          memset(p, 0, n * sizeof(float));
+          if (bf16_) memset(w.p + r * ldpb, 0, depth * sizeof(mha_bf16));
+          else memset(p, 0, n * sizeof(float));
           continue;
         }
-        const float tile_sum = k_->exp_sum_row(p, n, mx);
+        const float tile_sum = bf16_ ? bf16_->exp_sum_pairs(p, n, mx, lead, w.p + r * ldpb) : k_->exp_sum_row(p, n, mx);
         if (m[r] != mx) {
           const float alpha = expf(m[r] - mx);
           k_->scale_row(acc + r * a->dv, a->dv, alpha);
@@ -349,7 +359,11 @@ class Attention {
         }
         sum[r] += tile_sum;
       }
-      if (round_ && !bf16_)
+      if (bf16_) {
+        PairsPV(blk, w.p, ldpb, rows, j0, depth, acc, a->dv);
+        continue;
+      }
+      if (round_)
         for (int64_t r = 0; r < rows; ++r) k_->widen_row(tile + r * chunk, kv_format_rounding(), tile + r * chunk, n);
       PV(blk, tile, chunk, w, rows, j0, n, acc, a->dv);
     }

@@ -32,15 +32,15 @@ void KvPacking::StoredRowToBf16(const void* x, int64_t n, mha_bf16* y, float* st
     case MHA_STORAGE_BFLOAT16: memcpy(y, x, n * sizeof(mha_bf16)); return;
     case MHA_STORAGE_FLOAT16:
       k->widen_row(x, mha_kv_format{MHA_STORAGE_FLOAT16, 0}, stage, n);
-      k->narrow_row(stage, MHA_STORAGE_BFLOAT16, y, n);
+      pairs->round_row(stage, y, n);
       return;
-    default: k->narrow_row(static_cast<const float*>(x), MHA_STORAGE_BFLOAT16, y, n);
+    default: pairs->round_row(static_cast<const float*>(x), y, n);
   }
 }
 
 void KvPacking::RowPairs(const float* x, int64_t n, int64_t lead, mha_bf16* y) const {
   if (lead) y[0] = 0;
-  k->narrow_row(x, MHA_STORAGE_BFLOAT16, y + lead, n);
+  pairs->round_row(x, y + lead, n);
   if ((n + lead) % 2) y[n + lead] = 0;
 }
 

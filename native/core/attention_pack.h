@@ -15,8 +15,8 @@ namespace mha {
 
 struct KvPacking {
   const mha_attn_kernels* k;
+  const mha_attn_bf16_kernels* pairs;  // pair layouts on these kernels, or null: float32 layouts
   mha_kv_format format;  // how K and V are read (storage, rounding for emulated bfloat16)
-  bool pairs;            // pair layouts (the bfloat16 products) rather than float32 ones
   int64_t d, dv;
 
   // Pair rows of a depth (d, or a key count): ceil(depth / 2).

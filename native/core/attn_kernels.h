@@ -98,6 +98,12 @@ struct mha_attn_bf16_kernels {
   // even key count n.
   void (*pv)(const mha_bf16* p, int64_t ldp, const mha_bf16* v, int64_t ldv, int64_t rows,
              int64_t n, int64_t dv, float* acc, int64_t ldacc);
+  // y[i] = x[i] rounded to bfloat16 (to nearest, ties to even; NaN stays NaN) for i < n.
+  void (*round_row)(const float* x, mha_bf16* y, int64_t n);
+  // exp_sum_row's probabilities as a pair row: p[lead + j] = exp(y[j] - max) rounded to
+  // bfloat16 for j < n (lead 0 or 1: p[0] = 0 first), then a zero when lead + n is odd; returns
+  // the sum of the unrounded values (the same values exp_sum_row gives; y is left as it is).
+  float (*exp_sum_pairs)(const float* y, int64_t n, float max, int64_t lead, mha_bf16* p);
 };
 #if defined(MHA_HAVE_AVX512BF16)
 extern const mha_attn_bf16_kernels mha_attn_bf16_kernels_avx512bf16;

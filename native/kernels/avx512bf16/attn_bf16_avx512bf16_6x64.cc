@@ -9,6 +9,8 @@
 //  Blocks: a pair row of a K^T tile or of packed V is as many bytes as a float32 row of half
 //    the depth, so a column block of B (d/2 x 64 pairs, <= 16 KB for d <= 128) stays in L1
 //    while the block's row tiles pass over it.
+//  Rows: rounded to bfloat16 by vcvtne2ps2bf16 (32 floats per instruction); the probabilities
+//    go from exp straight into their pair row, 32 per step (the float32 exp of softmax_rows.h).
 #include <immintrin.h>
 #include <string.h>
 
@@ -48,6 +50,39 @@ void pv(const mha_bf16* p, int64_t ldp, const mha_bf16* v, int64_t ldv, int64_t 
   mha_simd::product<V, PairOps, true>(p, ldp, v, ldv, rows, dv, n, acc, ldacc);
 }
 
+// 32 floats rounded into y; the last step's tail of n (< 32) through k-masks.
+void store_pairs(mha_bf16* y, __m512 lo, __m512 hi) { _mm512_storeu_si512(y, (__m512i)_mm512_cvtne2ps_pbh(hi, lo)); }
+void store_tail(mha_bf16* y, __m512 v, int64_t n) { _mm256_mask_storeu_epi16(y, V::part(n), (__m256i)_mm512_cvtneps_pbh(v)); }
+
+void round_row(const float* x, mha_bf16* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) store_pairs(y + i, V::load(x + i), V::load(x + i + 16));
+  for (; i < n; i += 16) store_tail(y + i, V::load(x + i, V::part(n - i)), n - i);
+}
+
+float exp_sum_pairs(const float* y, int64_t n, float max, int64_t lead, mha_bf16* p) {
+  using mha_simd::exp_nonpositive;
+  if (lead) *p++ = 0;
+  const __m512 vmax = V::set1(max);
+  __m512 sum0 = V::zero(), sum1 = sum0;
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    const __m512 e0 = exp_nonpositive<V>(V::sub(V::load(y + j), vmax));
+    const __m512 e1 = exp_nonpositive<V>(V::sub(V::load(y + j + 16), vmax));
+    store_pairs(p + j, e0, e1);
+    sum0 = V::add(sum0, e0);
+    sum1 = V::add(sum1, e1);
+  }
+  for (; j < n; j += 16) {  // lanes past the row read as -inf: exp gives 0, the sum is unchanged
+    const __m512 e = exp_nonpositive<V>(V::sub(V::load(y + j, V::part(n - j), -INFINITY), vmax));
+    store_tail(p + j, e, n - j);
+    sum0 = V::add(sum0, e);
+  }
+  if ((lead + n) % 2) p[n] = 0;
+  return V::hsum(V::add(sum0, sum1));
+}
+
 }  // namespace
 
-extern const mha_attn_bf16_kernels mha_attn_bf16_kernels_avx512bf16 = {"attn_bf16_avx512bf16_6x64", scores, pv};
+extern const mha_attn_bf16_kernels mha_attn_bf16_kernels_avx512bf16 = {"attn_bf16_avx512bf16_6x64", scores, pv,
+                                                                       round_row, exp_sum_pairs};
