@@ -79,6 +79,20 @@ mha_attention_args interleaved_args(int64_t B, int64_t H, int64_t L, int64_t S, 
   return a;
 }
 
+// One decode step (L = 1) of B sequences against [B, Hkv, S, D] keys and values.
+mha_attention_args decode_args(int64_t B, int64_t H, int64_t Hkv, int64_t S, int64_t D, const float* q,
+                               const float* k, const float* v, float* out) {
+  mha_attention_args a{};
+  a.batch = B; a.heads = H; a.kv_heads = Hkv; a.l = 1; a.s = S; a.d = D; a.dv = D;
+  a.q = q; a.q_sb = H * D; a.q_sh = D; a.q_sl = D;
+  a.k = k; a.k_sb = Hkv * S * D; a.k_sh = S * D; a.k_ss = D;
+  a.v = v; a.v_sb = Hkv * S * D; a.v_sh = S * D; a.v_ss = D;
+  a.out = out; a.o_sb = H * D; a.o_sh = D; a.o_sl = D;
+  a.rule.scale = 1.0f / sqrtf(static_cast<float>(D));
+  a.rule.window_left = a.rule.window_right = -1;
+  return a;
+}
+
 // The unfused baseline: scores = scale * Q.K^T (one GEMM per batch entry over heads),
 // masked softmax in place, out = P.V.
 void unfused(const mha_attention_args& a, float* scores) {
@@ -167,14 +181,7 @@ void cache_decode_row(const char* name, int64_t B, int64_t H, int64_t Hkv, int64
   const int64_t D = 64;
   const auto q = random_vec(B * H * D, 4), k = random_vec(B * Hkv * S * D, 5), v = random_vec(B * Hkv * S * D, 6);
   std::vector<float> out(B * H * D);
-  mha_attention_args f32{};
-  f32.batch = B; f32.heads = H; f32.kv_heads = Hkv; f32.l = 1; f32.s = S; f32.d = D; f32.dv = D;
-  f32.q = q.data(); f32.q_sb = H * D; f32.q_sh = D; f32.q_sl = D;
-  f32.k = k.data(); f32.k_sb = Hkv * S * D; f32.k_sh = S * D; f32.k_ss = D;
-  f32.v = v.data(); f32.v_sb = Hkv * S * D; f32.v_sh = S * D; f32.v_ss = D;
-  f32.out = out.data(); f32.o_sb = H * D; f32.o_sh = D; f32.o_sl = D;
-  f32.rule.scale = 0.125f;
-  f32.rule.window_left = f32.rule.window_right = -1;
+  const mha_attention_args f32 = decode_args(B, H, Hkv, S, D, q.data(), k.data(), v.data(), out.data());
   const double values = 2.0 * B * Hkv * S * D;
   for (mha_storage storage : {MHA_STORAGE_FLOAT16, MHA_STORAGE_BFLOAT16}) {
     const std::vector<uint16_t> k16 = stored16(k, storage), v16 = stored16(v, storage);
@@ -238,14 +245,7 @@ int main(int argc, char** argv) {
     const int64_t B = 16, H = 12, S = 1024, D = 64;
     const auto q = random_vec(B * H * D, 4), k = random_vec(B * H * S * D, 5), v = random_vec(B * H * S * D, 6);
     std::vector<float> out(B * H * D);
-    mha_attention_args a{};
-    a.batch = B; a.heads = H; a.kv_heads = H; a.l = 1; a.s = S; a.d = D; a.dv = D;
-    a.q = q.data(); a.q_sb = H * D; a.q_sh = D; a.q_sl = D;
-    a.k = k.data(); a.k_sb = H * S * D; a.k_sh = S * D; a.k_ss = D;
-    a.v = v.data(); a.v_sb = H * S * D; a.v_sh = S * D; a.v_ss = D;
-    a.out = out.data(); a.o_sb = H * D; a.o_sh = D; a.o_sl = D;
-    a.rule.scale = 0.125f;
-    a.rule.window_left = a.rule.window_right = -1;
+    const mha_attention_args a = decode_args(B, H, H, S, D, q.data(), k.data(), v.data(), out.data());
     const double bytes = 2.0 * B * H * S * D * 4;
     const std::vector<uint32_t> probe(64 << 20, 1u);  // 256 MB
     for (int threads : {1, 2}) {
