@@ -19,6 +19,15 @@
 // against K in place and V is read in place. Packing goes a group of (entry, key/value head)
 // pairs at a time (about kPackBudgetBytes of packed K and V), each group packed then attended,
 // so the extra memory stays small however long the sequences are.
+// Storage and precision: packing converts K and V from their storage (core/attention_pack.h);
+// unpacked, the dots and P.V kernels read 16-bit K and V in place, widening in registers (half
+// the bytes per decode step). Under the bfloat16 precision, with packing and the bfloat16
+// products (mha_attn_bf16_kernels), K^T and V are packed in pair layouts and each block's
+// query rows and each tile's probabilities are rounded to bfloat16 rows; otherwise (emulated,
+// or unpacked) the same operands are rounded to bfloat16 values in float32 (query and
+// probability rows by widen_row, K and V as they are packed or read) for the float32 kernels.
+// The probabilities rounded are the online softmax's unnormalized exp(s - max) of each tile;
+// the row sums stay those of the unrounded values.
 #include "core/attention.h"
 
 #include <math.h>
@@ -27,6 +36,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/attention_pack.h"
 #include "core/attn_kernels.h"
 #include "core/dispatch.h"
 #include "core/mask_rows.h"
@@ -50,13 +60,15 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // of padding it does not need.
 int64_t kt_width(int64_t s) { return std::min(kTileKeys, ceil_div(s, MHA_ATTN_KT_PAD) * MHA_ATTN_KT_PAD); }
 
+constexpr mha_kv_format kPlain{MHA_STORAGE_FLOAT32, 0};
+
 // One entry (sequence) of the batch: its query and key counts, and row 0 of head 0 of each
 // operand.
 struct Entry {
   int64_t l, s;
   const float* q;
-  const float* k;
-  const float* v;
+  const void* k;  // elements of the storage
+  const void* v;
   float* o;
   int64_t key_end;  // keys from here on are blocked for every query by the key padding (<= s)
 };
@@ -70,10 +82,23 @@ struct Block {
   int64_t pos(int64_t r) const { return l0 + r % n; }
 };
 
+// A work item's rows in the calling thread's scratch: the score tile, the query rows (float32,
+// or bfloat16 rows in the pair layouts), the bfloat16 probability rows (pair layouts only),
+// then the caller's own floats.
+struct Rows {
+  float* tile;
+  float* q;
+  mha_bf16* p;
+  float* rest;
+};
+
 class Attention {
  public:
-  Attention(const mha_attention_args* a, const mha_attn_kernels* k) : k_(k), a_(a) {
+  Attention(const mha_attention_args* a, const mha_attn_kernels* k, const mha_attn_bf16_kernels* bf16)
+      : k_(k), a_(a) {
     group_ = a->heads / a->kv_heads;
+    round_ = a->precision == MHA_PRECISION_BFLOAT16;
+    kv_format_ = {a->kv_dtype, round_};
     entries_.resize(a->batch);
     for (int64_t b = 0; b < a->batch; ++b) {
       Entry& e = entries_[b];
@@ -81,13 +106,15 @@ class Attention {
       e.s = a->kv_rows ? a->kv_rows[b + 1] - a->kv_rows[b] : a->kv_lens ? a->kv_lens[b] : a->s;
       e.q = a->q + (a->q_rows ? a->q_rows[b] * a->q_sl : b * a->q_sb);
       e.o = a->out + (a->q_rows ? a->q_rows[b] * a->o_sl : b * a->o_sb);
-      e.k = a->k + (a->kv_rows ? a->kv_rows[b] * a->k_ss : b * a->k_sb);
-      e.v = a->v + (a->kv_rows ? a->kv_rows[b] * a->v_ss : b * a->v_sb);
+      e.k = Kv(a->k, a->kv_rows ? a->kv_rows[b] * a->k_ss : b * a->k_sb);
+      e.v = Kv(a->v, a->kv_rows ? a->kv_rows[b] * a->v_ss : b * a->v_sb);
       e.key_end = PaddingEnd(b, e.s);
       max_l_ = std::max(max_l_, e.l);
       flops_ += 2.0 * a->heads * e.l * e.s * (a->d + a->dv);
     }
     pack_ = max_l_ >= kPackMinRows;
+    bf16_ = round_ && pack_ ? bf16 : nullptr;
+    packing_ = {k, bf16_, kv_format_, a->d, a->dv};
   }
 
   void Fused() {
@@ -107,9 +134,8 @@ class Attention {
       const int64_t splits = max_blocks == 1 ? KeySplits(static_cast<int64_t>(items.size())) : 1;
       if (splits > 1) return FusedSplit(p0, p1, n, max_rows, splits);
       mha::parallel_for(static_cast<int64_t>(items.size()), Flops(p0, p1), [&](int64_t begin, int64_t end) {
-        float* tile = Work(max_rows * (kTileKeys + a_->d + a_->dv + 2));
-        float* qbuf = tile + max_rows * kTileKeys;
-        float* acc = qbuf + max_rows * a_->d;
+        const Rows w = Work(max_rows, kTileKeys, max_rows * (a_->dv + 2));
+        float* acc = w.rest;
         float* m = acc + max_rows * a_->dv;
         float* sum = m + max_rows;
         mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, max_rows * kTileKeys);
@@ -127,7 +153,7 @@ class Attention {
             int64_t j0, j1;
             VisibleKeys(sub, &j0, &j1);
             // A part has fewer rows than the score tile has room for: its keys go in wider chunks.
-            Stream(sub, j0, j1, max_rows * kTileKeys / rows, masks, qbuf, tile, acc, m, sum);
+            Stream(sub, j0, j1, max_rows * kTileKeys / rows, masks, w, acc, m, sum);
             Finish(sub, acc, sum);
           }
         };
@@ -149,7 +175,8 @@ class Attention {
       mha::parallel_for(items, Flops(p0, p1), [&](int64_t begin, int64_t end) {
         mha::MaskRows masks(&a->attn_mask, &a->key_padding, S);
         mha_row_masks rm;
-        float* qbuf = Work(std::min(L, kBlockRows) * a->d);
+        const int64_t max_rows = std::min(L, kBlockRows);
+        const Rows work = Work(max_rows, round_ ? S : 0, 0);
         for (int64_t it = begin; it < end; ++it) {
           const int64_t p = p0 + it / (group_ * blocks), g = it / blocks % group_, i = it % blocks;
           const int64_t b = p / a->kv_heads, kvh = p % a->kv_heads, h = kvh * group_ + g;
@@ -160,8 +187,8 @@ class Attention {
           VisibleKeys(blk, &j0, &visible);
           j0 = 0;  // the weights row is written whole: keys before the window are scored and blocked
           float* w = a->weights + ((b * a->heads + h) * L + blk.l0) * S;
-          int64_t ldq, ldv;
-          const float* q = Queries(blk, qbuf, &ldq);
+          int64_t ldq;
+          const void* q = Queries(blk, work, &ldq);
           Scores(blk, q, ldq, blk.n, 0, visible, w, S);
           for (int64_t r = 0; r < blk.n; ++r) {
             float* row = w + r * S;
@@ -175,8 +202,13 @@ class Attention {
           }
           float* o = e.o + h * a->o_sh + blk.l0 * a->o_sl;
           for (int64_t r = 0; r < blk.n; ++r) memset(o + r * a->o_sl, 0, a->dv * sizeof(float));
-          const float* vb = Values(b, kvh, &ldv);
-          k_->pv(w, S, vb, ldv, blk.n, visible, a->dv, o, a->o_sl);
+          // P.V on the probabilities as the precision takes them (the weights stay unrounded)
+          const float* probs = w;
+          if (round_ && !bf16_) {
+            for (int64_t r = 0; r < blk.n; ++r) k_->widen_row(w + r * S, kv_format_rounding(), work.tile + r * S, visible);
+            probs = work.tile;
+          }
+          PV(blk, probs, S, work, blk.n, 0, visible, o, a->o_sl);
         }
       });
     });
@@ -207,64 +239,105 @@ class Attention {
     *j1 = std::max(*j0, limit);
   }
 
-  // The block's query rows as a (pointer, row stride): in place when they are evenly strided
-  // and K is not packed, else copied contiguous into qbuf (rows x d).
-  const float* Queries(const Block& blk, float* qbuf, int64_t* ldq) const {
+  // The block's query rows as a (pointer, row stride): in place when they are evenly strided,
+  // K is not packed and the precision takes them as they are; else copied contiguous into
+  // w.q (rows x d), rounded to bfloat16 values under the bfloat16 precision, or, for the pair
+  // layouts, as bfloat16 rows of an even length (the pointer then is to mha_bf16).
+  const void* Queries(const Block& blk, const Rows& w, int64_t* ldq) const {
     const mha_attention_args* a = a_;
     const float* q = entries_[blk.b].q + blk.h0 * a->q_sh + blk.l0 * a->q_sl;
-    if (!pack_ && (blk.heads == 1 || blk.n == 1)) {
+    auto row = [&](int64_t r) { return q + (r / blk.n) * a->q_sh + (r % blk.n) * a->q_sl; };
+    if (bf16_) {
+      mha_bf16* qb = reinterpret_cast<mha_bf16*>(w.q);
+      *ldq = 2 * KvPair(a->d);
+      for (int64_t r = 0; r < blk.rows(); ++r) packing_.RowPairs(row(r), a->d, 0, qb + r * *ldq);
+      return qb;
+    }
+    if (!pack_ && !round_ && (blk.heads == 1 || blk.n == 1)) {
       *ldq = blk.heads == 1 ? a->q_sl : a->q_sh;
       return q;
     }
-    for (int64_t r = 0; r < blk.rows(); ++r)
-      memcpy(qbuf + r * a->d, q + (r / blk.n) * a->q_sh + (r % blk.n) * a->q_sl, a->d * sizeof(float));
+    for (int64_t r = 0; r < blk.rows(); ++r) k_->widen_row(row(r), kv_format_rounding(), w.q + r * a->d, a->d);
     *ldq = a->d;
-    return qbuf;
+    return w.q;
   }
 
-  // V of (entry b, key/value head kvh) as a (pointer, row stride).
-  const float* Values(int64_t b, int64_t kvh, int64_t* ldv) const {
+  // V of (entry b, key/value head kvh) as a (pointer, row stride): packed (float32 rows, or
+  // pair rows of 2 dv elements), or in place in its storage.
+  const void* Values(int64_t b, int64_t kvh, int64_t* ldv) const {
     const int64_t p = b * a_->kv_heads + kvh;
     if (vp_) {
-      *ldv = a_->dv;
+      *ldv = bf16_ ? 2 * a_->dv : a_->dv;
       return vp_ + v_offset_[p - group_begin_];
     }
     *ldv = a_->v_ss;
-    return entries_[b].v + kvh * a_->v_sh;
+    return Kv(entries_[b].v, kvh * a_->v_sh);
+  }
+
+  // acc[r * ldacc + :] += p[r * ldp + :n] . V[j0 .. j0 + n) of the block's (entry, key/value
+  // head), for r < rows; p as the precision takes it. In the pair layouts p's rows are
+  // rounded into w.p first, from the pair that holds key j0 (a leading zero when j0 is odd).
+  void PV(const Block& blk, const float* p, int64_t ldp, const Rows& w, int64_t rows, int64_t j0, int64_t n,
+          float* acc, int64_t ldacc) const {
+    int64_t ldv;
+    const void* vb = Values(blk.b, blk.kvh, &ldv);
+    if (!bf16_) {
+      const mha_kv_format f = vp_ ? kPlain : kv_format_;
+      return k_->pv(p, ldp, Kv(vb, j0 * ldv, f.storage), ldv, rows, n, a_->dv, acc, ldacc, f);
+    }
+    const int64_t lead = j0 % 2, ldpb = ldp + 2;
+    for (int64_t r = 0; r < rows; ++r) packing_.RowPairs(p + r * ldp, n, lead, w.p + r * ldpb);
+    PairsPV(blk, w.p, ldpb, rows, j0, 2 * KvPair(n + lead), acc, ldacc);
+  }
+
+  // The same in the pair layouts, over P's pair rows pb (ldpb apart, `depth` keys from the pair
+  // that holds key j0).
+  void PairsPV(const Block& blk, const mha_bf16* pb, int64_t ldpb, int64_t rows, int64_t j0, int64_t depth,
+               float* acc, int64_t ldacc) const {
+    int64_t ldv;
+    const mha_bf16* vb = static_cast<const mha_bf16*>(Values(blk.b, blk.kvh, &ldv));
+    bf16_->pv(pb, ldpb, vb + j0 / 2 * ldv, ldv, rows, depth, a_->dv, acc, ldacc);
   }
 
   // s[r * lds + j - j0] = q[r] . k[j] for r < rows, j in [j0, j0 + n); with K packed, one call of
   // the scores kernel per K^T tile the range touches, from the column where it starts.
-  void Scores(const Block& blk, const float* q, int64_t ldq, int64_t rows, int64_t j0, int64_t n, float* s,
+  void Scores(const Block& blk, const void* q, int64_t ldq, int64_t rows, int64_t j0, int64_t n, float* s,
               int64_t lds) const {
     const mha_attention_args* a = a_;
     if (!kt_) {
-      const float* kb = entries_[blk.b].k + blk.kvh * a->k_sh + j0 * a->k_ss;
-      for (int64_t r = 0; r < rows; ++r) k_->dots(q + r * ldq, kb, a->k_ss, n, a->d, s + r * lds);
+      const void* kb = Kv(entries_[blk.b].k, blk.kvh * a->k_sh + j0 * a->k_ss);
+      const float* qf = static_cast<const float*>(q);
+      for (int64_t r = 0; r < rows; ++r) k_->dots(qf + r * ldq, kb, a->k_ss, n, a->d, s + r * lds, kv_format_);
       return;
     }
     const float* kt = kt_ + kt_offset_[blk.b * a->kv_heads + blk.kvh - group_begin_];
-    const int64_t width = kt_width(entries_[blk.b].s);
+    const int64_t width = kt_width(entries_[blk.b].s), tile = packing_.kt_tile_floats(width);
     for (int64_t j = j0, m; j < j0 + n; j += m) {
       m = std::min(kTileKeys - j % kTileKeys, j0 + n - j);
-      k_->scores(q, ldq, kt + j / kTileKeys * a->d * width + j % kTileKeys, width, rows, m, a->d, s + (j - j0), lds);
+      const float* t = kt + j / kTileKeys * tile;
+      if (bf16_)
+        bf16_->scores(static_cast<const mha_bf16*>(q), ldq, reinterpret_cast<const mha_bf16*>(t) + 2 * (j % kTileKeys),
+                      2 * width, rows, m, 2 * KvPair(a->d), s + (j - j0), lds);
+      else
+        k_->scores(static_cast<const float*>(q), ldq, t + j % kTileKeys, width, rows, m, a->d, s + (j - j0), lds);
     }
   }
 
   // Online softmax of a block's rows over keys [j_begin, j_end), `chunk` keys at a time (the
-  // score tile holds rows x chunk): updates the running max m, sum and accumulator acc
-  // (rows x dv). qbuf: scratch of rows x d floats.
-  void Stream(const Block& blk, int64_t j_begin, int64_t j_end, int64_t chunk, mha::MaskRows& masks, float* qbuf,
-              float* tile, float* acc, float* m, float* sum) const {
+  // score tile w.tile holds rows x chunk): updates the running max m, sum and accumulator acc
+  // (rows x dv).
+  void Stream(const Block& blk, int64_t j_begin, int64_t j_end, int64_t chunk, mha::MaskRows& masks, const Rows& w,
+              float* acc, float* m, float* sum) const {
     const mha_attention_args* a = a_;
     const Entry& e = entries_[blk.b];
     const int64_t rows = blk.rows();
-    int64_t ldq, ldv;
-    const float* q = Queries(blk, qbuf, &ldq);
-    const float* vb = Values(blk.b, blk.kvh, &ldv);
+    float* tile = w.tile;
+    int64_t ldq;
+    const void* q = Queries(blk, w, &ldq);
     mha_row_masks rm;
     for (int64_t j0 = j_begin; j0 < j_end; j0 += chunk) {
       const int64_t n = std::min(chunk, j_end - j0);
+      const int64_t lead = j0 % 2, depth = 2 * KvPair(n + lead), ldpb = chunk + 2;  // pair rows of P
       Scores(blk, q, ldq, rows, j0, n, tile, chunk);
       for (int64_t r = 0; r < rows; ++r) {
         float* p = tile + r * chunk;
@@ -273,10 +346,11 @@ class Attention {
         mha::rule_row(a->rule, h, l + e.s - e.l, e.s, j0, n, &rm);
         const float mx = std::max(m[r], k_->mask_max_row(p, p, n, a->rule.scale, &rm));
         if (mx == -INFINITY) {
-          memset(p, 0, n * sizeof(float));
+          if (bf16_) memset(w.p + r * ldpb, 0, depth * sizeof(mha_bf16));
+          else memset(p, 0, n * sizeof(float));
           continue;
         }
-        const float tile_sum = k_->exp_sum_row(p, n, mx);
+        const float tile_sum = bf16_ ? bf16_->exp_sum_pairs(p, n, mx, lead, w.p + r * ldpb) : k_->exp_sum_row(p, n, mx);
         if (m[r] != mx) {
           const float alpha = expf(m[r] - mx);
           k_->scale_row(acc + r * a->dv, a->dv, alpha);
@@ -285,7 +359,13 @@ class Attention {
         }
         sum[r] += tile_sum;
       }
-      k_->pv(tile, chunk, vb + j0 * ldv, ldv, rows, n, a->dv, acc, a->dv);
+      if (bf16_) {
+        PairsPV(blk, w.p, ldpb, rows, j0, depth, acc, a->dv);
+        continue;
+      }
+      if (round_)
+        for (int64_t r = 0; r < rows; ++r) k_->widen_row(tile + r * chunk, kv_format_rounding(), tile + r * chunk, n);
+      PV(blk, tile, chunk, w, rows, j0, n, acc, a->dv);
     }
   }
 
@@ -308,8 +388,7 @@ class Attention {
     const int64_t part = (2 + dv) * max_rows;  // m[rows], sum[rows], acc[rows * dv]
     std::vector<float> partial(pairs * splits * part);
     mha::parallel_for(pairs * splits, Flops(p0, p1), [&](int64_t begin, int64_t end) {
-      float* tile = Work(max_rows * (kTileKeys + a->d));
-      float* qbuf = tile + max_rows * kTileKeys;
+      const Rows w = Work(max_rows, kTileKeys, 0);
       mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
       for (int64_t it = begin; it < end; ++it) {
         const Block blk = BlockOf(p0 + it / splits, 0, n);
@@ -325,7 +404,7 @@ class Attention {
         VisibleKeys(blk, &first, &visible);
         const int64_t step = ceil_div(ceil_div(std::max<int64_t>(0, visible - first), splits), kTileKeys) * kTileKeys;
         const int64_t sp = it % splits, j0 = std::min(visible, first + sp * step);
-        Stream(blk, j0, std::min(visible, j0 + step), kTileKeys, masks, qbuf, tile, acc, m, sum);
+        Stream(blk, j0, std::min(visible, j0 + step), kTileKeys, masks, w, acc, m, sum);
       }
     });
     mha::parallel_for(pairs, mha::kMergeFlopsPerFloat * pairs * splits * part, [&](int64_t begin, int64_t end) {
@@ -363,12 +442,12 @@ class Attention {
     const mha_attention_args* a = a_;
     const int64_t pairs = a->batch * a->kv_heads;
     if (!pack_) return fn(0, pairs);
-    const bool copy_v = a->v_ss != a->dv;
+    const bool copy_v = a->v_ss != a->dv || a->kv_dtype != MHA_STORAGE_FLOAT32 || round_;
     auto kt_floats = [&](int64_t p) {
       const int64_t keys = entries_[p / a->kv_heads].s;
-      return ceil_div(keys, kTileKeys) * kt_width(keys) * a->d;
+      return ceil_div(keys, kTileKeys) * packing_.kt_tile_floats(kt_width(keys));
     };
-    auto v_floats = [&](int64_t p) { return copy_v ? entries_[p / a->kv_heads].s * a->dv : 0; };
+    auto v_floats = [&](int64_t p) { return copy_v ? packing_.v_floats(entries_[p / a->kv_heads].s) : 0; };
     for (int64_t p0 = 0; p0 < pairs;) {
       int64_t p1 = p0, kt_total = 0, v_total = 0;
       kt_offset_.clear();
@@ -388,9 +467,23 @@ class Attention {
     }
   }
 
-  // The calling thread's work rows (score tile, query copy, accumulators) for one work item:
-  // kept from call to call (core/scratch.h), so items claimed one at a time allocate nothing.
-  static float* Work(int64_t floats) { return mha::scratch(mha::kScratchAttentionRows, floats); }
+  // The calling thread's work rows for one work item of up to `rows` query rows and a score
+  // tile `keys` wide, then `rest` floats: kept from call to call (core/scratch.h), so items
+  // claimed one at a time allocate nothing.
+  Rows Work(int64_t rows, int64_t keys, int64_t rest) const {
+    const int64_t tile = rows * keys, q = rows * (a_->d + 2), p = bf16_ ? rows * (keys + 2) / 2 + 1 : 0;
+    float* base = mha::scratch(mha::kScratchAttentionRows, tile + q + p + rest);
+    return {base, base + tile, reinterpret_cast<mha_bf16*>(base + tile + q), base + tile + q + p};
+  }
+
+  // base + `elements` elements of the storage (K and V), or of `storage`.
+  const void* Kv(const void* base, int64_t elements) const { return Kv(base, elements, a_->kv_dtype); }
+  static const void* Kv(const void* base, int64_t elements, mha_storage storage) {
+    return static_cast<const char*>(base) + elements * mha_storage_bytes(storage);
+  }
+  static int64_t KvPair(int64_t depth) { return mha::KvPacking::pair_rows(depth); }
+  // float32 rows as the precision takes them: rounded to bfloat16 values, or as they are.
+  mha_kv_format kv_format_rounding() const { return {MHA_STORAGE_FLOAT32, round_}; }
 
   // About the flops of attention (Q.K^T and P.V) over the pairs [p0, p1), for the pool's inline rule.
   double Flops(int64_t p0, int64_t p1) const { return flops_ * (p1 - p0) / (a_->batch * a_->kv_heads); }
@@ -419,47 +512,38 @@ class Attention {
   }
 
   // For pairs p in [p0, p1), at offsets relative to the group: the K^T tiles of (entry, key/value
-  // head), kt[tile][d][width] = k[tile * kTileKeys + j, d] (width = kt_width), zero past the
-  // entry's last key;
-  // and, when v rows are strided, its V rows contiguous.
+  // head), kt[tile][d][width] = k[tile * kTileKeys + j, d] (width = kt_width; pair rows in the
+  // pair layouts), zero past the entry's last key; and, when V is not read in place, its V
+  // rows packed (core/attention_pack.h).
   void Pack(int64_t p0, int64_t p1) {
     const mha_attention_args* a = a_;
-    const int64_t d = a->d, dv = a->dv;
+    const int64_t d = a->d;
     group_begin_ = p0;
     double copies = 0;
-    for (int64_t p = p0; p < p1; ++p) copies += entries_[p / a->kv_heads].s * double(d + dv);
+    for (int64_t p = p0; p < p1; ++p) copies += entries_[p / a->kv_heads].s * double(d + a->dv);
     mha::parallel_for(p1 - p0, mha::kCopyFlops * copies, [&](int64_t begin, int64_t end) {
+      float* stage = mha::scratch(mha::kScratchStaging, packing_.stage_floats(kTileKeys));
       for (int64_t g = begin; g < end; ++g) {
         const int64_t p = p0 + g, b = p / a->kv_heads, kvh = p % a->kv_heads;
         const Entry& e = entries_[b];
-        if (vp_)
-          for (int64_t j = 0; j < e.s; ++j)
-            memcpy(vp_ + v_offset_[g] + j * dv, e.v + kvh * a->v_sh + j * a->v_ss, dv * sizeof(float));
-        const float* kb = e.k + kvh * a->k_sh;
+        if (vp_) packing_.PackV(vp_ + v_offset_[g], Kv(e.v, kvh * a->v_sh), a->v_ss, e.s, stage);
+        const void* kb = Kv(e.k, kvh * a->k_sh);
         const int64_t width = kt_width(e.s);
         for (int64_t t = 0; t < ceil_div(e.s, kTileKeys); ++t) {
-          float* dst = kt_ + kt_offset_[g] + t * d * width;
+          float* dst = kt_ + kt_offset_[g] + t * packing_.kt_tile_floats(width);
           const int64_t m = std::min(kTileKeys, e.s - t * kTileKeys);
-          (k_->pack_kt ? k_->pack_kt : PackKtPortable)(dst, width, kb + t * kTileKeys * a->k_ss, a->k_ss, m, d);
+          packing_.PackKt(dst, width, Kv(kb, t * kTileKeys * a->k_ss), a->k_ss, m, stage);
         }
       }
     });
   }
 
-  // The pack_kt contract of core/attn_kernels.h, for kernel sets without their own: one cache
-  // line of keys at a time, so each write is a contiguous run and the source rows stay in L1.
-  static void PackKtPortable(float* kt, int64_t ldkt, const float* k, int64_t ldk, int64_t n, int64_t d) {
-    constexpr int64_t kRun = mha::kCacheLineBytes / sizeof(float);
-    for (int64_t j0 = 0; j0 < n; j0 += kRun) {
-      const int64_t keys = std::min<int64_t>(kRun, n - j0);
-      for (int64_t c = 0; c < d; ++c)
-        for (int64_t j = 0; j < keys; ++j) kt[c * ldkt + j0 + j] = k[(j0 + j) * ldk + c];
-    }
-    for (int64_t c = 0; c < d && n < ldkt; ++c) memset(kt + c * ldkt + n, 0, (ldkt - n) * sizeof(float));
-  }
-
   const mha_attn_kernels* k_;
   const mha_attention_args* a_;
+  const mha_attn_bf16_kernels* bf16_ = nullptr;  // the pair layouts' products, or null (float32 layouts)
+  bool round_ = false;             // bfloat16 precision
+  mha_kv_format kv_format_{};      // how K and V are read in place
+  mha::KvPacking packing_{};
   int64_t group_ = 1;              // query heads per key/value head
   std::vector<Entry> entries_;
   int64_t max_l_ = 0;
@@ -473,11 +557,13 @@ class Attention {
 
 }  // namespace
 
-void mha_attention_with(const mha_attn_kernels* k, const mha_attention_args* args) {
+void mha_attention_with(const mha_attn_kernels* k, const mha_attn_bf16_kernels* bf16, const mha_attention_args* args) {
   if (args->batch <= 0 || args->heads <= 0 || args->kv_heads <= 0 || args->dv <= 0) return;
-  Attention attention(args, k);
+  Attention attention(args, k, bf16);
   if (args->weights) attention.WithWeights();
   else attention.Fused();
 }
 
-void mha_attention(const mha_attention_args* args) { mha_attention_with(mha_kernels()->attn, args); }
+void mha_attention(const mha_attention_args* args) {
+  mha_attention_with(mha_kernels()->attn, mha_kernels()->attn_bf16, args);
+}

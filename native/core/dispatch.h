@@ -13,6 +13,7 @@ typedef struct mha_kernel_table {
   const mha_gemm_kernels* gemm;
   const mha_attn_kernels* attn;
   const mha_sbgemm_kernels* bf16;  // bf16->path: "amx", "avx512bf16" or "emulated"
+  const mha_attn_bf16_kernels* attn_bf16;  // the attention's bfloat16 products; NULL: emulated
 } mha_kernel_table;
 
 const mha_kernel_table* mha_kernels(void);

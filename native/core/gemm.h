@@ -16,11 +16,7 @@
 #include <stdint.h>
 
 #include "core/gemm_kernels.h"
-
-typedef enum mha_precision {
-  MHA_PRECISION_FLOAT32 = 0,
-  MHA_PRECISION_BFLOAT16 = 1,
-} mha_precision;
+#include "core/precision.h"
 
 typedef struct mha_gemm_args {
   int64_t batch, m, n, k;

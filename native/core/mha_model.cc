@@ -2,7 +2,8 @@
 // QKV GEMM for self-attention) into token-major scratch ([rows, ...], head h = column block
 // h * D, key/value heads after the query heads), rotary positions applied to the q and k
 // columns in place, attention reading heads through strides and writing the context over the
-// Q projection, and the output projection. Ragged batches are the same GEMMs over the real
+// Q projection, and the output projection. A bfloat16 model packs its weights in bfloat16 and
+// attends in the bfloat16 precision. Ragged batches are the same GEMMs over the real
 // tokens only, with the attention told where each sequence's rows are. The cached forms
 // project only the new tokens, store their K/V head-major in the cache (kv_cache.h) at each
 // sequence's own length and attend over the cache's [capacity, D] rows (strides
@@ -26,9 +27,11 @@ struct PackedFree {
 };
 using PackedB = std::unique_ptr<mha_packed_b, PackedFree>;
 
-// A torch.nn.Linear weight [out, in] packed as the right operand of x [rows, in].
-PackedB pack_linear(const float* weight, int64_t in, int64_t out) {
-  return PackedB(mha_pack_b(weight, in, 1, in, out));
+// A torch.nn.Linear weight [out, in] packed as the right operand of x [rows, in], in the
+// model's precision.
+PackedB pack_linear(mha_precision dtype, const float* weight, int64_t in, int64_t out) {
+  return PackedB(dtype == MHA_PRECISION_BFLOAT16 ? mha_pack_b_bf16(weight, in, 1, in, out)
+                                                 : mha_pack_b(weight, in, 1, in, out));
 }
 
 std::vector<float> copy_bias(const float* bias, int64_t n) {
@@ -47,6 +50,7 @@ struct mha_model {
   std::vector<float> alibi;  // [num_heads] or empty
   mha_score_rule rule;       // alibi points into the vector above; causal set per call
   mha_rotary_spec rotary;
+  mha_precision dtype;       // of the packed weights and of attention
 };
 
 mha_model* mha_model_create(const mha_model_desc* d) {
@@ -59,10 +63,11 @@ mha_model* mha_model_create(const mha_model_desc* d) {
   m->kv_dim = kv;
   m->k_dim = d->k_dim;
   m->v_dim = d->v_dim;
-  m->q_proj = pack_linear(d->q_weight, e, e);
-  m->k_proj = pack_linear(d->k_weight, d->k_dim, kv);
-  m->v_proj = pack_linear(d->v_weight, d->v_dim, kv);
-  m->out_proj = pack_linear(d->out_weight, e, e);
+  m->dtype = d->dtype;
+  m->q_proj = pack_linear(d->dtype, d->q_weight, e, e);
+  m->k_proj = pack_linear(d->dtype, d->k_weight, d->k_dim, kv);
+  m->v_proj = pack_linear(d->dtype, d->v_weight, d->v_dim, kv);
+  m->out_proj = pack_linear(d->dtype, d->out_weight, e, e);
   m->q_bias = copy_bias(d->q_bias, e);
   m->k_bias = copy_bias(d->k_bias, kv);
   m->v_bias = copy_bias(d->v_bias, kv);
@@ -72,7 +77,7 @@ mha_model* mha_model_create(const mha_model_desc* d) {
     std::copy(d->q_weight, d->q_weight + e * e, qkv.begin());
     std::copy(d->k_weight, d->k_weight + kv * e, qkv.begin() + e * e);
     std::copy(d->v_weight, d->v_weight + kv * e, qkv.begin() + (e + kv) * e);
-    m->qkv_proj = pack_linear(qkv.data(), e, e + 2 * kv);
+    m->qkv_proj = pack_linear(d->dtype, qkv.data(), e, e + 2 * kv);
     if (d->q_bias || d->k_bias || d->v_bias) {
       m->qkv_bias.assign(e + 2 * kv, 0.0f);
       if (d->q_bias) std::copy(d->q_bias, d->q_bias + e, m->qkv_bias.begin());
@@ -130,6 +135,7 @@ void attend_and_project(const mha_model* m, mha_attention_args att, float* q_pro
   att.out = q_proj; att.o_sb = att.q_sb; att.o_sh = hd; att.o_sl = ld_q;
   att.rule = m->rule;
   att.rule.causal = causal;
+  att.precision = m->dtype;
   att.weights = per_head_weights ? per_head_weights : weights;
   mha_attention(&att);
 
@@ -241,6 +247,7 @@ void mha_model_forward_cached(const mha_model* m, mha_kv_cache* cache, const mha
   att.batch = batch; att.l = a->l; att.s = a->s_max;
   att.k = cache->k; att.k_sb = m->num_kv_heads * cap * hd; att.k_sh = cap * hd; att.k_ss = hd;
   att.v = cache->v; att.v_sb = att.k_sb; att.v_sh = att.k_sh; att.v_ss = hd;
+  att.kv_dtype = cache->dtype;
   att.q_rows = a->q_rows;
   att.kv_lens = lens.data();
   att.attn_mask = a->attn_mask;

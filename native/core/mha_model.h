@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "core/kv_cache.h"
 #include "core/mask.h"
+#include "core/precision.h"
 #include "core/rotary.h"
 #include "core/score_rule.h"
 
@@ -23,6 +24,10 @@ typedef struct mha_model_desc {
   // ([num_heads] or NULL) are copied.
   mha_score_rule rule;
   mha_rotary_spec rotary;  // dim 0: none
+  // MHA_PRECISION_BFLOAT16: every projection weight packed in bfloat16 (the projections run
+  // with bfloat16 operands, core/gemm.h) and attention in the bfloat16 precision
+  // (core/attention.h); biases, softmax, masks and rotary stay float32. Zero: float32.
+  mha_precision dtype;
 } mha_model_desc;
 
 mha_model* mha_model_create(const mha_model_desc* desc);
@@ -48,8 +53,8 @@ typedef struct mha_forward_args {
 
 void mha_model_forward(const mha_model* model, const mha_forward_args* args);
 
-// Incremental decoding. The cache (created with this model's key/value heads and head size)
-// holds starts[b] valid positions of sequence b; the caller guarantees every write stays within
+// Incremental decoding. The cache (created with this model's key/value heads and head size, in
+// any dtype: attention reads it as it is stored) holds starts[b] valid positions of sequence b; the caller guarantees every write stays within
 // the capacity. Positions (rotary, ALiBi, window) count from the start of each sequence.
 
 // Projects key [batch, t, k_dim] and value [batch, t, v_dim] once and stores sequence b's t

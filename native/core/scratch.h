@@ -15,6 +15,7 @@ enum ScratchSlot {
   kScratchKeysPacked,   // attention: K^T tiles
   kScratchValuesPacked, // attention: contiguous V rows
   kScratchAttentionRows,  // attention: a work item's score tile, query rows and accumulators
+  kScratchStaging,      // attention: K and V rows converted while they are packed
   kScratchSlotCount
 };
 

@@ -89,6 +89,43 @@ struct Vec {
   }
   static Mask or_(Mask a, Mask b) { return _mm256_or_ps(a, b); }
   static F neg_inf_where(Mask m, F v) { return _mm256_blendv_ps(v, set1(-INFINITY), m); }
+
+  // 16-bit storage: F16C's vcvtph2ps / vcvtps2ph, bfloat16 by a 16-bit shift; partial accesses
+  // staged through 8-lane stack buffers (AVX2 has no 16-bit masked load or store).
+  static __m128i load16(const uint16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+  static __m128i load16(const uint16_t* p, Part m) {
+    uint16_t staged[8] = {0};
+    memcpy(staged, p, static_cast<size_t>(m.k) * sizeof(uint16_t));
+    return load16(staged);
+  }
+  static void store16(uint16_t* p, __m128i h) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), h); }
+  static void store16(uint16_t* p, __m128i h, Part m) {
+    uint16_t staged[8];
+    store16(staged, h);
+    memcpy(p, staged, static_cast<size_t>(m.k) * sizeof(uint16_t));
+  }
+  static F widen_bf16(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+  static F load_f16(const uint16_t* p) { return _mm256_cvtph_ps(load16(p)); }
+  static F load_f16(const uint16_t* p, Part m) { return _mm256_cvtph_ps(load16(p, m)); }
+  static F load_bf16(const uint16_t* p) { return widen_bf16(load16(p)); }
+  static F load_bf16(const uint16_t* p, Part m) { return widen_bf16(load16(p, m)); }
+  static __m128i f16_bits(F v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static void store_f16(uint16_t* p, F v) { store16(p, f16_bits(v)); }
+  static void store_f16(uint16_t* p, F v, Part m) { store16(p, f16_bits(v), m); }
+  static F round_bf16(F v) {  // core/bf16.h's rule on 8 lanes
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    const __m256i rounded = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb));
+    const __m256i quiet = _mm256_or_si256(u, _mm256_set1_epi32(0x00400000));
+    const __m256 r = _mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    return _mm256_and_ps(r, _mm256_castsi256_ps(_mm256_set1_epi32(int(0xffff0000u))));
+  }
+  static __m128i bf16_bits(F v) {
+    const __m256i h = _mm256_srli_epi32(_mm256_castps_si256(round_bf16(v)), 16);
+    return _mm_packus_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  }
+  static void store_bf16(uint16_t* p, F v) { store16(p, bf16_bits(v)); }
+  static void store_bf16(uint16_t* p, F v, Part m) { store16(p, bf16_bits(v), m); }
 };
 
 }  // namespace

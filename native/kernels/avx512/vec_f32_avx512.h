@@ -67,6 +67,28 @@ struct Vec {
   }
   static Mask or_(Mask a, Mask b) { return a | b; }
   static F neg_inf_where(Mask m, F v) { return _mm512_mask_mov_ps(v, m, set1(-INFINITY)); }
+
+  // 16-bit storage: vcvtph2ps / vcvtps2ph, bfloat16 by a 16-bit shift; partial by k-masks.
+  static __m256i load16(const uint16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static F load_f16(const uint16_t* p) { return _mm512_cvtph_ps(load16(p)); }
+  static F load_f16(const uint16_t* p, Part m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+  static F widen_bf16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+  static F load_bf16(const uint16_t* p) { return widen_bf16(load16(p)); }
+  static F load_bf16(const uint16_t* p, Part m) { return widen_bf16(_mm256_maskz_loadu_epi16(m, p)); }
+  static __m256i f16_bits(F v) { return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static void store_f16(uint16_t* p, F v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), f16_bits(v)); }
+  static void store_f16(uint16_t* p, F v, Part m) { _mm256_mask_storeu_epi16(p, m, f16_bits(v)); }
+  static F round_bf16(F v) {  // core/bf16.h's rule on 16 lanes
+    const __m512i u = _mm512_castps_si512(v), high = _mm512_set1_epi32(int(0xffff0000u));
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    const __m512i rounded = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb));
+    const __m512i quiet = _mm512_or_si512(u, _mm512_set1_epi32(0x00400000));
+    const __m512i r = _mm512_mask_mov_epi32(rounded, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), quiet);
+    return _mm512_castsi512_ps(_mm512_and_si512(r, high));
+  }
+  static __m256i bf16_bits(F v) { return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(round_bf16(v)), 16)); }
+  static void store_bf16(uint16_t* p, F v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), bf16_bits(v)); }
+  static void store_bf16(uint16_t* p, F v, Part m) { _mm256_mask_storeu_epi16(p, m, bf16_bits(v)); }
 };
 
 }  // namespace

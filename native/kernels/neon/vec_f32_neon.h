@@ -75,6 +75,39 @@ struct Vec {
   }
   static Mask or_(Mask a, Mask b) { return vorrq_u32(a, b); }
   static F neg_inf_where(Mask m, F v) { return vbslq_f32(m, vdupq_n_f32(-INFINITY), v); }
+
+  // 16-bit storage: vcvt_f32_f16 / vcvt_f16_f32 (rounding to nearest, the FPCR default),
+  // bfloat16 by a 16-bit shift; partial accesses staged through 4-lane stack buffers.
+  static uint16x4_t load16(const uint16_t* p, Part k) {
+    uint16_t staged[4] = {0, 0, 0, 0};
+    memcpy(staged, p, k * sizeof(uint16_t));
+    return vld1_u16(staged);
+  }
+  static void store16(uint16_t* p, uint16x4_t h, Part k) {
+    uint16_t staged[4];
+    vst1_u16(staged, h);
+    memcpy(p, staged, k * sizeof(uint16_t));
+  }
+  static F widen_f16(uint16x4_t h) { return vcvt_f32_f16(vreinterpret_f16_u16(h)); }
+  static F widen_bf16(uint16x4_t h) { return vreinterpretq_f32_u32(vshll_n_u16(h, 16)); }
+  static F load_f16(const uint16_t* p) { return widen_f16(vld1_u16(p)); }
+  static F load_f16(const uint16_t* p, Part k) { return widen_f16(load16(p, k)); }
+  static F load_bf16(const uint16_t* p) { return widen_bf16(vld1_u16(p)); }
+  static F load_bf16(const uint16_t* p, Part k) { return widen_bf16(load16(p, k)); }
+  static uint16x4_t f16_bits(F v) { return vreinterpret_u16_f16(vcvt_f16_f32(v)); }
+  static void store_f16(uint16_t* p, F v) { vst1_u16(p, f16_bits(v)); }
+  static void store_f16(uint16_t* p, F v, Part k) { store16(p, f16_bits(v), k); }
+  static F round_bf16(F v) {  // core/bf16.h's rule on 4 lanes
+    const uint32x4_t u = vreinterpretq_u32_f32(v);
+    const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    const uint32x4_t rounded = vaddq_u32(u, vaddq_u32(vdupq_n_u32(0x7fff), lsb));
+    const uint32x4_t quiet = vorrq_u32(u, vdupq_n_u32(0x00400000));
+    const uint32x4_t r = vbslq_u32(vceqq_f32(v, v), rounded, quiet);
+    return vreinterpretq_f32_u32(vandq_u32(r, vdupq_n_u32(0xffff0000u)));
+  }
+  static uint16x4_t bf16_bits(F v) { return vshrn_n_u32(vreinterpretq_u32_f32(round_bf16(v)), 16); }
+  static void store_bf16(uint16_t* p, F v) { vst1_u16(p, bf16_bits(v)); }
+  static void store_bf16(uint16_t* p, F v, Part k) { store16(p, bf16_bits(v), k); }
 };
 
 }  // namespace

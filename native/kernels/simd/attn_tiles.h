@@ -1,18 +1,22 @@
-// The attention products of core/attn_kernels.h (scores, pv, dots), written once for any
-// vector type V of vec.h.
+// The attention products of core/attn_kernels.h (scores, pv, dots) and its row conversions
+// (widen_row, narrow_row), written once for any vector type V of vec.h.
 //  scores and pv: one register tile of C (+)= A.B, kTileRows x kTileVectors vectors of
 //    accumulators, a row segment of B in kTileVectors registers, A broadcast from memory;
 //    for scores A = Q and B = K^T, for pv A = P and B = V (accumulating). One column block
 //    of B (k x kTileVectors*N, a few tens of KB) stays in L1 while every block of rows
-//    passes over it.
+//    passes over it. The tiles are written against an operand policy (FloatOps below), so
+//    the bfloat16 pair products (kernels/avx512bf16/) share them, edges included.
 //  dots (decode, one query): 4 keys at a time, N floats of d per FMA, horizontal sums at the
 //    end; K is read once, straight from memory.
+//  K and V are read as mha_kv_format says (KvLoad): float32, or 16-bit values widened in
+//    registers (half the bytes from memory per key), optionally rounded to bfloat16.
 // Column tails go through partial accesses: nothing past a row's end is read or written
 // (K^T tiles are zero-padded to MHA_ATTN_KT_PAD all the same).
 #pragma once
 #include <stdint.h>
 
 #include <array>
+#include <type_traits>
 #include <utility>
 
 #include "core/attn_kernels.h"
@@ -22,12 +26,69 @@
 namespace mha_simd {
 namespace {
 
-// c[MR x cols] = a[MR x k] . b[k x cols] (kAccumulate: c += ...), a and b row-major with row
-// strides lda and ldb, cols <= N * NV: the last vector is the partial `last`.
-template <class V, bool kAccumulate, int MR, int NV>
-void tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, float* c, int64_t ldc,
-          typename V::Part last) {
-  constexpr int N = V::N;
+// N values of a K or V operand stored as St, as float32 lanes (kRound: rounded to bfloat16).
+template <class V, mha_storage St, bool kRound>
+struct KvLoad {
+  using T = typename std::conditional<St == MHA_STORAGE_FLOAT32, float, uint16_t>::type;
+  using F = typename V::F;
+  static F rounded(F x) {
+    if constexpr (kRound && St != MHA_STORAGE_BFLOAT16) return V::round_bf16(x);
+    else return x;
+  }
+  static F load(const T* p) {
+    if constexpr (St == MHA_STORAGE_FLOAT32) return rounded(V::load(p));
+    else if constexpr (St == MHA_STORAGE_FLOAT16) return rounded(V::load_f16(p));
+    else return V::load_bf16(p);
+  }
+  static F load(const T* p, typename V::Part part) {
+    if constexpr (St == MHA_STORAGE_FLOAT32) return rounded(V::load(p, part));
+    else if constexpr (St == MHA_STORAGE_FLOAT16) return rounded(V::load_f16(p, part));
+    else return V::load_bf16(p, part);
+  }
+};
+
+// fn(KvLoad<V, ...>()) for the format f (bfloat16 storage needs no rounding).
+template <class V, class Fn>
+void with_kv_load(mha_kv_format f, Fn fn) {
+  switch (f.storage) {
+    case MHA_STORAGE_FLOAT16:
+      if (f.round_bf16) return fn(KvLoad<V, MHA_STORAGE_FLOAT16, true>());
+      return fn(KvLoad<V, MHA_STORAGE_FLOAT16, false>());
+    case MHA_STORAGE_BFLOAT16:
+      return fn(KvLoad<V, MHA_STORAGE_BFLOAT16, false>());
+    default:
+      if (f.round_bf16) return fn(KvLoad<V, MHA_STORAGE_FLOAT32, true>());
+      return fn(KvLoad<V, MHA_STORAGE_FLOAT32, false>());
+  }
+}
+
+// An operand policy says how a tile's depth steps go:
+//   kStep                   depths per multiply-add (1 here; 2 for a bfloat16 pair policy)
+//   A, B                    the element types of a and b
+//   BRow, b(p), b(p, part)  N columns of B (kStep * N elements from p; part: the leading lanes)
+//   ARow, a(p)              A's kStep elements at p in every lane
+//   madd(acc, a, b)         acc + the products of a and b, per lane
+// B's row for depths p .. p + kStep - 1 starts at b + (p / kStep) * ldb, column j's values at
+// kStep * j in it. FloatOps: float32 A, B read through a KvLoad.
+template <class V, class Load>
+struct FloatOps {
+  static constexpr int kStep = 1;
+  using A = float;
+  using B = typename Load::T;
+  using BRow = typename V::F;
+  using ARow = typename V::F;
+  static BRow b(const B* p) { return Load::load(p); }
+  static BRow b(const B* p, typename V::Part part) { return Load::load(p, part); }
+  static ARow a(const A* p) { return V::set1(*p); }
+  static typename V::F madd(typename V::F acc, ARow a, BRow b) { return V::fmadd(a, b, acc); }
+};
+
+// c[MR x cols] = a[MR x k] . b[k x cols] (kAccumulate: c += ...), a row-major with row stride
+// lda, b as the policy O lays it out, cols <= N * NV: the last vector is the partial `last`.
+template <class V, class O, bool kAccumulate, int MR, int NV>
+void tile(const typename O::A* a, int64_t lda, const typename O::B* b, int64_t ldb, int64_t k, float* c,
+          int64_t ldc, typename V::Part last) {
+  constexpr int N = V::N, S = O::kStep;
   typename V::F acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
@@ -35,16 +96,17 @@ void tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, f
     for (int v = 0; v < NV - 1; ++v) acc[r][v] = kAccumulate ? V::load(c + r * ldc + N * v) : V::zero();
     acc[r][NV - 1] = kAccumulate ? V::load(c + r * ldc + N * (NV - 1), last) : V::zero();
   }
-  for (int64_t p = 0; p < k; ++p) {
-    typename V::F bv[NV];
+  for (int64_t p = 0; p < k; p += S) {
+    const typename O::B* bp = b + p / S * ldb;
+    typename O::BRow bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV - 1; ++v) bv[v] = V::load(b + p * ldb + N * v);
-    bv[NV - 1] = V::load(b + p * ldb + N * (NV - 1), last);
+    for (int v = 0; v < NV - 1; ++v) bv[v] = O::b(bp + S * N * v);
+    bv[NV - 1] = O::b(bp + S * N * (NV - 1), last);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const typename V::F ab = V::set1(a[r * lda + p]);
+      const typename O::ARow ab = O::a(a + r * lda + p);
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(ab, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = O::madd(acc[r][v], ab, bv[v]);
     }
   }
 #pragma GCC unroll 8
@@ -55,55 +117,61 @@ void tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, f
   }
 }
 
-template <class V>
-using TileFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t,
+template <class V, class O>
+using TileFn = void (*)(const typename O::A*, int64_t, const typename O::B*, int64_t, int64_t, float*, int64_t,
                         typename V::Part);
 
-// kTiles<V, kAccumulate>[rows - 1][vectors - 1]: the tile of every smaller shape, for the edges.
-template <class V, bool kAccumulate, int MR, size_t... NV>
-constexpr std::array<TileFn<V>, sizeof...(NV)> tile_row(std::index_sequence<NV...>) {
-  return {tile<V, kAccumulate, MR, int(NV) + 1>...};
+// kTiles<V, O, kAccumulate>[rows - 1][vectors - 1]: the tile of every smaller shape, for the edges.
+template <class V, class O, bool kAccumulate, int MR, size_t... NV>
+constexpr std::array<TileFn<V, O>, sizeof...(NV)> tile_row(std::index_sequence<NV...>) {
+  return {tile<V, O, kAccumulate, MR, int(NV) + 1>...};
 }
-template <class V, bool kAccumulate, size_t... MR>
+template <class V, class O, bool kAccumulate, size_t... MR>
 constexpr auto tile_table(std::index_sequence<MR...>) {
-  return std::array<std::array<TileFn<V>, V::kTileVectors>, sizeof...(MR)>{
-      tile_row<V, kAccumulate, int(MR) + 1>(std::make_index_sequence<V::kTileVectors>())...};
+  return std::array<std::array<TileFn<V, O>, V::kTileVectors>, sizeof...(MR)>{
+      tile_row<V, O, kAccumulate, int(MR) + 1>(std::make_index_sequence<V::kTileVectors>())...};
 }
-template <class V, bool kAccumulate>
-constexpr auto kTiles = tile_table<V, kAccumulate>(std::make_index_sequence<V::kTileRows>());
+template <class V, class O, bool kAccumulate>
+constexpr auto kTiles = tile_table<V, O, kAccumulate>(std::make_index_sequence<V::kTileRows>());
 
 // c[rows x n] (+)= a[rows x k] . b[k x n], tile by tile: one column block of b at a time,
 // every row block over it.
-template <class V, bool kAccumulate>
-void product(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t rows, int64_t n,
+template <class V, class O, bool kAccumulate>
+void product(const typename O::A* a, int64_t lda, const typename O::B* b, int64_t ldb, int64_t rows, int64_t n,
              int64_t k, float* c, int64_t ldc) {
   constexpr int64_t N = V::N, MR = V::kTileRows, W = V::kTileVectors * V::N;
   for (int64_t j = 0; j < n; j += W) {
     const int64_t cols = n - j < W ? n - j : W, nv = (cols + N - 1) / N;
     const typename V::Part last = V::part(cols - N * (nv - 1));
     for (int64_t r = 0; r < rows; r += MR)
-      kTiles<V, kAccumulate>[(rows - r < MR ? rows - r : MR) - 1][nv - 1](a + r * lda, lda, b + j, ldb, k,
-                                                                          c + r * ldc + j, ldc, last);
+      kTiles<V, O, kAccumulate>[(rows - r < MR ? rows - r : MR) - 1][nv - 1](a + r * lda, lda, b + O::kStep * j, ldb,
+                                                                             k, c + r * ldc + j, ldc, last);
   }
 }
+
+template <class V>
+using PlainOps = FloatOps<V, KvLoad<V, MHA_STORAGE_FLOAT32, false>>;
 
 // s[r * lds + j] = q[r * ldq + :d] . kt[:d, j]
 template <class V>
 void scores(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t rows, int64_t n,
             int64_t d, float* s, int64_t lds) {
-  product<V, false>(q, ldq, kt, ldkt, rows, n, d, s, lds);
+  product<V, PlainOps<V>, false>(q, ldq, kt, ldkt, rows, n, d, s, lds);
 }
 
 // acc[r * ldacc + c] += sum_j p[r * ldp + j] * v[j * ldv + c]
 template <class V>
-void pv(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t rows, int64_t n,
-        int64_t dv, float* acc, int64_t ldacc) {
-  product<V, true>(p, ldp, v, ldv, rows, dv, n, acc, ldacc);
+void pv(const float* p, int64_t ldp, const void* v, int64_t ldv, int64_t rows, int64_t n,
+        int64_t dv, float* acc, int64_t ldacc, mha_kv_format f) {
+  with_kv_load<V>(f, [&](auto load) {
+    using L = decltype(load);
+    product<V, FloatOps<V, L>, true>(p, ldp, static_cast<const typename L::T*>(v), ldv, rows, dv, n, acc, ldacc);
+  });
 }
 
-// s[j] = q[:d] . k[j * ldk + :d]
-template <class V>
-void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, float* s) {
+// s[j] = q[:d] . k[j * ldk + :d], k read through L
+template <class V, class L>
+void dots_from(const float* q, const typename L::T* k, int64_t ldk, int64_t n, int64_t d, float* s) {
   using F = typename V::F;
   constexpr int64_t N = V::N;
   const int64_t dfull = d - d % N;
@@ -111,20 +179,20 @@ void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, flo
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
     F a0 = V::zero(), a1 = a0, a2 = a0, a3 = a0;
-    const float* kj = k + j * ldk;
+    const typename L::T* kj = k + j * ldk;
     for (int64_t c = 0; c < dfull; c += N) {
       const F qv = V::load(q + c);
-      a0 = V::fmadd(qv, V::load(kj + c), a0);
-      a1 = V::fmadd(qv, V::load(kj + ldk + c), a1);
-      a2 = V::fmadd(qv, V::load(kj + 2 * ldk + c), a2);
-      a3 = V::fmadd(qv, V::load(kj + 3 * ldk + c), a3);
+      a0 = V::fmadd(qv, L::load(kj + c), a0);
+      a1 = V::fmadd(qv, L::load(kj + ldk + c), a1);
+      a2 = V::fmadd(qv, L::load(kj + 2 * ldk + c), a2);
+      a3 = V::fmadd(qv, L::load(kj + 3 * ldk + c), a3);
     }
     if (dfull < d) {
       const F qv = V::load(q + dfull, tail);
-      a0 = V::fmadd(qv, V::load(kj + dfull, tail), a0);
-      a1 = V::fmadd(qv, V::load(kj + ldk + dfull, tail), a1);
-      a2 = V::fmadd(qv, V::load(kj + 2 * ldk + dfull, tail), a2);
-      a3 = V::fmadd(qv, V::load(kj + 3 * ldk + dfull, tail), a3);
+      a0 = V::fmadd(qv, L::load(kj + dfull, tail), a0);
+      a1 = V::fmadd(qv, L::load(kj + ldk + dfull, tail), a1);
+      a2 = V::fmadd(qv, L::load(kj + 2 * ldk + dfull, tail), a2);
+      a3 = V::fmadd(qv, L::load(kj + 3 * ldk + dfull, tail), a3);
     }
     s[j] = V::hsum(a0);
     s[j + 1] = V::hsum(a1);
@@ -132,19 +200,59 @@ void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, flo
     s[j + 3] = V::hsum(a3);
   }
   for (; j < n; ++j) {
-    const float* kj = k + j * ldk;
+    const typename L::T* kj = k + j * ldk;
     F a0 = V::zero();
-    for (int64_t c = 0; c < dfull; c += N) a0 = V::fmadd(V::load(q + c), V::load(kj + c), a0);
-    if (dfull < d) a0 = V::fmadd(V::load(q + dfull, tail), V::load(kj + dfull, tail), a0);
+    for (int64_t c = 0; c < dfull; c += N) a0 = V::fmadd(V::load(q + c), L::load(kj + c), a0);
+    if (dfull < d) a0 = V::fmadd(V::load(q + dfull, tail), L::load(kj + dfull, tail), a0);
     s[j] = V::hsum(a0);
   }
 }
 
-// The kernel table of one vector type: the shared row kernels and products above, and the
-// unit's own K^T packing (NULL: the core's portable loop).
+template <class V>
+void dots(const float* q, const void* k, int64_t ldk, int64_t n, int64_t d, float* s, mha_kv_format f) {
+  with_kv_load<V>(f, [&](auto load) {
+    using L = decltype(load);
+    dots_from<V, L>(q, static_cast<const typename L::T*>(k), ldk, n, d, s);
+  });
+}
+
+// y[i] = x[i] read as f says
+template <class V>
+void widen_row(const void* x, mha_kv_format f, float* y, int64_t n) {
+  with_kv_load<V>(f, [&](auto load) {
+    using L = decltype(load);
+    const typename L::T* xs = static_cast<const typename L::T*>(x);
+    int64_t i = 0;
+    for (; i + V::N <= n; i += V::N) V::store(y + i, L::load(xs + i));
+    if (i < n) V::store(y + i, L::load(xs + i, V::part(n - i)), V::part(n - i));
+  });
+}
+
+// y[i] = x[i] stored as To (16 bits)
+template <class V, mha_storage To>
+void narrow_row_to(const float* x, uint16_t* y, int64_t n) {
+  auto store = [](uint16_t* p, typename V::F v, auto... part) {
+    if constexpr (To == MHA_STORAGE_FLOAT16) V::store_f16(p, v, part...);
+    else V::store_bf16(p, v, part...);
+  };
+  int64_t i = 0;
+  for (; i + V::N <= n; i += V::N) store(y + i, V::load(x + i));
+  if (i < n) store(y + i, V::load(x + i, V::part(n - i)), V::part(n - i));
+}
+
+template <class V>
+void narrow_row(const float* x, mha_storage to, void* y, int64_t n) {
+  if (to == MHA_STORAGE_FLOAT16) narrow_row_to<V, MHA_STORAGE_FLOAT16>(x, static_cast<uint16_t*>(y), n);
+  else if (to == MHA_STORAGE_BFLOAT16) narrow_row_to<V, MHA_STORAGE_BFLOAT16>(x, static_cast<uint16_t*>(y), n);
+  else widen_row<V>(x, mha_kv_format{MHA_STORAGE_FLOAT32, 0}, static_cast<float*>(y), n);
+}
+
+// The kernel table of one vector type: the shared row kernels, products and conversions
+// above, and the unit's own K^T packing (NULL: the core's portable loop).
 template <class V>
 constexpr mha_attn_kernels attn_kernels(decltype(mha_attn_kernels::pack_kt) pack_kt) {
-  return {mask_max_row<V>, exp_sum_row<V>, scale_row<V>, scores<V>, dots<V>, pv<V>, pack_kt};
+  return {mask_max_row<V>, exp_sum_row<V>, scale_row<V>, scores<V>, dots<V>, pv<V>, pack_kt,
+          widen_row<V>, narrow_row<V>};
 }
 
 }  // namespace

@@ -22,6 +22,11 @@
 //                     >= N), lanes i < lanes_below's; the lanes (of the part) whose byte at b
 //                     is nonzero (bytes past the part are not read); v with -inf where m is set
 //   kTileRows, kTileVectors   the attention tile (attn_tiles.h): kTileRows x kTileVectors*N
+//   16-bit storage (core/storage.h), N values at p (uint16_t*), full or partial as above:
+//   load_f16(p), load_f16(p, part), load_bf16(p), load_bf16(p, part)   widened to float32
+//   store_f16(p, v), store_f16(p, v, part), store_bf16(p, v), store_bf16(p, v, part)
+//                     rounded to nearest, ties to even (NaN stays NaN, float16 overflow to inf)
+//   round_bf16(v)     v rounded to the nearest bfloat16 value, as float32 (NaN stays NaN)
 //
 // Everything in these headers has internal linkage (an anonymous namespace), so each unit gets
 // its own copy compiled with its own flags; a shared inline copy could be the AVX-512 build
