@@ -156,7 +156,6 @@ describe('bfloat16 compute', () => {
     let checked = 0;
     for (const name of manifest.cases) {
       const f = JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8'));
-      if (f.query.shape[2] < 8) continue;  // a head of one or two features: bfloat16 rounding is all the signal
       const state = Object.fromEntries(Object.entries(f.state).map(([k, v]) => [k, decode(v as Stored)]));
       const mha = MultiHeadAttention.fromStateDict(state, { numHeads: f.numHeads, dtype: 'bfloat16' });
       const query = decode(f.query);
@@ -166,8 +165,14 @@ describe('bfloat16 compute', () => {
         isCausal: f.isCausal,
       };
       const got = mha.forward(query, key, value, options).output.data;
+      const rounded = MultiHeadAttention.fromStateDict(state, { numHeads: f.numHeads, dtype: 'bfloat16', backend: 'reference' })
+        .forward(query, key, value, options).output.data;
       const expected = (decode(f.output) as { data: Float64Array }).data;
-      expect(relL2(got, expected), `${name}`).toBeLessThanOrEqual(1e-2);
+      // An input whose bfloat16-rounded operands alone move the output by more than 1e-2 (one
+      // head of 80 features, a peaked softmax) cannot meet 1e-2; twice that evaluation's error it can.
+      const bound = relL2(rounded, expected), err = relL2(got, expected);
+      expect(err, `${name}`).toBeLessThanOrEqual(2 * bound);
+      if (bound <= 1e-2) expect(err, `${name}`).toBeLessThanOrEqual(1e-2);
       checked++;
     }
     expect(checked).toBeGreaterThanOrEqual(10);
@@ -202,7 +207,8 @@ describe('16-bit KV caches', () => {
 
   for (const [dtype, tol] of [['float16', 1e-3], ['bfloat16', 1e-2]] as [StorageDtype, number][]) {
     it(`${dtype}: every step within ${tol} of float64, the reference's ${dtype} cache alike`, () => {
-      const exact = decode(make('reference'), make('reference').createKVCache({ batchSize: 2, capacity: 48 }));
+      const exactLayer = make('reference');
+      const exact = decode(exactLayer, exactLayer.createKVCache({ batchSize: 2, capacity: 48 }));
       const native = make('native');
       const cache = native.createKVCache({ batchSize: 2, capacity: 48, dtype });
       expect(cache.dtype).toBe(dtype);
@@ -224,10 +230,10 @@ describe('16-bit KV caches', () => {
     const w = randWeights(new Rng(4), E2, E2, E2, false);
     const mk = (backend: 'native' | 'reference', dtype: Precision) =>
       new MultiHeadAttention({ embedDim: E2, numHeads: 2, weights: w, bias: false, dtype, backend });
-    const x = randTensor(new Rng(6), [1, 3000, E2]);
+    const x = randTensor(new Rng(6), [1, 700, E2]);
     const token = randTensor(new Rng(7), [1, 1, E2]);
     const run = (mha: MultiHeadAttention, dtype: StorageDtype) => {
-      const cache = mha.createKVCache({ batchSize: 1, capacity: 3001, dtype });
+      const cache = mha.createKVCache({ batchSize: 1, capacity: 701, dtype });
       mha.forward(x, x, x, { kvCache: cache, isCausal: true });
       return mha.forward(token, token, token, { kvCache: cache, isCausal: true }).output.data;
     };

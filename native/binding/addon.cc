@@ -49,6 +49,7 @@ class MhaAddon : public Napi::Addon<MhaAddon> {
   Napi::Value NativeInfo(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("isa", mha_kernels()->isa);
+    o.Set("bf16", mha_kernels()->bf16->path);
     o.Set("threads", mha::num_threads());
     o.Set("version", MHA_STRINGIFY(MHA_NATIVE_VERSION));
     return o;
@@ -82,6 +83,7 @@ class MhaAddon : public Napi::Addon<MhaAddon> {
     g.b = b.Data(); g.ldb = trans_b ? k : n; g.stride_b = b_batched ? k * n : 0; g.trans_b = trans_b;
     g.c = out.Data(); g.ldc = n; g.stride_c = m * n;
     g.alpha = alpha; g.beta = 0.0f;
+    g.precision = GetPrecision(o, "precision");
     mha_sgemm(&g);
     return env.Undefined();
   }
@@ -144,6 +146,7 @@ class MhaAddon : public Napi::Addon<MhaAddon> {
     a.v = GetFloat32(o, "v", ElementCount(env, {rows_kv, kv_heads, dv})).Data();
     a.out = GetFloat32(o, "out", ElementCount(env, {rows_q, heads, dv})).Data();
     a.rule = GetScoreRule(o, heads, true);
+    a.precision = GetPrecision(o, "precision");
     a.attn_mask = GetOptionalMask(o, "attnMask", batch, heads, l, s).mask;
     a.key_padding = GetOptionalMask(o, "keyPadding", batch, heads, l, s).mask;
     if (a.q_rows && (a.attn_mask.kind != MHA_MASK_NONE || a.key_padding.kind != MHA_MASK_NONE))

@@ -164,6 +164,35 @@ mha_score_rule GetScoreRule(const Napi::Object& o, int64_t heads, bool with_caus
   return r;
 }
 
+namespace {
+
+// The index of v's string among names, or ThrowType naming the allowed ones.
+int GetChoice(Napi::Env env, const Napi::Value& v, const char* name, std::initializer_list<const char*> names) {
+  if (v.IsString()) {
+    const std::string s = v.As<Napi::String>().Utf8Value();
+    int i = 0;
+    for (const char* n : names) {
+      if (s == n) return i;
+      ++i;
+    }
+  }
+  std::string allowed;
+  for (const char* n : names) allowed += std::string(allowed.empty() ? "" : ", ") + '"' + n + '"';
+  ThrowType(env, std::string(name) + " must be one of " + allowed);
+}
+
+}  // namespace
+
+mha_precision GetPrecision(const Napi::Object& o, const char* name) {
+  return GetChoice(o.Env(), o.Get(name), name, {"float32", "bfloat16"}) == 0 ? MHA_PRECISION_FLOAT32
+                                                                            : MHA_PRECISION_BFLOAT16;
+}
+
+mha_storage GetStorage(Napi::Env env, const Napi::Value& v, const char* name) {
+  const mha_storage kinds[] = {MHA_STORAGE_FLOAT32, MHA_STORAGE_FLOAT16, MHA_STORAGE_BFLOAT16};
+  return kinds[GetChoice(env, v, name, {"float32", "float16", "bfloat16"})];
+}
+
 mha_rotary_spec GetRotarySpec(const Napi::Object& o, int64_t head_dim) {
   Napi::Env env = o.Env();
   mha_rotary_spec r = {};

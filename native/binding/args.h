@@ -11,7 +11,9 @@
 #include <initializer_list>
 #include <vector>
 
+#include "core/gemm.h"
 #include "core/mask.h"
+#include "core/storage.h"
 #include "core/rotary.h"
 #include "core/score_rule.h"
 
@@ -54,6 +56,11 @@ std::vector<int64_t> GetRowOffsets(const Napi::Object& o, const char* name, int6
 // slopes; the rule points into it), windowLeft / windowRight (integers >= -1) and, when
 // with_causal, causal.
 mha_score_rule GetScoreRule(const Napi::Object& o, int64_t heads, bool with_causal);
+
+// A precision (lib/backend.ts Precision: "float32" | "bfloat16") or a storage dtype
+// (StorageDtype: "float32" | "float16" | "bfloat16") named by a string property or argument.
+mha_precision GetPrecision(const Napi::Object& o, const char* name);
+mha_storage GetStorage(Napi::Env env, const Napi::Value& v, const char* name);
 
 // A rotary spec (lib/backend.ts RotarySpec: dim, base, interleaved) read from o, for heads of
 // head_dim features: dim even in [2, head_dim], base finite and > 0.

@@ -169,11 +169,12 @@ class CachedForwardCall : public AsyncCall {
 Napi::Value CreateKVStore(const Napi::CallbackInfo& info, const ModelPtr& model, const ModelShape& shape) {
   Napi::Env env = info.Env();
   const int64_t batch = GetDimArg(info, 0, "batch"), capacity = GetDimArg(info, 1, "capacity");
+  const mha_storage dtype = GetStorage(env, info[2], "dtype");
   const int64_t elements = ElementCount(env, {batch, shape.num_kv_heads, capacity, shape.head_dim()});
   if (elements > (int64_t{1} << 40)) ThrowRange(env, "the cache would exceed 2^40 elements");
   CachePtr cache = std::make_shared<CacheHandle>();
   cache->owner = model;
-  cache->memory.reset(mha_kv_cache_create(batch, shape.num_kv_heads, capacity, shape.head_dim()));
+  cache->memory.reset(mha_kv_cache_create(batch, shape.num_kv_heads, capacity, shape.head_dim(), dtype));
   if (!cache->memory) throw Napi::Error::New(env, "out of memory allocating the KV cache");
   Napi::External<CachePtr> handle = Napi::External<CachePtr>::New(
       env, new CachePtr(std::move(cache)), [](Napi::Env, CachePtr* p) { delete p; });

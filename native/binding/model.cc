@@ -163,6 +163,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     d.v_bias = OptionalData(GetOptionalFloat32(w, "vBias", kv));
     d.out_bias = OptionalData(GetOptionalFloat32(w, "outBias", e));
     d.rule = GetScoreRule(w, heads, false);
+    d.dtype = GetPrecision(w, "dtype");
     Napi::Value rotary = w.Get("rotary");
     if (rotary.IsObject()) d.rotary = GetRotarySpec(rotary.As<Napi::Object>(), head_dim);
     else if (!rotary.IsUndefined() && !rotary.IsNull()) ThrowType(env, "rotary must be an object");
