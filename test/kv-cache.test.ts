@@ -332,10 +332,11 @@ describe('validation', () => {
     const w = randWeights(new Rng(1), E, E, E, false);
     const Model = addon().Model;
     const desc = { embedDim: E, numHeads: H, numKvHeads: H, kDim: E, vDim: E, scale: 1, softcap: 0, windowLeft: -1,
-      windowRight: -1, ...w };
+      windowRight: -1, dtype: 'float32' as const, ...w };
     const a = new Model(desc);
     const b = new Model(desc);
-    const cache = a.createKVStore(1, 2);
+    const cache = a.createKVStore(1, 2, 'float32');
+    expect(() => a.createKVStore(1, 2, 'float64' as never)).toThrow(TypeError);
     const query = new Float32Array(E * 3);
     const call = (model: typeof a, over: object, store: object = cache) => model.forwardCached(store as typeof cache, {
       query, batch: 1, l: 1, starts: new Int32Array([0]), append: true, causal: true,
