@@ -126,10 +126,7 @@ void dots(const float* q, const float* k, int64_t ldk, int64_t n, int64_t d, flo
       a2 = V::fmadd(qv, V::load(kj + 2 * ldk + dfull, tail), a2);
       a3 = V::fmadd(qv, V::load(kj + 3 * ldk + dfull, tail), a3);
     }
-    s[j] = V::hsum(a0);
-    s[j + 1] = V::hsum(a1);
-    s[j + 2] = V::hsum(a2);
-    s[j + 3] = V::hsum(a3);
+    V::hsum4(a0, a1, a2, a3, s + j);
   }
   for (; j < n; ++j) {
     const float* kj = k + j * ldk;
