@@ -95,7 +95,7 @@ describe('bench harness (tiny workloads)', () => {
     }
     const t1 = report.results[0].cases;
     expect(t1.map((c) => c.id)).toEqual(expect.arrayContaining(
-      ['native-forward', 'native-unfused', 'native-async', 'reference', 'ort-attention', 'ort-mha', 'ort-plain']));
+      ['native-forward-out', 'native-forward', 'native-unfused', 'native-async', 'reference', 'ort-attention', 'ort-mha', 'ort-plain']));
     // the attention alone, fused and in three passes, checked against each other on T1's mask
     for (const id of ['native-attn-fused', 'native-attn-3pass']) {
       const c = t1.find((x) => x.id === id)!;
@@ -143,7 +143,8 @@ describe('bench harness (tiny workloads)', () => {
     const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
     const t1 = report.results[0].cases;
     const byId = (id: string) => t1.find((c) => c.id === id)!;
-    const pairs: [string, string][] = [['native-unfused', 'mha-native forward (fused)'],
+    const pairs: [string, string][] = [['native-forward', 'mha-native forward (fused) into options.out'],
+      ['native-unfused', 'mha-native forward (fused), new result array'],
       ['native-attn-3pass', 'mha-native attention alone: scaledDotProductAttention (fused)']];
     for (const [id, against] of pairs) {
       expect(byId(id).paired!.against).toBe(against);

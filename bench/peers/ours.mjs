@@ -89,8 +89,10 @@ function layerCalls(mod, w, inputs, backend) {
   const kv = w.self ? q : inputs.memory;
   const options = { keyPaddingMask: inputs.keyPaddingMask, isCausal: w.mask === 'causal' };
   const unfused = { ...options, needWeights: true };
+  const into = { ...options, out: new Float32Array(q.data.length) };
   return {
     forward: () => mha.forward(q, kv, kv, options).output.data,
+    forwardOut: () => mha.forward(q, kv, kv, into).output.data,
     unfused: () => mha.forward(q, kv, kv, unfused).output.data,
     forwardAsync: async () => (await mha.forwardAsync(q, kv, kv, options)).output.data,
   };
@@ -385,8 +387,14 @@ export function nativeCases(w, inputs, { loadModule }) {
       variant: `layer decode step through the KV cache (numKvHeads ${w.kvHeads}, RoPE, no biases)` })];
   }
   if (w.window) return windowCases(loadModule, w, inputs);
-  const cases = [apiCase(loadModule, { id: 'native-forward', peer, variant: 'forward (fused)', baseline: true },
-    (mod) => layerCalls(mod, w, inputs, 'native').forward)];
+  // The baseline writes into a result array it reuses (options.out), as a service that keeps its
+  // buffers does; the plain call also allocates (and first-touches) a new one each time.
+  const cases = [
+    apiCase(loadModule, { id: 'native-forward-out', peer, variant: 'forward (fused) into options.out', baseline: true },
+      (mod) => layerCalls(mod, w, inputs, 'native').forwardOut),
+    apiCase(loadModule, { id: 'native-forward', peer, variant: 'forward (fused), new result array', pairWith: 'native-forward-out' },
+      (mod) => layerCalls(mod, w, inputs, 'native').forward),
+  ];
   if (w.unfused) {
     cases.push(apiCase(loadModule, { id: 'native-unfused', peer, variant: 'forward needWeights (unfused)', pairWith: 'native-forward' },
       (mod) => layerCalls(mod, w, inputs, 'native').unfused));

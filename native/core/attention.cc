@@ -85,7 +85,8 @@ class Attention {
       e.v = a->v + (a->kv_rows ? a->kv_rows[b] * a->v_ss : b * a->v_sb);
       e.key_end = PaddingEnd(b, e.s);
       max_l_ = std::max(max_l_, e.l);
-      flops_ += 2.0 * a->heads * e.l * e.s * (a->d + a->dv);
+      flops_ += a->heads * e.l * (2.0 * e.s * (a->d + a->dv) + mha::kSoftmaxEntryFlops * e.s +
+                                  mha::kAttentionRowFlops * ceil_div(e.s, kTileKeys));
     }
     pack_ = max_l_ >= kPackMinRows;
   }
@@ -392,7 +393,8 @@ class Attention {
   // kept from call to call (core/scratch.h), so items claimed one at a time allocate nothing.
   static float* Work(int64_t floats) { return mha::scratch(mha::kScratchAttentionRows, floats); }
 
-  // About the flops of attention (Q.K^T and P.V) over the pairs [p0, p1), for the pool's inline rule.
+  // About the work of attention over the pairs [p0, p1) (Q.K^T and P.V, the softmax of every
+  // score, and each query row's cost per key tile), for the pool's inline rule.
   double Flops(int64_t p0, int64_t p1) const { return flops_ * (p1 - p0) / (a_->batch * a_->kv_heads); }
 
   // Splits of the keys per pair so that a single-block problem still gives the pool
