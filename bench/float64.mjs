@@ -4,8 +4,8 @@
 // Routes, in order, for each output a row may be compared with ('output': the workload's own
 // output; 'layerStep': W3's decode step through the layer, its cache rows' function):
 //   1. the float64 JavaScript evaluation below, where its time, predicted from its speed on a
-//      small product, fits the profile's limit for the reference backend (no dependency, the
-//      same in CI as here);
+//      small product, fits the profile's limit for the reference backend (no dependency: it
+//      runs wherever the bench runs, CI included);
 //   2. PyTorch in float64 (bench/torch_peer.py --float64) where python and torch are installed;
 //   3. otherwise mha-native's float32 output (named as such in the report): its own error is far
 //      below the reduced-precision rows' (API.md: 2e-5 against 1e-3 and up), but it is not a

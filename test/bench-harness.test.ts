@@ -596,8 +596,9 @@ describe('the int8 graphs compute quantize_dynamic\'s function (float64 simulati
           await c.setup();
           const got = await c.check();
           const init: Record<string, Int8Array | Float32Array> = {};
-          for (const f of fs.readdirSync(path.join(dir, c.id)).filter((n) => n.endsWith('.bin'))) {
-            const bytes = new Uint8Array(fs.readFileSync(path.join(dir, c.id, f)));
+          const data = path.join(dir, `${c.id}-${process.pid}`); // where the case wrote its initializers
+          for (const f of fs.readdirSync(data).filter((n) => n.endsWith('.bin'))) {
+            const bytes = new Uint8Array(fs.readFileSync(path.join(data, f)));
             const name = f.slice(0, -4);
             init[name] = /^w_?(qkv|q|k|v|out)$|_zero_point$/.test(name) ? new Int8Array(bytes.buffer) : new Float32Array(bytes.buffer);
           }

@@ -410,8 +410,10 @@ export function ortCases(w, inputs, { threads, modelsDir, dir }) {
       async setup() {
         if (!fs.existsSync(file)) throw new Error(`graph ${v.file} missing: run /usr/bin/python3 tools/gen-onnx.py`);
         let load = file;
-        if (v.initializers) { // the workload's dir when the worker gives one, else a temp dir of its own
-          dataDir = dir ? path.join(dir, v.id) : fs.mkdtempSync(path.join(os.tmpdir(), `mha-bench-${v.id}-`));
+        if (v.initializers) {
+          // under the workload's dir when the worker gives one, else a temp dir of its own; one per
+          // process (the memory child loads the same case while this one's session maps its files)
+          dataDir = dir ? path.join(dir, `${v.id}-${process.pid}`) : fs.mkdtempSync(path.join(os.tmpdir(), `mha-bench-${v.id}-`));
           load = graphWithData(file, v.initializers(), dataDir);
         }
         session = new binding.InferenceSession();
