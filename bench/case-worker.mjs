@@ -8,16 +8,20 @@
 // same machine, so the median of these ratios holds still where the round medians do not.
 // Paired against the workload's baseline: the ONNX Runtime variant with the best median in the
 // first round (one per group where ORT's variants are grouped: W6 padded, and one request at a
-// time) and each OpenBLAS variant with the widest kernels (a long-lived process serving
-// bursts); against its named counterpart (pairWith): mha-native's unfused paths, against the
-// fused ones, and the other ways mha-native runs a workload (padded, full causal), against the
-// baseline's way.
+// time; the int8 graphs) and each OpenBLAS variant with the widest kernels (a long-lived process
+// serving bursts); against its named counterpart (pairWith): mha-native's unfused paths, against
+// the fused ones, the other ways mha-native runs a workload (padded, full causal, reduced
+// precision), against the baseline's way; and a case with pairWithOrt (the bfloat16 layer) also
+// against each ORT group's best.
+// A workload with `reduced` (reduced-precision rows) also gets a float64 expectation
+// (float64.mjs) before its cases are built: every row's relative L2 error against it.
 // Usage: node case-worker.mjs <dir>/job.json            (the workload)
 //        node case-worker.mjs <dir>/job.json <caseId>   (peak RSS growth of one call, fresh process)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { float64Expectation } from './float64.mjs';
 import { peakRssGrowth } from './memory.mjs';
 import { openblasCases } from './peers/openblas.mjs';
 import { ortCases } from './peers/ort.mjs';
@@ -84,8 +88,36 @@ function checkBaseline(cases) {
   return cases.find((c) => c.baseline && c.status === 'ok') ?? cases.find(ownsOutput);
 }
 
-async function prepare(cases) {
-  const outputs = new Map();
+/** The float64 output a case is compared with: its own `float64` name, else 'output' for a case
+ * computing the workload's output (no `work` or `expected` of its own). */
+const float64Name = (c) => c.float64 ?? (!c.work && !c.expected ? 'output' : undefined);
+
+/** Each case's relative L2 error against the workload's float64 expectation (float64.mjs). An
+ * output without a float64 route stands in mha-native's float32 one: the baseline's for
+ * 'output', the float32 row's own expected output for another name; that row is not compared
+ * with itself. */
+function compareFloat64(cases, outputs, expectedOutputs, f64, baseline) {
+  const stands = {};
+  for (const [name, entry] of Object.entries(f64)) {
+    if (entry.data) continue;
+    const own = cases.find((c) => c.status === 'ok' && c.peer === 'mha-native' && !c.precision && float64Name(c) === name
+      && (name === 'output' ? c === baseline : expectedOutputs.has(c)));
+    if (own) stands[name] = { case: own, data: name === 'output' ? outputs.get(own) : expectedOutputs.get(own) };
+  }
+  for (const [c, out] of outputs) {
+    const name = float64Name(c);
+    const entry = name && f64[name];
+    if (!entry) continue;
+    const ref = entry.data ?? stands[name]?.data;
+    if (!ref || (stands[name]?.case === c && name === 'output')) continue;
+    c.relL2f64 = relativeL2(out, ref);
+    c.float64Label = entry.label;
+    progress(`float64 ${c.peer} ${c.variant}: rel L2 ${c.relL2f64.toExponential(2)} vs ${entry.label}`);
+  }
+}
+
+async function prepare(cases, f64) {
+  const outputs = new Map(), expectedOutputs = new Map();
   for (const c of cases) {
     if (c.inapplicable) { c.status = 'n/a'; c.reason = c.inapplicable; continue; }
     if (c.unavailable) { c.status = 'missing'; c.reason = c.unavailable; continue; }
@@ -132,6 +164,7 @@ async function prepare(cases) {
     const against = c === baseline ? reference : baseline;
     if (c.expected) { // a case doing other work than the workload's brings its own expected output
       const { label, output } = await c.expected();
+      expectedOutputs.set(c, output);
       c.checkedAgainst = label;
       c.relL2 = relativeL2(out, output);
     } else {
@@ -139,12 +172,16 @@ async function prepare(cases) {
       c.checkedAgainst = `${against.peer} ${against.variant}`;
       c.relL2 = relativeL2(out, outputs.get(against));
     }
-    if (!(c.relL2 <= CHECK_TOLERANCE)) {
+    // a reduced-precision row has its own tolerance (API.md's bound for its precision)
+    const tolerance = c.tolerance ?? CHECK_TOLERANCE;
+    if (!(c.relL2 <= tolerance)) {
       c.status = 'failed';
-      c.reason = `output differs from ${c.checkedAgainst}: rel L2 ${c.relL2.toExponential(2)}`;
+      c.reason = `output differs from ${c.checkedAgainst}: rel L2 ${c.relL2.toExponential(2)}`
+        + `${c.tolerance ? ` (above ${c.tolerance} for ${c.precision})` : ''}`;
     }
     progress(`check ${c.peer} ${c.variant}: rel L2 ${c.relL2.toExponential(2)} vs ${c.checkedAgainst}${c.status === 'failed' ? ' FAILED' : ''}`);
   }
+  if (f64) compareFloat64(cases, outputs, expectedOutputs, f64, baseline);
 }
 
 async function measureRounds(cases) {
@@ -206,13 +243,19 @@ function pairings(cases) {
     const against = ok.find((x) => x.id === c.pairWith);
     if (against) list.push([c, against]);
   }
+  for (const c of ok.filter((x) => x.pairWithOrt)) {
+    for (const ortBest of ortBestPerGroup(ok)) list.push([c, ortBest, 'ort']);
+  }
   return list;
 }
+
+const pairKey = (c, against) => `${c.id} / ${against.id}`;
 
 /** Paired timing, spread over the rounds (the machine's slow and fast stretches last seconds):
  * after each round, each pairing (pairings(), chosen after the first round) runs alternating
  * bursts for its share of the time; finish() sets c.paired = { against, burstSeconds, ratio:
- * summarize() of t_c / t_against per pair, over all rounds }. */
+ * summarize() of t_c / t_against per pair, over all rounds }, and for the pairings with ORT's
+ * group bests (pairWithOrt) c.pairedOrt = [{ against, group, precision, burstSeconds, ratio }]. */
 function pairedTiming(cases) {
   let list;
   const servers = new Map(), ratios = new Map();
@@ -227,8 +270,9 @@ function pairedTiming(cases) {
     };
     const mine = () => timed(() => (server ? server.burst(PAIR_BURST_SECONDS) : burstMedian(() => c.runOnce(), PAIR_BURST_SECONDS)));
     const theirs = () => timed(() => burstMedian(() => against.runOnce(), PAIR_BURST_SECONDS));
-    const r = ratios.get(c) ?? [];
-    ratios.set(c, r);
+    const key = pairKey(c, against);
+    const r = ratios.get(key) ?? [];
+    ratios.set(key, r);
     settle(pids);
     const start = performance.now();
     do { // the order alternates from pair to pair
@@ -256,12 +300,14 @@ function pairedTiming(cases) {
     },
     finish() {
       for (const server of servers.values()) server.close();
-      for (const [c, against] of list ?? []) {
-        const r = ratios.get(c);
+      for (const [c, against, kind] of list ?? []) {
+        const r = ratios.get(pairKey(c, against));
         if (c.pairedError || !r?.length) continue;
-        c.paired = { against: `${against.peer} ${against.variant}`, burstSeconds: PAIR_BURST_SECONDS, ratio: summarize(r) };
+        const paired = { against: `${against.peer} ${against.variant}`, burstSeconds: PAIR_BURST_SECONDS, ratio: summarize(r) };
+        if (kind === 'ort') (c.pairedOrt ??= []).push({ ...paired, group: against.group, precision: against.precision });
+        else c.paired = paired;
         progress(`paired ${c.peer} ${c.variant} / ${against.peer} ${against.variant}: median `
-          + `${c.paired.ratio.median.toFixed(3)} over ${r.length} pairs`);
+          + `${paired.ratio.median.toFixed(3)} over ${r.length} pairs`);
       }
     },
   };
@@ -295,22 +341,26 @@ async function memoryChild(caseId) {
 
 async function main() {
   const inputs = readInputs(job.dir);
+  const f64 = w.reduced ? float64Expectation(w, inputs, { python: job.python, dir: job.dir, threads: job.threads,
+    isa: job.probes.isa, limitSeconds: job.profile.referenceLimitSeconds, log: progress }) : undefined;
   const cases = buildCases(inputs);
-  await prepare(cases);
+  await prepare(cases, f64);
   await measureRounds(cases);
   if (w.memory) await measureMemory(cases);
   for (const c of cases) await c.close?.();
   const work = workCount(w);
   const result = {
     id: job.id, workload: w, flops: work.flops, bytes: work.bytes, bytesLabel: work.bytesLabel, tokens: work.tokens,
+    float64: f64 && Object.fromEntries(Object.entries(f64).map(([name, e]) => [name, e.label])),
     cases: cases.map((c) => ({
-      id: c.id, peer: c.peer, variant: c.variant, group: c.group, baseline: Boolean(c.baseline), version: c.version,
-      status: c.status, reason: c.reason,
-      relL2: c.relL2, checkedAgainst: c.checkedAgainst, estimate: c.estimate, work: c.work,
+      id: c.id, peer: c.peer, variant: c.variant, group: c.group, precision: c.precision, baseline: Boolean(c.baseline),
+      version: c.version, status: c.status, reason: c.reason,
+      relL2: c.relL2, checkedAgainst: c.checkedAgainst, relL2f64: c.relL2f64, float64Label: c.float64Label,
+      estimate: c.estimate, work: c.work, bytes: c.bytes,
       stats: c.status === 'ok' ? summarize(c.samples) : undefined,
       samples: c.status === 'ok' ? c.samples : undefined,
       peakRssGrowthBytes: c.peakRssGrowthBytes, memoryError: c.memoryError,
-      paired: c.paired, pairedError: c.pairedError,
+      paired: c.paired, pairedOrt: c.pairedOrt, pairedError: c.pairedError,
     })),
   };
   fs.writeFileSync(path.join(job.dir, 'result.json'), JSON.stringify(result));

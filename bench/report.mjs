@@ -13,12 +13,15 @@ export function buildRows(results, peaks) {
     if (r.error) rows.push({ workload: r.id, peer: 'worker', variant: 'all cases', status: 'failed', reason: r.error });
     const ok = r.cases.filter((c) => c.status === 'ok');
     const ortOk = ok.filter((c) => c.peer === 'onnxruntime').sort((a, b) => a.stats.median - b.stats.median);
-    const ort = ortOk[0]; // the best overall; with groups (W6) also each group's best
+    // the best float32 variant ("ORT best"; the int8 graphs compute something else); with groups
+    // (W6, the int8 graphs) also each group's best
+    const ort = ortOk.find((c) => !c.precision);
     const groupBest = new Set([...new Map([...ortOk].reverse().map((c) => [c.group, c])).values()]);
     const ref = ok.find((c) => c.peer === 'reference');
     for (const c of r.cases) {
       const median = c.stats?.median;
-      const { flops, bytes } = c.work ?? r; // a case doing other work carries its own counts
+      const { flops } = c.work ?? r; // a case doing other work carries its own counts
+      const bytes = c.bytes ?? (c.work ?? r).bytes; // a reduced-precision step reads fewer bytes
       const gflops = median ? flops / median / 1e9 : undefined;
       const gbps = median && bytes ? bytes / median / 1e9 : undefined;
       const comparable = median && !c.work; // speed-ups only between calls doing the same work
@@ -26,14 +29,16 @@ export function buildRows(results, peaks) {
       const tokens = c.work ? c.work.tokens : r.tokens;
       const tokensPerSec = median && tokens ? tokens / median : undefined;
       rows.push({
-        workload: r.id, peer: c.peer, variant: c.variant, group: c.group, isBaseline: c.baseline, status: c.status, reason: c.reason,
+        workload: r.id, peer: c.peer, variant: c.variant, group: c.group, precision: c.precision, isBaseline: c.baseline,
+        status: c.status, reason: c.reason,
         ortBest: groupBest.has(c), ortBestOverall: c === ort, median, stats: c.stats, gflops,
         pctPeak: gflops !== undefined && peaks ? (gflops / peaks.fmaGflops) * 100 : undefined,
         gbps, pctBandwidth: gbps !== undefined && peaks ? (gbps / peaks.readGBps) * 100 : undefined, tokensPerSec,
         vsOrtBest: comparable && ort ? ort.stats.median / median : undefined,
         vsReference: comparable && ref ? ref.stats.median / median : undefined,
         peakRssMiB: c.peakRssGrowthBytes !== undefined ? c.peakRssGrowthBytes / 2 ** 20 : undefined,
-        relL2: c.relL2, checkedAgainst: c.checkedAgainst, version: c.version, paired: c.paired, pairedError: c.pairedError,
+        relL2: c.relL2, checkedAgainst: c.checkedAgainst, relL2f64: c.relL2f64, float64Label: c.float64Label,
+        version: c.version, paired: c.paired, pairedOrt: c.pairedOrt, pairedError: c.pairedError,
       });
     }
   }
@@ -41,7 +46,9 @@ export function buildRows(results, peaks) {
 }
 
 const HEADER = ['workload', 'backend / peer', 'median ms', 'IQR ms', 'min–max ms', 'GFLOP/s', '% peak',
-  'GB/s (% BW), tokens/s', 'vs ORT best', 'vs ref', 'peak RSS MiB', 'rel L2', 'status'];
+  'GB/s (% BW), tokens/s', 'vs ORT best', 'vs ref', 'peak RSS MiB', 'rel L2', 'rel L2 vs float64', 'status'];
+const STATUS = HEADER.length - 1;
+const exp = (x) => (x === undefined ? '' : x.toExponential(1));
 
 function cells(row) {
   const s = row.stats;
@@ -51,8 +58,7 @@ function cells(row) {
     fixed(row.pctPeak),
     [row.gbps !== undefined ? `${fixed(row.gbps)} (${fixed(row.pctBandwidth, 0)}%)` : '',
       row.tokensPerSec !== undefined ? `${fixed(row.tokensPerSec, 0)} tok/s` : ''].filter(Boolean).join(', '),
-    times(row.vsOrtBest), times(row.vsReference), fixed(row.peakRssMiB),
-    row.relL2 === undefined ? '' : row.relL2.toExponential(1),
+    times(row.vsOrtBest), times(row.vsReference), fixed(row.peakRssMiB), exp(row.relL2), exp(row.relL2f64),
     row.status === 'ok' ? 'ok' : `${row.status}: ${row.reason}`,
   ];
 }
@@ -60,8 +66,8 @@ function cells(row) {
 /** Fixed-width table for stdout. */
 export function textTable(rows) {
   const body = rows.map(cells);
-  const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => (i === 12 ? 0 : r[i].length))));
-  const line = (r) => r.map((c, i) => (i === 12 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => (i === STATUS ? 0 : r[i].length))));
+  const line = (r) => r.map((c, i) => (i === STATUS ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(HEADER), line(widths.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }
 
@@ -98,7 +104,7 @@ function summary(results, rows) {
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
       + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | `
-      + `${times(pairedWithBaseline(ort?.paired ? ort : mine.find((x) => x.peer === 'onnxruntime' && x.paired), ours))} | `
+      + `${times(pairedWithBaseline(ort?.paired ? ort : mine.find((x) => x.peer === 'onnxruntime' && !x.precision && x.paired), ours))} | `
       + `${times(closestOpenblas(mine)?.paired.ratio.median)} |`);
   }
   lines.push('', '"Paired": mha-native and the peer (ORT\'s variant with the best median in the first round; OpenBLAS with '
@@ -109,13 +115,68 @@ function summary(results, rows) {
   return lines;
 }
 
+/** Speed-up (t_other / t_this) from a pairing of this row against the other, or undefined. */
+const pairedSpeedup = (paired) => (paired ? 1 / paired.ratio.median : undefined);
+
+/** The ORT pairing of a row (pairWithOrt) against ORT's float32 best (no precision) or its int8 best. */
+const ortPairing = (row, precision) => row.pairedOrt?.find((p) => p.precision === precision);
+
+/** The reduced-precision section: per workload with reduced-precision rows, each mha-native row in
+ * another precision next to its float32 counterpart and ONNX Runtime's bests, paired, with its
+ * error against float64 and that of ORT's best int8 variant. */
+function reducedPrecision(results, rows) {
+  const withReduced = results.filter((r) => r.float64);
+  if (!withReduced.length) return [];
+  const lines = ['## Reduced precision', '',
+    '| workload | mha-native row | median ms | vs its float32, paired | vs ORT float32 best, paired | vs ORT int8 best, paired '
+    + '| rel L2 vs float64 | ORT int8 best: rel L2 vs float64 | error / ORT int8\'s | status |',
+    '|---|---|---|---|---|---|---|---|---|---|'];
+  const ortLines = [];
+  for (const r of withReduced) {
+    const mine = rows.filter((x) => x.workload === r.id);
+    const int8 = mine.find((x) => x.ortBest && x.precision === 'int8');
+    for (const row of mine.filter((x) => x.peer === 'mha-native' && x.precision)) {
+      const ratio = int8?.relL2f64 && row.relL2f64 !== undefined ? row.relL2f64 / int8.relL2f64 : undefined;
+      lines.push(`| ${r.id} | ${mdEscape(row.variant)} | ${ms(row.median)} | ${times(pairedSpeedup(row.paired))} | `
+        + `${times(pairedSpeedup(ortPairing(row, undefined)))} | ${times(pairedSpeedup(ortPairing(row, 'int8')))} | `
+        + `${exp(row.relL2f64)} | ${int8 ? exp(int8.relL2f64) : ''} | ${ratio === undefined ? '' : ratio.toFixed(2)} | `
+        + `${row.status === 'ok' ? 'ok' : mdEscape(`${row.status}: ${row.reason}`)} |`);
+    }
+    if (int8) {
+      const f32 = mine.find((x) => x.ortBestOverall);
+      // the int8 variant paired with mha-native's baseline: the group's best after the first round
+      const paired = mine.find((x) => x.precision === 'int8' && x.paired);
+      ortLines.push(`| ${r.id} | ${mdEscape(int8.variant)} | ${ms(int8.median)} | ${f32 ? times(f32.median / int8.median) : ''} | `
+        + `${exp(int8.relL2f64)} | ${f32 ? exp(f32.relL2f64) : ''} | `
+        + `${paired ? `${times(paired.paired.ratio.median)}${paired === int8 ? '' : ` (${mdEscape(paired.variant)})`}` : ''} |`);
+    }
+  }
+  lines.push('', '"vs …, paired": speed-ups (the other\'s time / this row\'s, > 1 = this row is faster), each the median over '
+    + 'alternating bursts of the two (see the summary\'s note); "its float32" is the same call in float32 (the layer\'s '
+    + 'forward into options.out, or the decode step through a float32 cache). "error / ORT int8\'s": this row\'s rel L2 '
+    + 'against float64 divided by that of ORT\'s fastest int8 variant. Targets of issue #22 (item 6), on a CPU with '
+    + 'AVX512-BF16: bfloat16 W1, W2 and W5 at least 1.8× their float32 and 2× ORT float32\'s best, at least 0.8× ORT int8\'s '
+    + 'best (within 1.25× of its time) at a quarter of its error or less; W3 with a float16 cache at least 1.7× the float32 cache.');
+  if (ortLines.length) {
+    lines.push('', '| workload | ORT int8 best | median ms | vs ORT float32 best | rel L2 vs float64 | ORT float32 best: rel L2 vs float64 '
+      + '| mha-native float32 vs ORT int8, paired |', '|---|---|---|---|---|---|---|', ...ortLines, '',
+      'The int8 variant timed paired is the group\'s fastest in the first round (named when another was faster over all rounds).');
+  }
+  lines.push('', 'Float64 expectations (every row\'s "rel L2 vs float64"):', '',
+    ...withReduced.flatMap((r) => Object.entries(r.float64).map(([name, label]) => `- ${r.id} ${name}: ${label}`)));
+  return lines;
+}
+
 /** The paired timings of one workload's cases (or why one failed), a line each. */
 function pairedLines(rows) {
-  return rows.filter((x) => x.paired || x.pairedError).map((x) => {
-    if (!x.paired) return `Paired timing of ${x.peer}: ${x.variant} failed: ${x.pairedError}`;
-    const r = x.paired.ratio;
-    return `Paired: ${x.peer}: ${x.variant} against ${x.paired.against}, ${r.n} pairs of alternating `
-      + `${x.paired.burstSeconds * 1e3} ms bursts: time ratio median ${r.median.toFixed(3)} (IQR ${r.q1.toFixed(3)}–${r.q3.toFixed(3)}).`;
+  const line = (x, paired) => {
+    const r = paired.ratio;
+    return `Paired: ${x.peer}: ${x.variant} against ${paired.against}, ${r.n} pairs of alternating `
+      + `${paired.burstSeconds * 1e3} ms bursts: time ratio median ${r.median.toFixed(3)} (IQR ${r.q1.toFixed(3)}–${r.q3.toFixed(3)}).`;
+  };
+  return rows.filter((x) => x.paired || x.pairedOrt || x.pairedError).flatMap((x) => {
+    if (x.pairedError) return [`Paired timing of ${x.peer}: ${x.variant} failed: ${x.pairedError}`];
+    return [...(x.paired ? [line(x, x.paired)] : []), ...(x.pairedOrt ?? []).map((p) => line(x, p))];
   });
 }
 
@@ -139,15 +200,22 @@ export function markdown(report, svgFile) {
     + 'rows: K+V bytes per step; W7: its four projection weights plus K/V). tokens/s: new tokens per second of a decode '
     + 'step, W6\'s real tokens per second. With grouped ORT variants (W6: padded, one request at a time) each group\'s best '
     + 'is marked and timed paired; "vs ORT best" is against the fastest of all. '
-    + '"vs ORT best" and "vs ref" are speed-ups (their median / this median; > 1 = faster). rel L2 = '
-    + '‖out − baseline‖/‖baseline‖ against mha-native (its own row: against the reference). Peak RSS = growth of VmHWM '
-    + 'during the first call in a fresh process (W2).', '');
+    + '"vs ORT best" and "vs ref" are speed-ups (their median / this median; > 1 = faster); ORT best is its fastest '
+    + 'float32 variant (its int8 graphs are a group of their own, marked apart). rel L2 = '
+    + '‖out − baseline‖/‖baseline‖ against mha-native (its own row: against the reference). "rel L2 vs float64" (the '
+    + 'workloads with reduced-precision rows): against a float64 evaluation of the same function, named in the '
+    + '"Reduced precision" section. Peak RSS = growth of VmHWM during the first call in a fresh process (W2).', '');
   out.push(...summary(results, rows), '');
+  const reduced = reducedPrecision(results, rows);
+  if (reduced.length) out.push(...reduced, '');
   for (const r of results) {
     out.push(`## ${r.id} — ${r.workload.title}`, '', `${describe(r.workload)}; ${(r.flops / 1e9).toPrecision(4)} GFLOP per call`
       + `${r.bytes ? `, ${(r.bytes / 2 ** 20).toFixed(1)} MiB of ${r.bytesLabel ?? 'K+V read per step'}` : ''}`
       + `${r.stealPct === undefined ? '' : `; hypervisor steal while it ran: ${r.stealPct.toFixed(0)}% of CPU time`}.`, '');
     if (r.error) { out.push(`Worker failed: ${r.error}`, ''); continue; }
+    if (r.float64) {
+      out.push(`Float64 expectation: ${Object.entries(r.float64).map(([name, label]) => `${name}: ${label}`).join('; ')}.`, '');
+    }
     out.push(`| ${HEADER.slice(1).join(' | ')} |`, `|${HEADER.slice(1).map(() => '---').join('|')}|`);
     for (const row of rows.filter((x) => x.workload === r.id)) out.push(`| ${cells(row).slice(1).map(mdEscape).join(' | ')} |`);
     out.push('');

@@ -4,7 +4,10 @@
 const SERIES = [
   { name: 'mha-native', color: '#1f77b4', pick: (rows) => rows.find((r) => r.peer === 'mha-native' && r.isBaseline) },
   { name: 'mha-native unfused', color: '#9ecae1', pick: (rows) => rows.find((r) => r.variant.includes('unfused')) },
+  { name: 'mha-native bfloat16', color: '#17becf',
+    pick: (rows) => rows.find((r) => r.peer === 'mha-native' && r.precision === 'bfloat16') },
   { name: 'ONNX Runtime (best)', color: '#ff7f0e', pick: (rows) => rows.find((r) => r.ortBestOverall) },
+  { name: 'ONNX Runtime int8 (best)', color: '#ffbb78', pick: (rows) => rows.find((r) => r.ortBest && r.precision === 'int8') },
   { name: 'PyTorch', color: '#d62728', pick: (rows) => rows.find((r) => r.peer === 'pytorch') },
   { name: 'OpenBLAS (best)', color: '#2ca02c', pick: (rows) => best(rows.filter((r) => r.peer === 'openblas')) },
   { name: 'TS reference', color: '#7f7f7f', pick: (rows) => rows.find((r) => r.peer === 'reference') },
@@ -66,10 +69,10 @@ export function chart(rows, peakGflops, title) {
     parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(peakGflops).toFixed(1)}" y2="${y(peakGflops).toFixed(1)}" stroke="black" stroke-dasharray="6 4"/>`,
       `<text x="${W - right - 4}" y="${(y(peakGflops) - 5).toFixed(1)}" text-anchor="end">measured FMA peak ${num(peakGflops)} GFLOP/s</text>`);
   }
-  used.forEach((s, i) => { // legend
-    const x = left + i * 150;
-    parts.push(`<rect x="${x}" y="${H - 40}" width="12" height="12" fill="${s.color}"/>`,
-      `<text x="${x + 16}" y="${H - 30}">${esc(s.name)}</text>`);
+  used.forEach((s, i) => { // legend, five entries a line
+    const x = left + (i % 5) * 180, yl = H - 48 + Math.floor(i / 5) * 18;
+    parts.push(`<rect x="${x}" y="${yl}" width="12" height="12" fill="${s.color}"/>`,
+      `<text x="${x + 16}" y="${yl + 10}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

@@ -12,6 +12,12 @@ Server mode (default): reads one JSON command per stdin line, answers one JSON l
       seconds passed and minSamples were taken (the rule bench/timing.mjs uses for async calls).
 Memory mode: torch_peer.py --memory D WORKLOAD_JSON THREADS -> {"growthBytes": n}: peak RSS
 growth (VmHWM reset through /proc/self/clear_refs) during the first call in this fresh process.
+Float64 mode: torch_peer.py --float64 D WORKLOAD_JSON THREADS -> {"ok": true, "torch": version,
+"outputs": {name: path}}: the workload's function evaluated in float64 (the same calls, on the
+inputs and weights converted to float64), each output written raw to D/float64-<name>.f64:
+"output" (the workload's output) and, for the decode step, "layerStep" (the layer with biases:
+the new token attending to the memory's projected keys and values, what a cache step computes).
+{"ok": false, "missing": reason} when torch cannot be imported (bench/float64.mjs then falls back).
 
 Calls: layer workloads use nn.MultiheadAttention(batch_first=True) in eval mode under
 torch.no_grad() (PyTorch picks its fused fast path where its conditions hold; a window is a band
@@ -41,7 +47,8 @@ def load_inputs(torch, d):
     return out
 
 
-def build_call(torch, w, x):
+def build_call(torch, w, x, dtype=None):
+    dtype = dtype or torch.float32
     if w['kind'] == 'gemm':
         if w.get('batch'):
             c = torch.empty(w['batch'], w['M'], w['N'])
@@ -53,8 +60,8 @@ def build_call(torch, w, x):
         q, k, v = x['q'], x['k'], x['v']
         return lambda: torch.matmul(torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * scale, dim=-1), v)
     if w['kind'] == 'gqa-decode':
-        return gqa_decode_step(torch, w, x)
-    m = layer_module(torch, w, x)
+        return gqa_decode_step(torch, w, x, dtype)
+    m = layer_module(torch, w, x, dtype)
     if w['kind'] == 'ragged':  # padded to the longest request, the padding blocked
         n, pad = len(w['lengths']), max(w['lengths'])
         padded = torch.zeros(n, pad, w['E'])
@@ -79,7 +86,7 @@ def build_call(torch, w, x):
     return lambda: m(query, kv, kv, key_padding_mask=kpm, attn_mask=causal, need_weights=False)[0]
 
 
-def gqa_decode_step(torch, w, x):
+def gqa_decode_step(torch, w, x, dtype):
     """W7 as a decoder written on torch ops does it (torch 1.13 has no GQA or RoPE op): the
     prompt's keys (rotated) and values projected once; each step projects the new token, rotates
     q and k at position S (pairs (x[i], x[i + D/2])), concatenates past and new K/V, and runs each
@@ -88,8 +95,8 @@ def gqa_decode_step(torch, w, x):
     d = e // h
     inv = w['ropeBase'] ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
     angles = torch.arange(s + 1, dtype=torch.float64)[:, None] * inv[None, :]  # [S+1, D/2]
-    cos = torch.cat([angles.cos(), angles.cos()], -1).float()
-    sin = torch.cat([angles.sin(), angles.sin()], -1).float()
+    cos = torch.cat([angles.cos(), angles.cos()], -1).to(dtype)
+    sin = torch.cat([angles.sin(), angles.sin()], -1).to(dtype)
 
     def rope(t, positions):  # t [..., P, D]
         half = torch.cat([-t[..., d // 2:], t[..., :d // 2]], -1)
@@ -112,9 +119,9 @@ def gqa_decode_step(torch, w, x):
     return step
 
 
-def layer_module(torch, w, x):
+def layer_module(torch, w, x, dtype):
     e, h = w['E'], w['H']
-    m = torch.nn.MultiheadAttention(e, h, bias=True, batch_first=True)
+    m = torch.nn.MultiheadAttention(e, h, bias=True, batch_first=True, dtype=dtype)
     with torch.no_grad():
         m.in_proj_weight.copy_(torch.cat([x['qWeight'], x['kWeight'], x['vWeight']]))
         m.in_proj_bias.copy_(torch.cat([x['qBias'], x['kBias'], x['vBias']]))
@@ -155,6 +162,30 @@ def measure(call, max_time, min_samples, min_time):
             call()
         samples.append((time.perf_counter() - t0) / batch)
     return samples
+
+
+def float64_mode(d, w, threads):
+    try:
+        import torch
+    except Exception as e:  # ImportError or a broken install
+        print(json.dumps({'ok': False, 'missing': f'not installed: {e}'}), flush=True)
+        return
+    try:
+        torch.set_num_threads(threads)
+        torch.set_grad_enabled(False)
+        x = {name: t.double() if t.dtype == torch.float32 else t for name, t in load_inputs(torch, d).items()}
+        results = {'output': build_call(torch, w, x, torch.float64)()}
+        if w['kind'] == 'decode':
+            m = layer_module(torch, w, x, torch.float64)
+            results['layerStep'] = m(x['token'], x['memory'], x['memory'], need_weights=False)[0]
+        outputs = {}
+        for name, t in results.items():
+            outputs[name] = os.path.join(d, f'float64-{name}.f64')
+            write_tensor(t.to(torch.float64), outputs[name])
+    except Exception as e:
+        print(json.dumps({'ok': False, 'error': f'{type(e).__name__}: {e}'}), flush=True)
+        return
+    print(json.dumps({'ok': True, 'torch': torch.__version__, 'outputs': outputs}), flush=True)
 
 
 def status_kib(field):
@@ -212,5 +243,7 @@ def serve():
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == '--memory':
         memory_mode(sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) > 1 and sys.argv[1] == '--float64':
+        float64_mode(sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]))
     else:
         serve()

@@ -6,26 +6,32 @@
 // `decode` a continuous-batching decode step over caches of uneven length) and 'gqa-decode' (W7:
 // one decode step of a grouped-query layer with RoPE and no biases, B sequences holding S
 // positions each).
+// `reduced` (WORKLOADS.md, reduced precision) adds rows in other precisions next to float32, each
+// with its error against a float64 evaluation (bench/float64.mjs): `bf16` a layer with dtype
+// 'bfloat16'; `int8` ONNX Runtime's int8 dynamic-quantized graphs; `cacheDtypes` the decode step
+// through 16-bit KV caches.
 import fs from 'node:fs';
 import path from 'node:path';
 
 export const WORKLOADS = {
   W1: { kind: 'layer', title: 'BERT-base encoder self-attention', B: 8, L: 128, S: 128, E: 768, H: 12,
-    mask: 'keypad', padKeys: 32, self: true, unfused: true },
+    mask: 'keypad', padKeys: 32, self: true, unfused: true, reduced: { bf16: true, int8: true } },
   W2: { kind: 'layer', title: 'long-context decoder self-attention', B: 1, L: 2048, S: 2048, E: 768, H: 12,
-    mask: 'causal', self: true, unfused: true, memory: true },
-  W3: { kind: 'decode', title: 'one decode step against a KV cache', B: 16, S: 1024, E: 768, H: 12 },
+    mask: 'causal', self: true, unfused: true, memory: true, reduced: { bf16: true, int8: true } },
+  W3: { kind: 'decode', title: 'one decode step against a KV cache', B: 16, S: 1024, E: 768, H: 12,
+    reduced: { cacheDtypes: ['float16', 'bfloat16'] } },
   W4: { kind: 'layer', title: 'small request, latency', B: 1, L: 32, S: 32, E: 256, H: 4,
     mask: 'none', self: true },
   W5: { kind: 'layer', title: 'translation decoder cross-attention', B: 8, L: 64, S: 96, E: 512, H: 8,
-    mask: 'keypad', padKeys: 16, self: false },
+    mask: 'keypad', padKeys: 16, self: false, reduced: { bf16: true, int8: true } },
   W6: { kind: 'ragged', title: 'embedding service: a ragged batch of 32 requests', E: 768, H: 12,
     lengths: [512, 384, 256, 200, 160, 128, 112, 96, 80, 72, 64, 56, 48, 48, 40, 40, 32, 32, 28, 24, 24, 20,
       16, 16, 16, 12, 12, 10, 8, 8, 6, 4],
     // the continuous-batching decode rows: sequence i holds first + i * step positions
     decode: { sequences: 16, first: 64, step: 64 } },
   W7: { kind: 'gqa-decode', title: 'one decode step of a grouped-query LLM layer (Llama-3.2-1B-like)',
-    B: 8, S: 2048, E: 2048, H: 32, kvHeads: 8, ropeBase: 500000, prefillChunk: 256 },
+    B: 8, S: 2048, E: 2048, H: 32, kvHeads: 8, ropeBase: 500000, prefillChunk: 256,
+    reduced: { cacheDtypes: ['float16'], bf16: true } },
   W2w: { kind: 'layer', title: 'W2 with a sliding window of 256 keys', B: 1, L: 2048, S: 2048, E: 768, H: 12,
     mask: 'causal', window: { left: 256 }, self: true },
   G0: { kind: 'gemm', title: 'SGEMM 256', M: 256, N: 256, K: 256 },
@@ -36,15 +42,20 @@ export const WORKLOADS = {
   GP: { kind: 'gemm', title: 'attention P.V, batched', batch: 96, M: 128, N: 64, K: 128 },
   // Tiny stand-ins (harness test): same code paths, milliseconds to run.
   T1: { kind: 'layer', title: 'tiny self-attention (harness test)', B: 2, L: 8, S: 8, E: 32, H: 4,
-    mask: 'keypad', padKeys: 3, self: true, unfused: true, memory: true },
-  T3: { kind: 'decode', title: 'tiny decode step (harness test)', B: 2, S: 16, E: 32, H: 4 },
+    mask: 'keypad', padKeys: 3, self: true, unfused: true, memory: true, reduced: { bf16: true, int8: true } },
+  T2: { kind: 'layer', title: 'tiny causal self-attention (harness test)', B: 1, L: 12, S: 12, E: 32, H: 4,
+    mask: 'causal', self: true, reduced: { bf16: true, int8: true } },
+  T5: { kind: 'layer', title: 'tiny cross-attention (harness test)', B: 2, L: 6, S: 9, E: 32, H: 4,
+    mask: 'keypad', padKeys: 2, self: false, reduced: { bf16: true, int8: true } },
+  T3: { kind: 'decode', title: 'tiny decode step (harness test)', B: 2, S: 16, E: 32, H: 4,
+    reduced: { cacheDtypes: ['float16', 'bfloat16'] } },
   TG: { kind: 'gemm', title: 'tiny SGEMM (harness test)', M: 64, N: 48, K: 32 },
   TB: { kind: 'gemm', title: 'tiny batched SGEMM (harness test)', batch: 3, M: 5, N: 7, K: 4 },
   T6: { kind: 'ragged', title: 'tiny ragged batch (harness test)', E: 32, H: 4, lengths: [7, 5, 3, 1],
     decode: { sequences: 3, first: 2, step: 3 } },
   // D 16: onnxruntime's GroupQueryAttention rotates only head sizes that are multiples of 16
   T7: { kind: 'gqa-decode', title: 'tiny grouped-query decode step (harness test)', B: 2, S: 16, E: 64, H: 4,
-    kvHeads: 2, ropeBase: 500000, prefillChunk: 6 },
+    kvHeads: 2, ropeBase: 500000, prefillChunk: 6, reduced: { cacheDtypes: ['float16'], bf16: true } },
   T2w: { kind: 'layer', title: 'tiny sliding-window self-attention (harness test)', B: 1, L: 24, S: 24, E: 32, H: 4,
     mask: 'causal', window: { left: 5 }, self: true },
 };
@@ -52,7 +63,7 @@ export const WORKLOADS = {
 export const WORKLOAD_SETS = {
   default: ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W2w', 'G0', 'G1', 'G2', 'GQ', 'GP'],
   gemm: ['G0', 'G1', 'G2', 'GQ', 'GP'],
-  tiny: ['T1', 'T3', 'TG', 'TB', 'T6', 'T7', 'T2w'],
+  tiny: ['T1', 'T3', 'TG', 'TB', 'T6', 'T7', 'T2w', 'T2', 'T5'],
 };
 
 /** `--workloads` value ("W1,W3", "tiny", "default") -> workload ids, validated. */
@@ -94,7 +105,7 @@ export function workCount(w) {
   if (w.kind === 'gqa-decode') {
     const { B, S, E } = w, kv = kvDim(w);
     return { flops: 2 * B * E * (2 * E + 2 * kv) + 4 * B * (S + 1) * E,
-      bytes: 4 * (2 * E * E + 2 * kv * E) + 2 * B * (S + 1) * kv * 4, bytesLabel: 'weights + K/V read per step', tokens: B };
+      bytes: gqaStepBytes(w, 4, 4), bytesLabel: 'weights + K/V read per step', tokens: B };
   }
   const { B, L, S, E } = w;
   const projections = 2 * B * L * E * E + 2 * B * S * E * E + 2 * B * S * E * E + 2 * B * L * E * E;
@@ -116,11 +127,19 @@ export function attentionWorkCount(w) {
   return { flops: 4 * w.B * w.L * w.S * w.E * (w.mask === 'causal' ? 0.5 : 1), bytes: 0 };
 }
 
+/** W7's bytes read per step: its four projection weights (weightBytes per element) and each
+ * key/value head of the S + 1 positions once (kvBytes per element). */
+export function gqaStepBytes(w, weightBytes, kvBytes) {
+  const { B, S, E } = w, kv = kvDim(w);
+  return weightBytes * (2 * E * E + 2 * kv * E) + 2 * B * (S + 1) * kv * kvBytes;
+}
+
 /** One decode step through the layer with a KV cache: query and output projections of the new
- * token plus attention over the S cached positions (the cache's K+V are read once). */
-export function cachedStepWorkCount(w) {
-  return { flops: 2 * w.B * w.E * w.E * 2 + 4 * w.B * w.S * w.E, bytes: 2 * w.B * w.S * w.E * 4,
-    bytesLabel: 'K+V read per step', tokens: w.B };
+ * token plus attention over the S cached positions (the cache's K+V, elementBytes each, are read
+ * once). */
+export function cachedStepWorkCount(w, elementBytes = 4) {
+  return { flops: 2 * w.B * w.E * w.E * 2 + 4 * w.B * w.S * w.E, bytes: 2 * w.B * w.S * w.E * elementBytes,
+    bytesLabel: `K+V read per step${elementBytes === 4 ? '' : ` (${8 * elementBytes}-bit)`}`, tokens: w.B };
 }
 
 /** W6's continuous-batching decode step: one new token per sequence, projected (Q, K, V, out)

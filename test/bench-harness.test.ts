@@ -1,12 +1,15 @@
 // The benchmark harness end to end on the tiny workloads (one layer, one decode step, one
-// SGEMM, one batched SGEMM, a ragged batch, a grouped-query decode step, a sliding window) into a
-// temp dir: the JSON, Markdown and SVG it writes are well-formed and hold every row. No speed is
-// asserted. PyTorch is pointed at a python that does not exist, so the run needs no python and
+// SGEMM, one batched SGEMM, a ragged batch, a grouped-query decode step, a sliding window, and a
+// causal and a cross-attention layer with reduced-precision rows) into a temp dir: the JSON,
+// Markdown and SVG it writes are well-formed and hold every row. No speed is asserted. PyTorch is pointed at a python that does not exist, so the run needs no python and
 // shows that a missing peer is reported, not dropped; the PyTorch peer's batched path is run on
 // its own below, where torch is installed. The ONNX Runtime peers of the new workloads are also
 // checked against a float64 evaluation of API.md's definitions, so that their graphs (RoPE
 // positions and layout, the grouped heads, the window's bounds) do not merely agree with each
-// other. Rows that need an API.md feature the built package lacks must say so (missing).
+// other. Rows that need an API.md feature the built package lacks must say so (missing). The
+// int8 graphs are checked against a float64 simulation of the quantized computation, and the
+// float64 expectation of the reduced-precision workloads against this file's evaluation (and
+// PyTorch's, where torch is installed).
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,8 +17,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ortCases } from '../bench/peers/ort.mjs';
+import { jsOutputs, torchOutputs } from '../bench/float64.mjs';
+import { INT8_GROUP, ortCases } from '../bench/peers/ort.mjs';
 import { lackedFeature } from '../bench/peers/ours.mjs';
+import { quantizeWeight } from '../bench/quantize.mjs';
 import { torchCases } from '../bench/peers/torch.mjs';
 import {
   attentionWorkCount, decodeLengths, kvDim, makeInputs, raggedDecodeWorkCount, workCount, WORKLOADS, writeInputs,
@@ -24,16 +29,19 @@ import { reference } from '../lib/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+interface Paired { against: string; burstSeconds: number; ratio: { n: number; median: number; q1: number; q3: number } }
 interface Case {
-  id: string; peer: string; baseline?: boolean; variant: string; group?: string; status: string; reason?: string; relL2?: number; checkedAgainst?: string;
+  id: string; peer: string; baseline?: boolean; variant: string; group?: string; precision?: string; status: string; reason?: string;
+  relL2?: number; checkedAgainst?: string; relL2f64?: number; float64Label?: string; bytes?: number;
   stats?: { n: number; median: number; q1: number; q3: number; min: number; max: number };
   peakRssGrowthBytes?: number;
-  paired?: { against: string; burstSeconds: number; ratio: { n: number; median: number; q1: number; q3: number } };
+  paired?: Paired;
+  pairedOrt?: (Paired & { group?: string; precision?: string })[];
 }
 interface Report {
   meta: { threads: number; profile: { name: string } };
   peaks: { fmaGflops: number; fmaMedianGflops: number[]; readGBps: number };
-  results: { id: string; flops: number; bytes: number; tokens?: number; cases: Case[] }[];
+  results: { id: string; flops: number; bytes: number; tokens?: number; float64?: Record<string, string>; cases: Case[] }[];
   rows: { workload: string; peer: string; variant: string; status: string; gflops?: number; pctPeak?: number; tokensPerSec?: number; gbps?: number }[];
 }
 
@@ -59,19 +67,19 @@ describe('bench harness (tiny workloads)', () => {
     expect(inject('distBuildError')).toBe('');
     const args = ['bench/run.mjs', '--workloads', 'tiny', '--rounds', '1', '--max-time', '0.02',
       '--read-mib', '64', '--threads', '2', '--python', path.join(out, 'no-such-python'), '--out', out];
-    // seven workloads, each in its own process, on a machine other builds share
-    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: root, timeout: 170_000 }));
+    // nine workloads, each in its own process, on a machine other builds share
+    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: root, timeout: 230_000 }));
     const json = fs.readdirSync(out).find((f) => f.endsWith('.json'));
     expect(json).toBeDefined();
     stem = json!.slice(0, -'.json'.length);
     report = JSON.parse(fs.readFileSync(path.join(out, json!), 'utf8'));
-  }, 180_000);
+  }, 240_000);
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   const result = (id: string) => report.results.find((r) => r.id === id)!;
 
   it('measures every tiny workload with mha-native, the reference and every ONNX Runtime variant', () => {
-    expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG', 'TB', 'T6', 'T7', 'T2w']);
+    expect(report.results.map((r) => r.id)).toEqual(['T1', 'T3', 'TG', 'TB', 'T6', 'T7', 'T2w', 'T2', 'T5']);
     expect(report.meta.threads).toBe(2);
     expect(report.peaks.fmaGflops).toBeGreaterThan(0);
     expect(report.peaks.fmaMedianGflops).toHaveLength(2); // the median trial at the start and at the end
@@ -91,11 +99,12 @@ describe('bench harness (tiny workloads)', () => {
         expect(c.stats!.median).toBeLessThanOrEqual(c.stats!.q3);
       }
       // every output was checked: peers against mha-native, mha-native against the reference
-      for (const c of ok) expect(c.relL2).toBeLessThan(1e-4);
+      // (the reduced-precision rows against their own bounds, below)
+      for (const c of ok.filter((x) => !x.precision)) expect(c.relL2).toBeLessThan(1e-4);
     }
     const t1 = report.results[0].cases;
     expect(t1.map((c) => c.id)).toEqual(expect.arrayContaining(
-      ['native-forward', 'native-unfused', 'native-async', 'reference', 'ort-attention', 'ort-mha', 'ort-plain']));
+      ['native-forward-out', 'native-forward', 'native-unfused', 'native-async', 'reference', 'ort-attention', 'ort-mha', 'ort-plain']));
     // the attention alone, fused and in three passes, checked against each other on T1's mask
     for (const id of ['native-attn-fused', 'native-attn-3pass']) {
       const c = t1.find((x) => x.id === id)!;
@@ -143,7 +152,8 @@ describe('bench harness (tiny workloads)', () => {
     const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
     const t1 = report.results[0].cases;
     const byId = (id: string) => t1.find((c) => c.id === id)!;
-    const pairs: [string, string][] = [['native-unfused', 'mha-native forward (fused)'],
+    const pairs: [string, string][] = [['native-forward', 'mha-native forward (fused) into options.out'],
+      ['native-unfused', 'mha-native forward (fused), new result array'],
       ['native-attn-3pass', 'mha-native attention alone: scaledDotProductAttention (fused)']];
     for (const [id, against] of pairs) {
       expect(byId(id).paired!.against).toBe(against);
@@ -158,7 +168,8 @@ describe('bench harness (tiny workloads)', () => {
         continue;
       }
       const groups = [...new Set(ort.map((c) => c.group))];
-      expect(groups.length).toBe(r.id === 'T6' ? 2 : 1); // W6's ORT runs padded, and one request at a time
+      // W6's ORT runs padded, and one request at a time; the int8 graphs are a group of their own
+      expect(groups.length).toBe(r.id === 'T6' || WORKLOADS[r.id].reduced?.int8 ? 2 : 1);
       for (const group of groups) {
         const inGroup = ort.filter((c) => c.group === group);
         const best = inGroup.sort((a, b) => a.stats!.median - b.stats!.median)[0];
@@ -254,6 +265,105 @@ describe('bench harness (tiny workloads)', () => {
       expect(result('T2w').flops).toBe(workCount({ ...w, window: undefined }).flops - attentionWorkCount({ ...w, window: undefined }).flops
         + 4 * 32 * keys);
       if (has('native', 'window')) expect(full.paired!.against).toBe('mha-native forward, window 5 keys back (causal)');
+    });
+  });
+
+  describe('reduced precision: bfloat16 layers, 16-bit caches, ORT int8, errors against float64', () => {
+    let lib: Record<string, unknown>;
+    const has = (...features: string[]) => lackedFeature(lib, 'native', features) === undefined;
+    beforeAll(async () => {
+      lib = await import(path.join(root, 'dist', 'index.js'));
+    });
+    const byId = (id: string, caseId: string) => result(id).cases.find((c) => c.id === caseId)!;
+    /** ok within API.md's bound for its precision where the build has the features, else missing
+     * saying it needs API.md "Reduced precision". */
+    function runsWithin(c: Case, available: boolean, bound: number) {
+      if (!available) {
+        expect(c.status).toBe('missing');
+        expect(c.reason).toMatch(/^this build of mha-native has no .*\(API\.md "Reduced precision"\)$/);
+        return;
+      }
+      expect(c.status).toBe('ok');
+      expect(c.relL2).toBeLessThanOrEqual(bound);
+      expect(c.relL2f64).toBeLessThanOrEqual(bound);
+    }
+
+    it('gives every row of a reduced-precision workload its error against float64 (JavaScript here: no python)', () => {
+      for (const id of ['T1', 'T2', 'T5', 'T3', 'T7']) {
+        const r = result(id);
+        expect(Object.keys(r.float64!)).toEqual(id === 'T3' ? ['output', 'layerStep'] : ['output']);
+        for (const label of Object.values(r.float64!)) expect(label).toBe('JavaScript float64 evaluation (bench/float64.mjs)');
+        for (const c of r.cases.filter((x) => x.status === 'ok' && !x.id.startsWith('native-attn'))) {
+          expect(c.float64Label, `${id} ${c.id}`).toBe(r.float64![c.id.startsWith('native-layer-kvcache') ? 'layerStep' : 'output']);
+          // float32 rows within API.md's 2e-5 (the reference accumulates in float64); int8 rows coarser
+          if (c.precision === 'int8') {
+            expect(c.relL2f64).toBeGreaterThan(1e-4);
+            expect(c.relL2f64).toBeLessThan(5e-2);
+          } else if (!c.precision) {
+            expect(c.relL2f64, `${id} ${c.id}`).toBeLessThan(2e-5);
+          }
+        }
+      }
+      for (const id of ['TG', 'T6', 'T2w']) expect(result(id).float64).toBeUndefined();
+    });
+
+    it('runs ONNX Runtime\'s int8 graphs as a group of their own, QAttention on self-attention only', () => {
+      for (const id of ['T1', 'T2', 'T5']) {
+        const int8 = result(id).cases.filter((c) => c.precision === 'int8');
+        expect(int8.map((c) => c.id).sort()).toEqual(['ort-q8-attention-column', 'ort-q8-attention-tensor', 'ort-q8-mha-column',
+          'ort-q8-mha-tensor']);
+        for (const c of int8) {
+          expect(c.group).toBe(INT8_GROUP);
+          if (id === 'T5' && c.id.includes('attention')) {
+            expect(c.status).toBe('n/a');
+            continue;
+          }
+          expect(c.status).toBe('ok');
+          expect(c.relL2).toBeLessThan(5e-2); // against mha-native's float32 output
+        }
+        // "ORT best" stays float32's; the int8 group's best is marked on its own
+        const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
+        const best = int8.filter((c) => c.status === 'ok').sort((a, b) => a.stats!.median - b.stats!.median)[0];
+        expect(md).toContain(`onnxruntime: ${best.variant} [ORT best, ${INT8_GROUP}]`);
+      }
+    });
+
+    it('layers with dtype bfloat16, paired with float32 and with ORT\'s float32 and int8 bests', () => {
+      const available = has('bfloat16');
+      for (const id of ['T1', 'T2', 'T5']) {
+        const c = byId(id, 'native-forward-out-bf16');
+        expect(c.precision).toBe('bfloat16');
+        runsWithin(c, available, 1e-2);
+        if (!available) continue;
+        expect(c.paired!.against).toBe('mha-native forward (fused) into options.out');
+        expect(c.pairedOrt!.map((p) => p.precision ?? 'float32').sort()).toEqual(['float32', 'int8']);
+      }
+    });
+
+    it('decode steps through 16-bit caches, paired with the float32 cache', () => {
+      for (const [dtype, bound] of [['float16', 1e-3], ['bfloat16', 1e-2]] as const) {
+        const c = byId('T3', `native-layer-kvcache-${dtype}`);
+        expect(c.precision).toBe(`${dtype} KV cache`);
+        runsWithin(c, has(`${dtype}Cache`), bound);
+        if (c.status === 'ok') expect(c.paired!.against).toBe('mha-native layer forward with kvCache (q/out projections + attention)');
+      }
+      const step16 = byId('T7', 'native-gqa-step-float16');
+      runsWithin(step16, has('numKvHeads', 'rotary', 'float16Cache'), 1e-3);
+      runsWithin(byId('T7', 'native-gqa-step-bfloat16'), has('numKvHeads', 'rotary', 'bfloat16', 'float16Cache'), 1e-2);
+      // GB/s of the 16-bit steps count the bytes they read: the float32 weights, half the K/V bytes
+      const { B, S, E } = WORKLOADS.T7, kv = kvDim(WORKLOADS.T7);
+      expect(step16.bytes).toBe(4 * (2 * E * E + 2 * kv * E) + 2 * B * (S + 1) * kv * 2);
+    });
+
+    it('writes the reduced-precision section: each row against its float32, ORT\'s bests, and the errors', () => {
+      const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
+      const section = md.slice(md.indexOf('## Reduced precision'), md.indexOf('## T1 '));
+      expect(section).toContain('| workload | mha-native row | median ms | vs its float32, paired | vs ORT float32 best, paired '
+        + '| vs ORT int8 best, paired | rel L2 vs float64 | ORT int8 best: rel L2 vs float64 | error / ORT int8\'s | status |');
+      for (const id of ['T1', 'T2', 'T5']) expect(section).toContain(`| ${id} | forward (fused) into options.out, dtype bfloat16 |`);
+      for (const dtype of ['float16', 'bfloat16']) expect(section).toContain(`| T3 | layer forward with a ${dtype} kvCache`);
+      expect(section).toContain('- T3 layerStep: JavaScript float64 evaluation (bench/float64.mjs)');
+      expect(md).toContain('| rel L2 | rel L2 vs float64 | status |');
     });
   });
 
@@ -415,6 +525,125 @@ describe('the ONNX Runtime peers of W6, W7 and W2w compute API.md\'s definitions
   }
 });
 
+describe('the int8 weights are quantized as onnxruntime\'s quantize_dynamic does', () => {
+  it('symmetric int8: scale max|w| / 127 (float32), zero point 0, round half to even, per tensor or per column', () => {
+    // [2, 3] in [in, out] layout; column 2 has max |w| 127, so its scale is exactly 1 and x.5 ties stay
+    const m = Float32Array.of(0.5, -2, 2.5, 0.25, 1, -127);
+    const t = quantizeWeight(m, 2, 3, 'tensor');
+    expect(t.scale).toEqual(Float32Array.of(1));
+    expect(t.zeroPoint).toEqual(Int8Array.of(0));
+    expect([...t.q]).toEqual([0, -2, 2, 0, 1, -127]); // 0.5 -> 0, 2.5 -> 2, 0.25 -> 0 (half to even)
+    const c = quantizeWeight(m, 2, 3, 'column');
+    expect(c.scale).toEqual(Float32Array.of(Math.fround(1 / 254), Math.fround(4 / 254), 1));
+    expect(c.zeroPoint).toEqual(new Int8Array(3));
+    expect([...c.q]).toEqual([127, -127, 2, 64, 64, -127]); // 0.25 / (0.5/127) = 63.5 -> 64, 1 / (2/127) = 63.5 -> 64
+    expect(quantizeWeight(new Float32Array(4), 2, 2, 'tensor').scale).toEqual(Float32Array.of(1)); // all zero: scale 1
+  });
+});
+
+/** ONNX DynamicQuantizeLinear (the graphs' input quantization, also inside DynamicQuantizeMatMul)
+ * applied and undone: uint8, the range widened to hold 0, scale (max - min) / 255, round half to even. */
+function dynamicQuantizeDequantize(x: ArrayLike<number>) {
+  const half = (v: number) => { const r = Math.round(v); return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; };
+  let lo = 0, hi = 0;
+  for (let i = 0; i < x.length; i++) { lo = Math.min(lo, x[i]); hi = Math.max(hi, x[i]); }
+  const scale = Math.fround((hi - lo) / 255), zp = Math.min(255, Math.max(0, half(-lo / scale)));
+  return Float64Array.from(x, (v) => (Math.min(255, Math.max(0, half(Math.fround(v / scale)) + zp)) - zp) * scale);
+}
+
+/** The int8 graph's function in float64: the quantized weights (the typed arrays the peer writes),
+ * inputs quantized and dequantized as the graph does, float64 products and attention. */
+function int8Layer64(w: typeof WORKLOADS[string], inputs: Inputs, init: Record<string, Int8Array | Float32Array>, qattention: boolean) {
+  const { B, L, S, E, H } = w, D = E / H;
+  const deq = (name: string, n: number) => { // [E, n] int8 -> float64 [n, E] (torch.nn.Linear layout) for f64.project
+    const q = init[name], scale = init[`${name}_scale`], out = new Float64Array(n * E);
+    for (let k = 0; k < E; k++) for (let j = 0; j < n; j++) out[j * E + k] = q[k * n + j] * scale[scale.length === 1 ? 0 : j];
+    return out;
+  };
+  const x = inputs.query.data as Float32Array, kv = (w.self ? inputs.query : inputs.memory).data as Float32Array;
+  const b = init.b_qkv as Float32Array;
+  let q: Float64Array, k: Float64Array, v: Float64Array;
+  if (qattention) {
+    const qkv = f64.project(dynamicQuantizeDequantize(x), B * L, E, deq('w_qkv', 3 * E) as unknown as Float32Array, 3 * E, b);
+    const part = (p: number) => Float64Array.from({ length: B * L * E }, (_, i) => qkv[Math.floor(i / E) * 3 * E + p * E + (i % E)]);
+    [q, k, v] = [part(0), part(1), part(2)];
+  } else {
+    const xq = dynamicQuantizeDequantize(x), kvq = w.self ? xq : dynamicQuantizeDequantize(kv);
+    q = f64.project(xq, B * L, E, deq('wq', E) as unknown as Float32Array, E, b.subarray(0, E));
+    k = f64.project(kvq, B * S, E, deq('wk', E) as unknown as Float32Array, E, b.subarray(E, 2 * E));
+    v = f64.project(w.self ? xq : dynamicQuantizeDequantize(kv), B * S, E, deq('wv', E) as unknown as Float32Array, E, b.subarray(2 * E));
+  }
+  const ctx = new Float64Array(B * L * E), blocked = inputs.keyPaddingMask?.data;
+  for (let bb = 0; bb < B; bb++) {
+    const visible = (i: number, j: number) => !(blocked && blocked[bb * S + j]) && (w.mask !== 'causal' || j <= i + S - L);
+    ctx.set(f64.attend(q.subarray(bb * L * E, (bb + 1) * L * E), k.subarray(bb * S * E, (bb + 1) * S * E),
+      v.subarray(bb * S * E, (bb + 1) * S * E), L, S, H, H, D, visible), bb * L * E);
+  }
+  return f64.project(dynamicQuantizeDequantize(Float32Array.from(ctx)), B * L, E, deq('w_out', E) as unknown as Float32Array, E,
+    init.b_out as Float32Array);
+}
+
+describe('the int8 graphs compute quantize_dynamic\'s function (float64 simulation, tiny sizes)', () => {
+  for (const id of ['T1', 'T2', 'T5']) {
+    it(`${id}: each int8 variant within 2e-4 of its quantized computation in float64`, async () => {
+      const w = WORKLOADS[id], inputs = makeInputs(w);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mha-bench-q8-test-'));
+      try {
+        const cases = ortCases(w, inputs, { threads: 2, modelsDir: path.join(root, 'bench', 'models'), dir })
+          .filter((c: { precision?: string; inapplicable?: string }) => c.precision === 'int8' && !c.inapplicable);
+        expect(cases.length).toBe(w.self ? 4 : 2);
+        for (const c of cases) {
+          await c.setup();
+          const got = await c.check();
+          const init: Record<string, Int8Array | Float32Array> = {};
+          const data = path.join(dir, `${c.id}-${process.pid}`); // where the case wrote its initializers
+          for (const f of fs.readdirSync(data).filter((n) => n.endsWith('.bin'))) {
+            const bytes = new Uint8Array(fs.readFileSync(path.join(data, f)));
+            const name = f.slice(0, -4);
+            init[name] = /^w_?(qkv|q|k|v|out)$|_zero_point$/.test(name) ? new Int8Array(bytes.buffer) : new Float32Array(bytes.buffer);
+          }
+          const want = int8Layer64(w, inputs, init, c.id.includes('attention'));
+          // ORT's attention runs in float32: an activation that lands on the other side of a
+          // rounding step moves one uint8 code, far below the quantization error itself
+          expect(relL2(got, want), c.variant).toBeLessThan(2e-4);
+          c.close();
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe('the float64 expectation (bench/float64.mjs) agrees with this file\'s float64 evaluation', () => {
+  it('T2 (causal), T1 (key padding, per batch entry), T7 (grouped-query step), T3 (decode step, factored)', () => {
+    const t2 = WORKLOADS.T2, in2 = makeInputs(t2);
+    expect(relL2(jsOutputs(t2, in2).output.run(), layer64(in2, in2.query.data as Float32Array, t2.L, t2.E, t2.H,
+      (i, j) => j <= i))).toBeLessThan(1e-13);
+    const t1 = WORKLOADS.T1, in1 = makeInputs(t1), got1 = jsOutputs(t1, in1).output.run();
+    for (let b = 0; b < t1.B; b++) {
+      const x = (in1.query.data as Float32Array).subarray(b * t1.L * t1.E, (b + 1) * t1.L * t1.E);
+      const blocked = in1.keyPaddingMask.data as Uint8Array;
+      const want = layer64(in1, x, t1.L, t1.E, t1.H, (_, j) => !blocked[b * t1.S + j]);
+      expect(relL2(got1.subarray(b * t1.L * t1.E, (b + 1) * t1.L * t1.E), want)).toBeLessThan(1e-13);
+    }
+    const in7 = makeInputs(WORKLOADS.T7);
+    expect(relL2(jsOutputs(WORKLOADS.T7, in7).output.run(), EXPECTED.T7(in7))).toBeLessThan(1e-13);
+    // W3's layer step evaluated without projecting the memory, against the plain evaluation
+    const t3 = WORKLOADS.T3, in3 = makeInputs(t3), step = jsOutputs(t3, in3).layerStep.run();
+    for (let b = 0; b < t3.B; b++) {
+      const q = f64.project((in3.token.data as Float32Array).subarray(b * t3.E, (b + 1) * t3.E), 1, t3.E, in3.qWeight.data as Float32Array,
+        t3.E, in3.qBias.data as Float32Array);
+      const m = (in3.memory.data as Float32Array).subarray(b * t3.S * t3.E, (b + 1) * t3.S * t3.E);
+      const k = f64.project(m, t3.S, t3.E, in3.kWeight.data as Float32Array, t3.E, in3.kBias.data as Float32Array);
+      const v = f64.project(m, t3.S, t3.E, in3.vWeight.data as Float32Array, t3.E, in3.vBias.data as Float32Array);
+      const want = f64.project(f64.attend(q, k, v, 1, t3.S, t3.H, t3.H, t3.E / t3.H, () => true), 1, t3.E,
+        in3.outWeight.data as Float32Array, t3.E, in3.outBias.data as Float32Array);
+      expect(relL2(step.subarray(b * t3.E, (b + 1) * t3.E), want)).toBeLessThan(1e-13);
+    }
+  });
+});
+
 const PYTHON = '/usr/bin/python3';
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
@@ -457,4 +686,25 @@ describe.skipIf(!hasTorch)('bench PyTorch peer on a batched gemm (TB)', () => {
     const [pid] = peer.pid();
     expect(fs.readdirSync(`/proc/${pid}/task`)).toHaveLength(1);
   }));
+});
+
+// The float64 expectation's PyTorch route (W7's, where the JavaScript one is too slow) against
+// the JavaScript route, on the tiny workloads of every kind it serves.
+describe.skipIf(!hasTorch)('bench float64 expectation: PyTorch in float64 against the JavaScript evaluation', () => {
+  for (const id of ['T1', 'T2', 'T5', 'T3', 'T7']) {
+    it(`${id}: the two float64 routes agree`, () => {
+      const w = WORKLOADS[id], inputs = makeInputs(w);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mha-bench-f64-'));
+      try {
+        writeInputs(dir, inputs);
+        const torch = torchOutputs(w, { python: PYTHON, dir, threads: 2, isa: 'avx2' });
+        expect(torch.reason).toBeUndefined();
+        for (const [name, { run }] of Object.entries(jsOutputs(w, inputs))) {
+          expect(relL2(run(), torch.outputs[name]), name).toBeLessThan(1e-12);
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+  }
 });

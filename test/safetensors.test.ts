@@ -211,3 +211,31 @@ describe('malformed files are rejected cleanly', () => {
     expect(() => loadSafetensors(new Float32Array(4) as never)).toThrow(TypeError);
   });
 });
+
+describe('tensors read when first used', () => {
+  it('a path source reads a tensor only when its entry is used, and each entry once', async () => {
+    const { mkdtempSync, writeFileSync, truncateSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'mha-safetensors-'));
+    try {
+      const file = join(dir, 'two.safetensors');
+      const a = new Float32Array([1, 2, 3]), b = new Float32Array([4, 5]);
+      const header = JSON.stringify({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] },
+        b: { dtype: 'F32', shape: [2], data_offsets: [12, 20] } });
+      const head = new Uint8Array(8 + header.length);
+      new DataView(head.buffer).setBigUint64(0, BigInt(header.length), true);
+      head.set(new TextEncoder().encode(header), 8);
+      writeFileSync(file, Buffer.concat([head, Buffer.from(a.buffer), Buffer.from(b.buffer)]));
+      const tensors = loadSafetensors(file);
+      expect(Object.keys(tensors)).toEqual(['a', 'b']);
+      expect(Array.from(tensors.a.data)).toEqual([1, 2, 3]);
+      expect(tensors.a).toBe(tensors.a);  // decoded once, then kept
+      truncateSync(file, head.length + 12);  // b's bytes are gone: reading it now fails, a is kept
+      expect(Array.from(tensors.a.data)).toEqual([1, 2, 3]);
+      expect(() => tensors.b).toThrow(/changed while it was read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

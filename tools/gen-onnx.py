@@ -36,6 +36,25 @@ Sliding-window prefill (W2w), biases as Add after each projection:
                a window of W keys before each query (API.md's window.left = W: query i sees keys
                i-W..i), no past; seqlens_k [B] = L - 1, total_sequence_length = L.
 SGEMM: matmul.onnx  A [M,K] x B [K,N];  bmm.onnx  A [B,M,K] x B [B,K,N] (batched).
+Int8 dynamic-quantized layers (W1, W2, W5 and their tiny stand-ins), as onnxruntime's
+quantize_dynamic (QOperator format: int8 weights, uint8 activations quantized at run time) would
+turn the attention and mha graphs above into, in the fused form onnxruntime's graph optimizer
+gives them (DynamicQuantizeLinear + MatMulInteger + Cast + Mul + Add -> DynamicQuantizeMatMul with
+its bias), named q8_<variant>_<scheme>_e<E>_h<H>_<mask>.onnx with scheme in tensor|column:
+  q8_attention  DynamicQuantizeLinear(x) -> com.microsoft.QAttention (int8 packed weight [E,3E],
+                bias [3E]; mask_index int32 [B,S] 1=attend; unidirectional=1 for causal) ->
+                com.microsoft.DynamicQuantizeMatMul output projection with its bias. Self only.
+  q8_mha        com.microsoft.DynamicQuantizeMatMul projections of query / key / value (int8
+                weights [E,E], [in, out]) -> com.microsoft.MultiHeadAttention (float32; q/k/v bias
+                packed [3E]; key_padding_mask) -> DynamicQuantizeMatMul output projection.
+  tensor: one scale and zero point per weight (quantize_dynamic's default, per_channel=False);
+  column: one per output column (per_channel=True: quantize_dynamic quantizes MatMul's B and
+  Attention's weight along their last axis).
+The quantized weights, their scales and zero points and the biases are initializers whose data
+is EXTERNAL (ONNX external data: <name>.bin beside the graph file, raw little-endian, no offset):
+bench/peers/ort.mjs quantizes the workload's float weights when it loads a graph and writes those
+files next to a copy of it, so the weights are constants for onnxruntime (prepacked, as in a
+quantized model) while the committed file holds only the graph.
 """
 import math
 import os
@@ -45,7 +64,7 @@ import onnx
 from onnx import TensorProto, helper
 
 OPSET = [helper.make_opsetid('', 17), helper.make_opsetid('com.microsoft', 1)]
-F32, I32, BOOL = TensorProto.FLOAT, TensorProto.INT32, TensorProto.BOOL
+F32, I32, BOOL, I8 = TensorProto.FLOAT, TensorProto.INT32, TensorProto.BOOL, TensorProto.INT8
 
 # (E, H, mask) for the workloads of shared/WORKLOADS.md and the harness test's tiny ones.
 # W6 runs the keypad graphs padded and the none graphs one request at a time; W2w's plain-ops
@@ -57,6 +76,11 @@ DECODE_CONFIGS = [(768, 12), (32, 4)]
 GQA_DECODE_CONFIGS = [(2048, 32, 8), (64, 4, 2)]
 # (E, H, window): W2w and its tiny stand-in T2w
 GQA_WINDOW_CONFIGS = [(768, 12, 256), (32, 4, 5)]
+# (E, H, mask, self-attention): the int8 layers of W1, W2, W5 and the tiny T1, T2, T5. The mha
+# graphs serve self- and cross-attention (query, key and value are inputs); QAttention is self only.
+INT8_CONFIGS = [(768, 12, 'keypad', True), (768, 12, 'causal', True), (512, 8, 'keypad', False),
+                (32, 4, 'keypad', True), (32, 4, 'causal', True), (32, 4, 'keypad', False)]
+INT8_SCHEMES = ('tensor', 'column')
 
 
 def vi(name, elem, shape):
@@ -76,8 +100,31 @@ def const_f32(name, value):
 def save(graph, out_dir, name):
     model = helper.make_model(graph, opset_imports=OPSET, producer_name='mha-native bench')
     model.ir_version = 8
-    onnx.checker.check_model(model)
+    onnx.checker.check_model(inline_external(model))
     onnx.save(model, os.path.join(out_dir, name))
+
+
+def external(name, elem, dims):
+    """An initializer whose data is the file <name>.bin beside the graph (written at load time)."""
+    t = TensorProto(name=name, data_type=elem, dims=dims, data_location=TensorProto.EXTERNAL)
+    entry = t.external_data.add()
+    entry.key, entry.value = 'location', name + '.bin'
+    return t
+
+
+def inline_external(model):
+    """A copy of model whose external initializers hold zeros inline: the checker opens external
+    data files, which exist only at load time."""
+    size = {I8: 1, F32: 4}
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for t in copy.graph.initializer:
+        if t.data_location == TensorProto.EXTERNAL:
+            count = math.prod(t.dims)
+            del t.external_data[:]
+            t.data_location = TensorProto.DEFAULT
+            t.raw_data = bytes(count * size[t.data_type])
+    return copy
 
 
 def out_projection(ctx, e):
@@ -278,6 +325,59 @@ def gqa_window_graph(e, h, window):
                              inputs + proj_inputs, [vi('y', F32, ['B', 'L', e])])
 
 
+def q8_weight(name, k, n, scheme):
+    """int8 weight [k, n] ([in, out]), its float scale and int8 zero point (scalar per tensor, [n]
+    per column), all external initializers."""
+    qdims = [] if scheme == 'tensor' else [n]
+    return [external(name, I8, [k, n]), external(name + '_scale', F32, qdims),
+            external(name + '_zero_point', I8, qdims)]
+
+
+def q8_matmul(src, w, out, bias=None):
+    return helper.make_node('DynamicQuantizeMatMul',
+                            [src, w, w + '_scale', w + '_zero_point'] + ([bias] if bias else []),
+                            [out], domain='com.microsoft')
+
+
+def q8_out_projection(e, scheme):
+    """ctx [B,L,E] -> y, the int8 output projection with its bias, and its initializers."""
+    return ([q8_matmul('ctx', 'w_out', 'y', 'b_out')],
+            q8_weight('w_out', e, e, scheme) + [external('b_out', F32, [e])])
+
+
+def q8_attention_graph(e, h, mask, scheme):
+    attrs = {'num_heads': h, 'unidirectional': 1 if mask == 'causal' else 0}
+    nodes = [helper.make_node('DynamicQuantizeLinear', ['x'], ['x_q', 'x_scale', 'x_zero_point']),
+             helper.make_node('QAttention',
+                              ['x_q', 'w_qkv', 'b_qkv', 'x_scale', 'w_qkv_scale',
+                               'mask_index' if mask == 'keypad' else '', 'x_zero_point',
+                               'w_qkv_zero_point'],
+                              ['ctx'], domain='com.microsoft', **attrs)]
+    inits = q8_weight('w_qkv', e, 3 * e, scheme) + [external('b_qkv', F32, [3 * e])]
+    inputs = [vi('x', F32, ['B', 'L', e])]
+    if mask == 'keypad':
+        inputs.append(vi('mask_index', I32, ['B', 'L']))
+    proj_nodes, proj_inits = q8_out_projection(e, scheme)
+    return helper.make_graph(nodes + proj_nodes, f'q8_attention_{scheme}_e{e}_h{h}_{mask}', inputs,
+                             [vi('y', F32, ['B', 'L', e])], initializer=inits + proj_inits)
+
+
+def q8_mha_graph(e, h, mask, scheme):
+    nodes = [q8_matmul('query', 'wq', 'q'), q8_matmul('key', 'wk', 'k'), q8_matmul('value', 'wv', 'v')]
+    op_inputs = ['q', 'k', 'v', 'b_qkv'] + (['key_padding_mask'] if mask == 'keypad' else [])
+    attrs = {'num_heads': h}
+    if mask == 'causal':
+        attrs['unidirectional'] = 1
+    nodes.append(helper.make_node('MultiHeadAttention', op_inputs, ['ctx'], domain='com.microsoft', **attrs))
+    inits = [t for w in ('wq', 'wk', 'wv') for t in q8_weight(w, e, e, scheme)] + [external('b_qkv', F32, [3 * e])]
+    inputs = [vi('query', F32, ['B', 'L', e]), vi('key', F32, ['B', 'S', e]), vi('value', F32, ['B', 'S', e])]
+    if mask == 'keypad':
+        inputs.append(vi('key_padding_mask', I32, ['B', 'S']))
+    proj_nodes, proj_inits = q8_out_projection(e, scheme)
+    return helper.make_graph(nodes + proj_nodes, f'q8_mha_{scheme}_e{e}_h{h}_{mask}', inputs,
+                             [vi('y', F32, ['B', 'L', e])], initializer=inits + proj_inits)
+
+
 def matmul_graph(batch_dims, name):
     node = helper.make_node('MatMul', ['a', 'b'], ['c'])
     return helper.make_graph([node], name, [vi('a', F32, batch_dims + ['M', 'K']),
@@ -302,6 +402,12 @@ def main():
         save(gqa_plain_graph(e, h, hkv), out_dir, f'gqa_plain_e{e}_h{h}_kv{hkv}.onnx')
     for e, h, window in GQA_WINDOW_CONFIGS:
         save(gqa_window_graph(e, h, window), out_dir, f'gqa_window_e{e}_h{h}_w{window}.onnx')
+    for e, h, mask, self_attention in INT8_CONFIGS:
+        for scheme in INT8_SCHEMES:
+            save(q8_mha_graph(e, h, mask, scheme), out_dir, f'q8_mha_{scheme}_e{e}_h{h}_{mask}.onnx')
+            if self_attention:
+                save(q8_attention_graph(e, h, mask, scheme), out_dir,
+                     f'q8_attention_{scheme}_e{e}_h{h}_{mask}.onnx')
     save(matmul_graph([], 'matmul'), out_dir, 'matmul.onnx')
     save(matmul_graph(['B'], 'bmm'), out_dir, 'bmm.onnx')
     print(f'wrote {len(os.listdir(out_dir))} graphs to {out_dir}')

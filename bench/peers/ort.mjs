@@ -1,9 +1,12 @@
-// onnxruntime-node (CPU EP) peer: the graphs of tools/gen-onnx.py, weights fed as inputs.
+// onnxruntime-node (CPU EP) peer: the graphs of tools/gen-onnx.py, weights fed as inputs (the
+// int8 graphs: quantized weights as initializers whose external data is written at load time).
 // Sessions run through the addon binding's synchronous run() (the public InferenceSession.run
 // is that same call deferred by one setImmediate), so ORT is timed by benchmark.js like ours.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { quantizeWeight } from '../quantize.mjs';
 import { timeSync } from '../timing.mjs';
 import { kvDim, paddedLength } from '../workloads.mjs';
 import { padRequests, realRows } from './ours.mjs';
@@ -235,12 +238,62 @@ function windowVariants(w, inputs) {
   ];
 }
 
+/** The group of ONNX Runtime's int8 rows: its best is marked and paired apart from float32's. */
+export const INT8_GROUP = 'int8 dynamic-quantized';
+// int8 dynamic quantization has no accuracy contract to check against; above this rel L2 against
+// mha-native's float32 output a graph computes a different function, not the same one coarser
+const INT8_CHECK_TOLERANCE = 0.1;
+const SCHEMES = { tensor: 'weights per tensor', column: 'weights per column' };
+
+/** The initializers of a quantized weight w ([in, out] float32 [k, n]) under its graph name. */
+function quantized(name, m, k, n, scheme) {
+  const { q, scale, zeroPoint } = quantizeWeight(m, k, n, scheme);
+  return { [name]: q, [`${name}_scale`]: scale, [`${name}_zero_point`]: zeroPoint };
+}
+
+/** W1, W2, W5 (`reduced.int8`): the int8 graphs of tools/gen-onnx.py (q8_*), each with its weights
+ * quantized per tensor and per column. QAttention projects Q, K and V from one input: self-attention
+ * only. */
+function int8Variants(w, inputs) {
+  const { B, S, E, H } = w;
+  const x = inputs.query, kv = w.self ? x : inputs.memory;
+  const keep = () => Int32Array.from(inputs.keyPaddingMask.data, (blocked) => (blocked ? 0 : 1)); // 1 = attend
+  const bias = () => concat(inputs.qBias.data, inputs.kBias.data, inputs.vBias.data);
+  const out = (scheme) => ({ ...quantized('w_out', transpose(inputs.outWeight.data, E, E), E, E, scheme), b_out: inputs.outBias.data });
+  const fields = { group: INT8_GROUP, precision: 'int8', tolerance: INT8_CHECK_TOLERANCE };
+  const list = [];
+  for (const scheme of Object.keys(SCHEMES)) {
+    const name = (graph) => `q8_${graph}_${scheme}_e${E}_h${H}_${w.mask}.onnx`;
+    const variant = `QAttention op, int8 (DynamicQuantizeLinear input, ${SCHEMES[scheme]}), DynamicQuantizeMatMul output projection`;
+    list.push(w.self
+      ? { id: `ort-q8-attention-${scheme}`, ...fields, variant, file: name('attention'),
+        initializers: () => ({ ...quantized('w_qkv', packQkv(inputs.qWeight.data, inputs.kWeight.data, inputs.vWeight.data, E), E, 3 * E, scheme),
+          b_qkv: bias(), ...out(scheme) }),
+        feeds: (T) => ({ x: f(T, x.data, x.shape), ...(w.mask === 'keypad' && { mask_index: new T('int32', keep(), [B, S]) }) }) }
+      : { id: `ort-q8-attention-${scheme}`, ...fields, variant,
+        inapplicable: 'QAttention projects Q, K and V from one input (self-attention only)' });
+    list.push({ id: `ort-q8-mha-${scheme}`, ...fields, file: name('mha'),
+      variant: `MultiHeadAttention op after DynamicQuantizeMatMul projections, int8 (${SCHEMES[scheme]})`,
+      initializers: () => ({
+        ...quantized('wq', transpose(inputs.qWeight.data, E, E), E, E, scheme),
+        ...quantized('wk', transpose(inputs.kWeight.data, E, E), E, E, scheme),
+        ...quantized('wv', transpose(inputs.vWeight.data, E, E), E, E, scheme),
+        b_qkv: bias(), ...out(scheme) }),
+      feeds: (T) => ({ query: f(T, x.data, x.shape), key: f(T, kv.data, kv.shape), value: f(T, kv.data, kv.shape),
+        ...(w.mask === 'keypad' && { key_padding_mask: new T('int32', keep(), [B, S]) }) }) });
+  }
+  return list;
+}
+
 /**
- * Graph variants of workload w: { id, variant, file, feeds(ort.Tensor), group?, fetch?, output? }
- * or { id, variant, inapplicable }. feeds may return an array: one session run each per call
- * (W6 one request at a time). fetch: the outputs each run asks for (default the graph's result);
- * output(results): the array to check from the runs' results (default the first fetch of the
- * first run). group: variants of one group compete for "ORT best" among themselves.
+ * Graph variants of workload w: { id, variant, file, feeds(ort.Tensor), group?, fetch?, output?,
+ * initializers?, precision?, tolerance? } or { id, variant, inapplicable }. feeds may return an
+ * array: one session run each per call (W6 one request at a time). fetch: the outputs each run
+ * asks for (default the graph's result); output(results): the array to check from the runs'
+ * results (default the first fetch of the first run). group: variants of one group compete for
+ * "ORT best" among themselves. initializers(): name -> typed array, the data of the graph's
+ * external initializers (written as <name>.bin beside a copy of the graph). precision: other than
+ * float32 (the int8 rows), with the check tolerance that goes with it.
  */
 function variants(w, inputs, ctx) {
   if (w.kind === 'gemm') {
@@ -303,11 +356,24 @@ function variants(w, inputs, ctx) {
       if (w.mask !== 'none') { const m = blocked(); feeds.blocked = new T('bool', m.data, m.shape); }
       return feeds;
     } });
+  if (w.reduced?.int8) list.push(...int8Variants(w, inputs));
   return list;
 }
 
+/** A copy of graph `file` in a directory of its own with its external initializers' data beside
+ * it (raw little-endian, as tools/gen-onnx.py declares them): the path to load. */
+function graphWithData(file, initializers, dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const copy = path.join(dir, path.basename(file));
+  fs.copyFileSync(file, copy);
+  for (const [name, data] of Object.entries(initializers)) {
+    fs.writeFileSync(path.join(dir, `${name}.bin`), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return copy;
+}
+
 /** onnxruntime-node cases; one per graph variant. A missing package makes every case 'missing'. */
-export function ortCases(w, inputs, { threads, modelsDir }) {
+export function ortCases(w, inputs, { threads, modelsDir, dir }) {
   let ort, binding, version;
   let missing;
   try {
@@ -319,9 +385,13 @@ export function ortCases(w, inputs, { threads, modelsDir }) {
   } catch (e) {
     missing = `not installed: ${e.message.split('\n')[0]}`;
   }
-  if (missing) return variants(w, inputs).map((v) => ({ id: v.id, peer: 'onnxruntime', variant: v.variant, version, unavailable: missing }));
+  if (missing) {
+    return variants(w, inputs).map((v) => ({ id: v.id, peer: 'onnxruntime', variant: v.variant, version, unavailable: missing,
+      ...(v.group && { group: v.group }), ...(v.precision && { precision: v.precision }) }));
+  }
   return variants(w, inputs, { ort, binding, modelsDir, threads }).map((v) => {
-    const fields = { id: v.id, peer: 'onnxruntime', variant: v.variant, version, ...(v.group && { group: v.group }) };
+    const fields = { id: v.id, peer: 'onnxruntime', variant: v.variant, version, ...(v.group && { group: v.group }),
+      ...(v.precision && { precision: v.precision, tolerance: v.tolerance }) };
     if (v.inapplicable) return { ...fields, inapplicable: v.inapplicable };
     const file = path.join(modelsDir, v.file);
     const names = v.fetch ?? [v.id === 'ort-matmul' ? 'c' : 'y'];
@@ -334,13 +404,20 @@ export function ortCases(w, inputs, { threads, modelsDir }) {
       for (let i = 0; i < feedList.length; i++) results[i] = session.run(feedList[i], fetches, {});
       return results;
     };
-    let run;
+    let run, dataDir;
     return {
       ...fields,
       async setup() {
         if (!fs.existsSync(file)) throw new Error(`graph ${v.file} missing: run /usr/bin/python3 tools/gen-onnx.py`);
+        let load = file;
+        if (v.initializers) {
+          // under the workload's dir when the worker gives one, else a temp dir of its own; one per
+          // process (the memory child loads the same case while this one's session maps its files)
+          dataDir = dir ? path.join(dir, `${v.id}-${process.pid}`) : fs.mkdtempSync(path.join(os.tmpdir(), `mha-bench-${v.id}-`));
+          load = graphWithData(file, v.initializers(), dataDir);
+        }
         session = new binding.InferenceSession();
-        session.loadModel(file, { intraOpNumThreads: threads, interOpNumThreads: 1,
+        session.loadModel(load, { intraOpNumThreads: threads, interOpNumThreads: 1,
           executionMode: 'sequential', graphOptimizationLevel: 'all' });
         const built = v.feeds(ort.Tensor);
         if (Array.isArray(built)) {
@@ -358,6 +435,7 @@ export function ortCases(w, inputs, { threads, modelsDir }) {
       },
       runOnce() { return run(); },
       measure(budget) { return timeSync(run, budget); },
+      close() { if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true }); },
     };
   });
 }

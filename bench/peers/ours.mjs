@@ -3,7 +3,7 @@
 // The members a case may have, and who calls them, are the case protocol in bench/README.md.
 import { timeAsync, timeSync } from '../timing.mjs';
 import {
-  attentionWorkCount, cachedStepWorkCount, decodeLengths, paddedLength, raggedDecodeWorkCount, workCount,
+  attentionWorkCount, cachedStepWorkCount, decodeLengths, gqaStepBytes, paddedLength, raggedDecodeWorkCount, workCount,
 } from '../workloads.mjs';
 
 /**
@@ -22,6 +22,18 @@ function optionChangesOutput(mod, backend, options) {
   const plain = run({}), changed = run(options);
   return changed.some((v, i) => Math.abs(v - plain[i]) > 1e-6);
 }
+/** nativeInfo().bf16 of a build with bfloat16 kernels (API.md "Reduced precision"). */
+const BF16_KERNELS = ['amx', 'avx512bf16', 'emulated'];
+/** A cache created with `dtype` says it holds that dtype (KVCache.dtype). */
+function cacheKeepsDtype(mod, backend, dtype) {
+  const cache = new mod.MultiHeadAttention({ embedDim: PROBE_E, numHeads: PROBE_H, backend })
+    .createKVCache({ batchSize: 1, capacity: 2, dtype });
+  return cache.dtype === dtype;
+}
+/** API.md's bounds on the relative L2 error against float64 ("Reduced precision"), the check
+ * tolerance of the rows in those precisions (their check reference, mha-native's float32
+ * output, is within 2e-5 of float64). */
+const API_BOUND = { bfloat16: 1e-2, float16Cache: 1e-3, bfloat16Cache: 1e-2 };
 export const FEATURES = {
   sequenceLengths: { doc: 'packed inputs with sequenceLengths (API.md "Packed variable-length batches")',
     has(mod, backend) {
@@ -48,7 +60,15 @@ export const FEATURES = {
     has: (mod, backend) => optionChangesOutput(mod, backend, { rotary: { base: 10000 } }) },
   window: { doc: 'sliding windows (API.md "Attention variants")',
     has: (mod, backend) => optionChangesOutput(mod, backend, { window: { left: 0 } }) },
+  // a layer with dtype 'bfloat16' rounds its weights: its output differs from float32's
+  bfloat16: { doc: 'bfloat16 layers, dtype \'bfloat16\' (API.md "Reduced precision")',
+    has: (mod, backend) => BF16_KERNELS.includes(mod.nativeInfo().bf16) && optionChangesOutput(mod, backend, { dtype: 'bfloat16' }) },
+  float16Cache: { doc: 'float16 KV caches, createKVCache dtype \'float16\' (API.md "Reduced precision")',
+    has: (mod, backend) => cacheKeepsDtype(mod, backend, 'float16') },
+  bfloat16Cache: { doc: 'bfloat16 KV caches, createKVCache dtype \'bfloat16\' (API.md "Reduced precision")',
+    has: (mod, backend) => cacheKeepsDtype(mod, backend, 'bfloat16') },
 };
+const CACHE_FEATURE = { float16: 'float16Cache', bfloat16: 'bfloat16Cache' };
 
 /** The first of `names` that the build lacks for `backend`, or undefined. */
 export function lackedFeature(mod, backend, names) {
@@ -82,15 +102,17 @@ function layerWeights(inputs) {
   return weights;
 }
 
-function layerCalls(mod, w, inputs, backend) {
+function layerCalls(mod, w, inputs, backend, extra = {}) {
   const mha = new mod.MultiHeadAttention({ embedDim: w.E, numHeads: w.H, weights: layerWeights(inputs), backend,
-    ...(w.window && { window: w.window }) });
+    ...(w.window && { window: w.window }), ...extra });
   const q = inputs.query;
   const kv = w.self ? q : inputs.memory;
   const options = { keyPaddingMask: inputs.keyPaddingMask, isCausal: w.mask === 'causal' };
   const unfused = { ...options, needWeights: true };
+  const into = { ...options, out: new Float32Array(q.data.length) };
   return {
     forward: () => mha.forward(q, kv, kv, options).output.data,
+    forwardOut: () => mha.forward(q, kv, kv, into).output.data,
     unfused: () => mha.forward(q, kv, kv, unfused).output.data,
     forwardAsync: async () => (await mha.forwardAsync(q, kv, kv, options)).output.data,
   };
@@ -98,17 +120,24 @@ function layerCalls(mod, w, inputs, backend) {
 
 /** The decode step through the layer: memory [B,S,E] projected into a KV cache once (appendKV),
  * then each timed call projects the new token's query, attends to the cache and projects the
- * output. Checked against the same layer without a cache (forward(token, memory, memory)). */
-function cachedStepCase(loadModule, w, inputs) {
+ * output. Checked against the same layer without a cache (forward(token, memory, memory)); its
+ * float64 expectation is that function's ('layerStep'). With `dtype` ('float16', 'bfloat16') the
+ * cache holds 16-bit keys and values (half the bytes read per step), paired with the float32
+ * cache's step. */
+function cachedStepCase(loadModule, w, inputs, dtype) {
   let mha, cache;
   const step = () => mha.forward(inputs.token, null, null, { kvCache: cache }).output.data;
+  const feature = dtype && CACHE_FEATURE[dtype];
   return {
-    id: 'native-layer-kvcache', peer: 'mha-native', variant: 'layer forward with kvCache (q/out projections + attention)',
-    work: cachedStepWorkCount(w),
+    id: dtype ? `native-layer-kvcache-${dtype}` : 'native-layer-kvcache', peer: 'mha-native',
+    variant: `layer forward with ${dtype ? `a ${dtype} ` : ''}kvCache (q/out projections + attention)`,
+    work: cachedStepWorkCount(w, dtype ? 2 : 4), float64: 'layerStep',
+    ...(dtype && { precision: `${dtype} KV cache`, tolerance: API_BOUND[feature], pairWith: 'native-layer-kvcache' }),
     async setup() {
       const mod = await loadModule();
+      if (feature) requireFeatures(this, mod, 'native', [feature]);
       mha = new mod.MultiHeadAttention({ embedDim: w.E, numHeads: w.H, weights: layerWeights(inputs) });
-      cache = mha.createKVCache({ batchSize: w.B, capacity: w.S });
+      cache = mha.createKVCache({ batchSize: w.B, capacity: w.S, ...(dtype && { dtype }) });
       mha.appendKV(cache, inputs.memory, inputs.memory);
     },
     async check() { return step(); },
@@ -318,15 +347,17 @@ function sequenceSlice(t, from, to) {
 
 /** W7 (kind 'gqa-decode'): the grouped-query layer with RoPE and no biases; its cache (capacity
  * S + 1) is filled once in setup with the prompt's S positions, appended causally in chunks of
- * `prefillChunk`; each call is one decode step followed by truncate(S). */
-function gqaDecodeCase(loadModule, w, inputs, fields) {
+ * `prefillChunk`; each call is one decode step followed by truncate(S). `dtype`: the layer's
+ * ('bfloat16'); `cacheDtype`: the cache's ('float16'). */
+function gqaDecodeCase(loadModule, w, inputs, fields, { dtype, cacheDtype } = {}) {
   const backend = fields.peer === 'reference' ? 'reference' : 'native';
+  const needs = ['numKvHeads', 'rotary', ...(dtype ? [dtype] : []), ...(cacheDtype ? [CACHE_FEATURE[cacheDtype]] : [])];
   return apiCase(loadModule, fields, (mod) => {
     const mha = new mod.MultiHeadAttention({ embedDim: w.E, numHeads: w.H, numKvHeads: w.kvHeads,
-      rotary: { base: w.ropeBase }, bias: false, backend,
+      rotary: { base: w.ropeBase }, bias: false, backend, ...(dtype && { dtype }),
       weights: { qWeight: inputs.qWeight.data, kWeight: inputs.kWeight.data, vWeight: inputs.vWeight.data,
         outWeight: inputs.outWeight.data } });
-    const cache = mha.createKVCache({ batchSize: w.B, capacity: w.S + 1 });
+    const cache = mha.createKVCache({ batchSize: w.B, capacity: w.S + 1, ...(cacheDtype && { dtype: cacheDtype }) });
     for (let at = 0; at < w.S; at += w.prefillChunk) {
       const chunk = sequenceSlice(inputs.prompt, at, Math.min(w.S, at + w.prefillChunk));
       mha.forward(chunk, chunk, chunk, { kvCache: cache, isCausal: true });
@@ -337,7 +368,7 @@ function gqaDecodeCase(loadModule, w, inputs, fields) {
       cache.truncate(w.S);
       return out;
     };
-  }, false, ['numKvHeads', 'rotary']);
+  }, false, needs);
 }
 
 /** W2w (a layer with `window`): the windowed forward (the baseline) and the same layer's full
@@ -377,16 +408,36 @@ export function nativeCases(w, inputs, { loadModule }) {
   if (w.kind === 'decode') {
     return [apiCase(loadModule, { id: 'native-sdpa', peer, variant: 'scaledDotProductAttention', baseline: true },
       (mod) => () => mod.scaledDotProductAttention(inputs.q, inputs.k, inputs.v).data),
-    cachedStepCase(loadModule, w, inputs)];
+    cachedStepCase(loadModule, w, inputs),
+    ...(w.reduced?.cacheDtypes ?? []).map((dtype) => cachedStepCase(loadModule, w, inputs, dtype))];
   }
   if (w.kind === 'ragged') return raggedCases(loadModule, w, inputs);
   if (w.kind === 'gqa-decode') {
-    return [gqaDecodeCase(loadModule, w, inputs, { id: 'native-gqa-step', peer, baseline: true,
-      variant: `layer decode step through the KV cache (numKvHeads ${w.kvHeads}, RoPE, no biases)` })];
+    const variant = `layer decode step through the KV cache (numKvHeads ${w.kvHeads}, RoPE, no biases)`;
+    const cases = [gqaDecodeCase(loadModule, w, inputs, { id: 'native-gqa-step', peer, baseline: true, variant })];
+    // the reduced-precision steps: 16-bit caches (half the K/V bytes read), and with `bf16` also a
+    // bfloat16 layer (half the weight bytes) over a float16 cache; each paired with the float32
+    // step, GB/s counting the bytes it reads
+    const reduced = (w.reduced?.cacheDtypes ?? []).map((cacheDtype) => ({ cacheDtype }));
+    if (w.reduced?.bf16) reduced.push({ dtype: 'bfloat16', cacheDtype: 'float16' });
+    for (const r of reduced) {
+      const feature = r.dtype ?? CACHE_FEATURE[r.cacheDtype];
+      const precision = [r.dtype, r.cacheDtype && `${r.cacheDtype} KV cache`].filter(Boolean).join(', ');
+      cases.push(gqaDecodeCase(loadModule, w, inputs, { id: `native-gqa-step-${r.dtype ?? r.cacheDtype}`, peer,
+        variant: `${variant}, ${precision}`, precision, tolerance: API_BOUND[feature], pairWith: 'native-gqa-step',
+        bytes: gqaStepBytes(w, r.dtype ? 2 : 4, 2) }, r));
+    }
+    return cases;
   }
   if (w.window) return windowCases(loadModule, w, inputs);
-  const cases = [apiCase(loadModule, { id: 'native-forward', peer, variant: 'forward (fused)', baseline: true },
-    (mod) => layerCalls(mod, w, inputs, 'native').forward)];
+  // The baseline writes into a result array it reuses (options.out), as a service that keeps its
+  // buffers does; the plain call also allocates (and first-touches) a new one each time.
+  const cases = [
+    apiCase(loadModule, { id: 'native-forward-out', peer, variant: 'forward (fused) into options.out', baseline: true },
+      (mod) => layerCalls(mod, w, inputs, 'native').forwardOut),
+    apiCase(loadModule, { id: 'native-forward', peer, variant: 'forward (fused), new result array', pairWith: 'native-forward-out' },
+      (mod) => layerCalls(mod, w, inputs, 'native').forward),
+  ];
   if (w.unfused) {
     cases.push(apiCase(loadModule, { id: 'native-unfused', peer, variant: 'forward needWeights (unfused)', pairWith: 'native-forward' },
       (mod) => layerCalls(mod, w, inputs, 'native').unfused));
@@ -394,6 +445,13 @@ export function nativeCases(w, inputs, { loadModule }) {
   cases.push(apiCase(loadModule, { id: 'native-async', peer, variant: 'forwardAsync' },
     (mod) => layerCalls(mod, w, inputs, 'native').forwardAsync, true));
   if (w.unfused) cases.push(...attentionAloneCases(loadModule, w, inputs));
+  if (w.reduced?.bf16) {
+    // the bfloat16 layer (API.md "Reduced precision") into a reused options.out like the float32
+    // baseline; paired with it and with ONNX Runtime's best float32 and int8 variants
+    cases.push(apiCase(loadModule, { id: 'native-forward-out-bf16', peer, variant: 'forward (fused) into options.out, dtype bfloat16',
+      precision: 'bfloat16', tolerance: API_BOUND.bfloat16, pairWith: 'native-forward-out', pairWithOrt: true },
+    (mod) => layerCalls(mod, w, inputs, 'native', { dtype: 'bfloat16' }).forwardOut, false, ['bfloat16']));
+  }
   return cases;
 }
 

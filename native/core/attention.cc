@@ -110,7 +110,8 @@ class Attention {
       e.v = Kv(a->v, a->kv_rows ? a->kv_rows[b] * a->v_ss : b * a->v_sb);
       e.key_end = PaddingEnd(b, e.s);
       max_l_ = std::max(max_l_, e.l);
-      flops_ += 2.0 * a->heads * e.l * e.s * (a->d + a->dv);
+      flops_ += a->heads * e.l * (2.0 * e.s * (a->d + a->dv) + mha::kSoftmaxEntryFlops * e.s +
+                                  mha::kAttentionRowFlops * ceil_div(e.s, kTileKeys));
     }
     pack_ = max_l_ >= kPackMinRows;
     bf16_ = round_ && pack_ ? bf16 : nullptr;
@@ -485,7 +486,8 @@ class Attention {
   // float32 rows as the precision takes them: rounded to bfloat16 values, or as they are.
   mha_kv_format kv_format_rounding() const { return {MHA_STORAGE_FLOAT32, round_}; }
 
-  // About the flops of attention (Q.K^T and P.V) over the pairs [p0, p1), for the pool's inline rule.
+  // About the work of attention over the pairs [p0, p1) (Q.K^T and P.V, the softmax of every
+  // score, and each query row's cost per key tile), for the pool's inline rule.
   double Flops(int64_t p0, int64_t p1) const { return flops_ * (p1 - p0) / (a_->batch * a_->kv_heads); }
 
   // Splits of the keys per pair so that a single-block problem still gives the pool

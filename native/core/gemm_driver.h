@@ -164,9 +164,16 @@ void run_tile(const K& kt, int64_t kcur, const A* a, int64_t lda, const typename
       __builtin_prefetch(c + i * ldc + cols - 1, 1);
     }
 #endif
-    if (rows == kt.mr) ukernel(c, ldc, beta);
-    else Ops<K>::ukernel_rows(kt, kcur, rows, a, b, c, ldc, alpha, beta);
-    if (bias)
+    // A bias going into a C that starts from zero is written first and accumulated onto by the
+    // kernel (one more read of C, in the kernel's vector width), rather than added in a pass
+    // over C after the kernel has just stored it.
+    const bool fill = bias && beta == 0.0f;
+    if (fill)
+      for (int i = 0; i < rows; ++i) memcpy(c + i * ldc, bias, cols * sizeof(float));
+    const float beta_c = fill ? 1.0f : beta;
+    if (rows == kt.mr) ukernel(c, ldc, beta_c);
+    else Ops<K>::ukernel_rows(kt, kcur, rows, a, b, c, ldc, alpha, beta_c);
+    if (bias && !fill)
       for (int i = 0; i < rows; ++i)
         for (int j = 0; j < cols; ++j) c[i * ldc + j] += bias[j];
     return;
@@ -214,7 +221,9 @@ void compute_block(const Problem<K>& pr, int64_t e, BPanels<typename Ops<K>::T> 
   for (int64_t pc = 0; pc < pr.k; pc += kc) {
     const int64_t kcur = std::min(kc, pr.k - pc), kpad = padded(kt, kcur);
     const float beta = pc == 0 ? pr.beta : 1.0f;
-    const float* bias = pc + kcur == pr.k ? pr.bias : nullptr;
+    // The bias goes in with the first depth block when C starts from zero (run_tile writes it
+    // first), else after the last one.
+    const float* bias = (pr.beta == 0.0f ? pc == 0 : pc + kcur == pr.k) ? pr.bias : nullptr;
     if (bp.source) {  // this depth block of the block's own B panels
       const View& src = *bp.source;
       for (int64_t jp = j0 / nr; jp * nr < j1; ++jp)

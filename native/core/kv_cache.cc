@@ -12,7 +12,7 @@
 namespace {
 
 void* zeroed(size_t bytes) {
-  void* p = mha::aligned_alloc_or_null(bytes);
+  void* p = mha::aligned_alloc_or_null(bytes, mha::HugePages::kWhenLarge);
   if (p) memset(p, 0, bytes);
   return p;
 }

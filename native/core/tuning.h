@@ -64,6 +64,10 @@ constexpr double kCopyFlops = 32;
 // An entry of the masked softmax counts as this many flops: scale, masks and max, the exp
 // (range reduction and a degree-5 polynomial) and sum, and the normalization.
 constexpr double kSoftmaxEntryFlops = 16;
+// The fixed work of one query row per key tile of the fused attention, in flops: the online
+// softmax's calls (masks, max, exp and sum, the accumulator's rescale) cost about this much
+// beyond their entries, which decides short sequences, whose rows have few keys.
+constexpr double kAttentionRowFlops = 1 << 13;
 // Merging attention's key splits counts this many flops per partial float: a multiply-add into
 // the result, and each row's rescaling exp spread over the row.
 constexpr double kMergeFlopsPerFloat = 4;

@@ -49,6 +49,16 @@ struct Vec {
   static F fnmadd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
   static float hmax(F v) { return _mm512_reduce_max_ps(v); }
   static float hsum(F v) { return _mm512_reduce_add_ps(v); }
+  static void hsum4(F a, F b, F c, F d, float* out) {
+    // Per 128-bit lane: unpack pairs a with b and c with d, add, then gather the four partial
+    // sums side by side: lane k holds (a, b, c, d) summed over its four floats; then the lanes.
+    const F ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    const F cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    const F abcd = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 half = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1)));
+  }
 
   static F round(F x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static F pow2_live(F p, F n, F x) {  // vscalefps: p * 2^n

@@ -52,6 +52,7 @@ struct Vec {
   static F fnmadd(F a, F b, F c) { return vfmsq_f32(c, a, b); }
   static float hmax(F v) { return vmaxvq_f32(v); }
   static float hsum(F v) { return vaddvq_f32(v); }
+  static void hsum4(F a, F b, F c, F d, float* out) { vst1q_f32(out, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d))); }
 
   static F round(F x) { return vrndnq_f32(x); }
   static F pow2_live(F p, F n, F x) {  // 2^n built in the exponent bits

@@ -194,10 +194,7 @@ void dots_from(const float* q, const typename L::T* k, int64_t ldk, int64_t n, i
       a2 = V::fmadd(qv, L::load(kj + 2 * ldk + dfull, tail), a2);
       a3 = V::fmadd(qv, L::load(kj + 3 * ldk + dfull, tail), a3);
     }
-    s[j] = V::hsum(a0);
-    s[j + 1] = V::hsum(a1);
-    s[j + 2] = V::hsum(a2);
-    s[j + 3] = V::hsum(a3);
+    V::hsum4(a0, a1, a2, a3, s + j);
   }
   for (; j < n; ++j) {
     const typename L::T* kj = k + j * ldk;

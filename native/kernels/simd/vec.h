@@ -13,7 +13,8 @@
 //                     partial: lanes outside the part read as 0 (or fill) and are not written
 //   add, sub, mul, div, max(a, b); fmadd(a, b, c) = a*b + c; fnmadd(a, b, c) = c - a*b
 //   abs(v), copysign(magnitude, sign), iota() = {0, 1, ..., N-1}
-//   hmax(v), hsum(v)  horizontal max and sum
+//   hmax(v), hsum(v)  horizontal max and sum; hsum4(a, b, c, d, out): the four horizontal
+//                     sums into out[0..3], folded together (fewer shuffles than four hsums)
 //   round(v)          to the nearest integer (ties to even)
 //   pow2_live(p, n, x) p * 2^n (n integral, |n| <= 127) where x >= kExpMin, exactly 0 elsewhere
 //   Mask, none(), lanes_from(i), lanes_below(i), nonzero_bytes(b), nonzero_bytes(b, part),
