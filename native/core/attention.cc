@@ -307,7 +307,7 @@ class Attention {
     if (!kt_) {
       const void* kb = Kv(entries_[blk.b].k, blk.kvh * a->k_sh + j0 * a->k_ss);
       const float* qf = static_cast<const float*>(q);
-      for (int64_t r = 0; r < rows; ++r) k_->dots(qf + r * ldq, kb, a->k_ss, n, a->d, s + r * lds, kv_format_);
+      k_->dots(qf, ldq, rows, kb, a->k_ss, n, a->d, s, lds, kv_format_);
       return;
     }
     const float* kt = kt_ + kt_offset_[blk.b * a->kv_heads + blk.kvh - group_begin_];

@@ -52,10 +52,11 @@ typedef struct mha_attn_kernels {
   // at any column of a packed K^T tile.
   void (*scores)(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t rows,
                  int64_t n, int64_t d, float* s, int64_t lds);
-  // s[j] = q[:d] . k[j * ldk + :d] for j < n (one query against unpacked keys: decode), k
-  // read as f says (ldk in its elements).
-  void (*dots)(const float* q, const void* k, int64_t ldk, int64_t n, int64_t d, float* s,
-               mha_kv_format f);
+  // s[r * lds + j] = q[r * ldq + :d] . k[j * ldk + :d] for r < rows, j < n (a few queries,
+  // e.g. a group's heads at one position, against unpacked keys: decode), k read as f says
+  // (ldk in its elements).
+  void (*dots)(const float* q, int64_t ldq, int64_t rows, const void* k, int64_t ldk, int64_t n,
+               int64_t d, float* s, int64_t lds, mha_kv_format f);
   // acc[r * ldacc + c] += sum_{j < n} p[r * ldp + j] * v[j * ldv + c] for r < rows, c < dv, v
   // read as f says (ldv in its elements).
   void (*pv)(const float* p, int64_t ldp, const void* v, int64_t ldv, int64_t rows, int64_t n,
