@@ -257,7 +257,10 @@ class Attention {
       *ldq = blk.heads == 1 ? a->q_sl : a->q_sh;
       return q;
     }
-    for (int64_t r = 0; r < blk.rows(); ++r) k_->widen_row(row(r), kv_format_rounding(), w.q + r * a->d, a->d);
+    for (int64_t r = 0; r < blk.rows(); ++r) {
+      if (round_) k_->widen_row(row(r), kv_format_rounding(), w.q + r * a->d, a->d);
+      else memcpy(w.q + r * a->d, row(r), a->d * sizeof(float));
+    }
     *ldq = a->d;
     return w.q;
   }
