@@ -79,7 +79,8 @@ typedef struct mha_attn_kernels {
 // to bfloat16 values in float32 storage (widen_row / mha_kv_format.round_bf16) and the float32
 // kernels above run on them. Products of two bfloat16 values are exact in float32, so both
 // ways agree up to the order of the float32 sums (and the instructions' taking bfloat16
-// denormals as zero).
+// denormals as zero). The pair layouts pay only where K is packed (several query rows per
+// key): decode reads K and V in place and takes the float32 route, rounding as it loads.
 // Operands (mha_bf16, core/gemm_kernels.h), in pair layouts: the depth runs in pairs, a pair
 // of consecutive depths being one 32-bit unit (depth 2i in the low half). Depths are padded
 // to an even count with zero in both operands.
@@ -99,7 +100,8 @@ struct mha_attn_bf16_kernels {
   // even key count n.
   void (*pv)(const mha_bf16* p, int64_t ldp, const mha_bf16* v, int64_t ldv, int64_t rows,
              int64_t n, int64_t dv, float* acc, int64_t ldacc);
-  // y[i] = x[i] rounded to bfloat16 (to nearest, ties to even; NaN stays NaN) for i < n.
+  // y[i] = x[i] rounded to bfloat16 (to nearest, ties to even; NaN stays NaN; denormals may be
+  // taken as zero, as the instructions do) for i < n.
   void (*round_row)(const float* x, mha_bf16* y, int64_t n);
   // exp_sum_row's probabilities as a pair row: p[lead + j] = exp(y[j] - max) rounded to
   // bfloat16 for j < n (lead 0 or 1: p[0] = 0 first), then a zero when lead + n is odd; returns
