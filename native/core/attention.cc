@@ -258,7 +258,10 @@ class Attention {
       *ldq = blk.heads == 1 ? a->q_sl : a->q_sh;
       return q;
     }
-    for (int64_t r = 0; r < blk.rows(); ++r) k_->widen_row(row(r), kv_format_rounding(), w.q + r * a->d, a->d);
+    for (int64_t r = 0; r < blk.rows(); ++r) {
+      if (round_) k_->widen_row(row(r), kv_format_rounding(), w.q + r * a->d, a->d);
+      else memcpy(w.q + r * a->d, row(r), a->d * sizeof(float));
+    }
     *ldq = a->d;
     return w.q;
   }
@@ -308,7 +311,7 @@ class Attention {
     if (!kt_) {
       const void* kb = Kv(entries_[blk.b].k, blk.kvh * a->k_sh + j0 * a->k_ss);
       const float* qf = static_cast<const float*>(q);
-      for (int64_t r = 0; r < rows; ++r) k_->dots(qf + r * ldq, kb, a->k_ss, n, a->d, s + r * lds, kv_format_);
+      k_->dots(qf, ldq, rows, kb, a->k_ss, n, a->d, s, lds, kv_format_);
       return;
     }
     const float* kt = kt_ + kt_offset_[blk.b * a->kv_heads + blk.kvh - group_begin_];

@@ -65,7 +65,11 @@ void KvPacking::PackKt(float* kt, int64_t width, const void* kp, int64_t ldk, in
 
 void KvPacking::PackV(float* vp, const void* v, int64_t ldv, int64_t s, float* stage) const {
   if (!pairs) {
-    for (int64_t j = 0; j < s; ++j) k->widen_row(At(v, j * ldv), format, vp + j * dv, dv);
+    const bool copy = format.storage == MHA_STORAGE_FLOAT32 && !format.round_bf16;
+    for (int64_t j = 0; j < s; ++j) {
+      if (copy) memcpy(vp + j * dv, At(v, j * ldv), dv * sizeof(float));
+      else k->widen_row(At(v, j * ldv), format, vp + j * dv, dv);
+    }
     return;
   }
   mha_bf16* lo = reinterpret_cast<mha_bf16*>(stage);

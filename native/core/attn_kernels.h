@@ -52,10 +52,11 @@ typedef struct mha_attn_kernels {
   // at any column of a packed K^T tile.
   void (*scores)(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t rows,
                  int64_t n, int64_t d, float* s, int64_t lds);
-  // s[j] = q[:d] . k[j * ldk + :d] for j < n (one query against unpacked keys: decode), k
-  // read as f says (ldk in its elements).
-  void (*dots)(const float* q, const void* k, int64_t ldk, int64_t n, int64_t d, float* s,
-               mha_kv_format f);
+  // s[r * lds + j] = q[r * ldq + :d] . k[j * ldk + :d] for r < rows, j < n (a few queries,
+  // e.g. a group's heads at one position, against unpacked keys: decode), k read as f says
+  // (ldk in its elements).
+  void (*dots)(const float* q, int64_t ldq, int64_t rows, const void* k, int64_t ldk, int64_t n,
+               int64_t d, float* s, int64_t lds, mha_kv_format f);
   // acc[r * ldacc + c] += sum_{j < n} p[r * ldp + j] * v[j * ldv + c] for r < rows, c < dv, v
   // read as f says (ldv in its elements).
   void (*pv)(const float* p, int64_t ldp, const void* v, int64_t ldv, int64_t rows, int64_t n,
@@ -78,7 +79,8 @@ typedef struct mha_attn_kernels {
 // to bfloat16 values in float32 storage (widen_row / mha_kv_format.round_bf16) and the float32
 // kernels above run on them. Products of two bfloat16 values are exact in float32, so both
 // ways agree up to the order of the float32 sums (and the instructions' taking bfloat16
-// denormals as zero).
+// denormals as zero). The pair layouts pay only where K is packed (several query rows per
+// key): decode reads K and V in place and takes the float32 route, rounding as it loads.
 // Operands (mha_bf16, core/gemm_kernels.h), in pair layouts: the depth runs in pairs, a pair
 // of consecutive depths being one 32-bit unit (depth 2i in the low half). Depths are padded
 // to an even count with zero in both operands.
@@ -98,7 +100,8 @@ struct mha_attn_bf16_kernels {
   // even key count n.
   void (*pv)(const mha_bf16* p, int64_t ldp, const mha_bf16* v, int64_t ldv, int64_t rows,
              int64_t n, int64_t dv, float* acc, int64_t ldacc);
-  // y[i] = x[i] rounded to bfloat16 (to nearest, ties to even; NaN stays NaN) for i < n.
+  // y[i] = x[i] rounded to bfloat16 (to nearest, ties to even; NaN stays NaN; denormals may be
+  // taken as zero, as the instructions do) for i < n.
   void (*round_row)(const float* x, mha_bf16* y, int64_t n);
   // exp_sum_row's probabilities as a pair row: p[lead + j] = exp(y[j] - max) rounded to
   // bfloat16 for j < n (lead 0 or 1: p[0] = 0 first), then a zero when lead + n is odd; returns

@@ -3,7 +3,8 @@
 //  scores and pv: 6 x 16 register tile (24 q accumulators, 4 for a row segment of B, 1 for
 //    the broadcast A element: 29 of the 32 vector registers); per step 4 loads, 6 broadcasts,
 //    24 FMAs. A d x 16 column block of K^T or V (<= 8 KB for d <= 128) stays in L1.
-//  dots (decode): 4 keys at a time, 4 floats of d per FMA; K streamed once from memory.
+//  dots (decode): up to 4 query rows x 4 keys at a time, 4 floats of d per FMA; K streamed
+//    once from memory for those rows.
 //  softmax rows: 8 floats per step; exp with 2^n built in the exponent bits.
 //  K^T tiles: the core's portable loop.
 #include "kernels/neon/vec_f32_neon.h"

@@ -25,16 +25,26 @@ struct Vec {
   static void store(float* p, F v) { vst1q_f32(p, v); }
 
   static Part part(int64_t k) { return k < 0 ? 0 : k > 4 ? 4 : static_cast<int>(k); }
+  // A partial access through 4 lanes staged on the stack (the rest `fill`): nothing past the
+  // part is read or written.
+  template <class T, class Load>
+  static auto staged_load(const T* p, Part k, T fill, Load load) {
+    T staged[4] = {fill, fill, fill, fill};
+    memcpy(staged, p, k * sizeof(T));
+    return load(staged);
+  }
+  template <class T, class R, class Store>
+  static void staged_store(T* p, R v, Part k, Store store) {
+    T staged[4];
+    store(staged, v);
+    memcpy(p, staged, k * sizeof(T));
+  }
   static F load(const float* p, Part k) { return load(p, k, 0.0f); }
   static F load(const float* p, Part k, float fill) {
-    float staged[4] = {fill, fill, fill, fill};
-    memcpy(staged, p, k * sizeof(float));
-    return vld1q_f32(staged);
+    return staged_load(p, k, fill, [](const float* x) { return vld1q_f32(x); });
   }
   static void store(float* p, F v, Part k) {
-    float staged[4];
-    vst1q_f32(staged, v);
-    memcpy(p, staged, k * sizeof(float));
+    staged_store(p, v, k, [](float* x, F y) { vst1q_f32(x, y); });
   }
 
   static F add(F a, F b) { return vaddq_f32(a, b); }
@@ -80,14 +90,10 @@ struct Vec {
   // 16-bit storage: vcvt_f32_f16 / vcvt_f16_f32 (rounding to nearest, the FPCR default),
   // bfloat16 by a 16-bit shift; partial accesses staged through 4-lane stack buffers.
   static uint16x4_t load16(const uint16_t* p, Part k) {
-    uint16_t staged[4] = {0, 0, 0, 0};
-    memcpy(staged, p, k * sizeof(uint16_t));
-    return vld1_u16(staged);
+    return staged_load(p, k, uint16_t(0), [](const uint16_t* x) { return vld1_u16(x); });
   }
   static void store16(uint16_t* p, uint16x4_t h, Part k) {
-    uint16_t staged[4];
-    vst1_u16(staged, h);
-    memcpy(p, staged, k * sizeof(uint16_t));
+    staged_store(p, h, k, [](uint16_t* x, uint16x4_t y) { vst1_u16(x, y); });
   }
   static F widen_f16(uint16x4_t h) { return vcvt_f32_f16(vreinterpret_f16_u16(h)); }
   static F widen_bf16(uint16x4_t h) { return vreinterpretq_f32_u32(vshll_n_u16(h, 16)); }

@@ -81,13 +81,15 @@ void scores(const float* q, int64_t ldq, const float* kt, int64_t ldkt, int64_t 
   }
 }
 
-void dots(const float* q, const void* k, int64_t ldk, int64_t n, int64_t d, float* s, mha_kv_format f) {
+void dots(const float* q, int64_t ldq, int64_t rows, const void* k, int64_t ldk, int64_t n, int64_t d, float* s,
+          int64_t lds, mha_kv_format f) {
   with_kv_read(k, f, [&](auto kr) {
-    for (int64_t j = 0; j < n; ++j) {
-      float acc = 0;
-      for (int64_t c = 0; c < d; ++c) acc += q[c] * kr[j * ldk + c];
-      s[j] = acc;
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        float acc = 0;
+        for (int64_t c = 0; c < d; ++c) acc += q[r * ldq + c] * kr[j * ldk + c];
+        s[r * lds + j] = acc;
+      }
   });
 }
 

@@ -6,8 +6,9 @@
 //    of B (k x kTileVectors*N, a few tens of KB) stays in L1 while every block of rows
 //    passes over it. The tiles are written against an operand policy (FloatOps below), so
 //    the bfloat16 pair products (kernels/avx512bf16/) share them, edges included.
-//  dots (decode, one query): 4 keys at a time, N floats of d per FMA, horizontal sums at the
-//    end; K is read once, straight from memory.
+//  dots (decode, a few queries: the heads of a group): up to 4 query rows x 4 keys at a time,
+//    N floats of d per FMA, horizontal sums at the end; K is read (and converted) once for
+//    those rows, straight from memory.
 //  K and V are read as mha_kv_format says (KvLoad): float32, or 16-bit values widened in
 //    registers (half the bytes from memory per key), optionally rounded to bfloat16.
 // Column tails go through partial accesses: nothing past a row's end is read or written
@@ -169,47 +170,66 @@ void pv(const float* p, int64_t ldp, const void* v, int64_t ldv, int64_t rows, i
   });
 }
 
-// s[j] = q[:d] . k[j * ldk + :d], k read through L
-template <class V, class L>
-void dots_from(const float* q, const typename L::T* k, int64_t ldk, int64_t n, int64_t d, float* s) {
+// s[r * lds + j + t] = q[r * ldq + :d] . k[(j + t) * ldk + :d] for r < R, t < NK: each key
+// vector (N values of d, read through L) loaded once for the R rows, R x NK accumulators,
+// horizontal sums at the end.
+template <class V, class L, int R, int NK>
+inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int64_t ldk, int64_t j, int64_t d,
+                       float* s, int64_t lds) {
   using F = typename V::F;
   constexpr int64_t N = V::N;
   const int64_t dfull = d - d % N;
-  const typename V::Part tail = V::part(d - dfull);
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    F a0 = V::zero(), a1 = a0, a2 = a0, a3 = a0;
-    const typename L::T* kj = k + j * ldk;
-    for (int64_t c = 0; c < dfull; c += N) {
-      const F qv = V::load(q + c);
-      a0 = V::fmadd(qv, L::load(kj + c), a0);
-      a1 = V::fmadd(qv, L::load(kj + ldk + c), a1);
-      a2 = V::fmadd(qv, L::load(kj + 2 * ldk + c), a2);
-      a3 = V::fmadd(qv, L::load(kj + 3 * ldk + c), a3);
+  F acc[R][NK];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < NK; ++t) acc[r][t] = V::zero();
+  auto step = [&](int64_t c, auto... part) {
+    F kv[NK];
+#pragma GCC unroll 4
+    for (int t = 0; t < NK; ++t) kv[t] = L::load(k + (j + t) * ldk + c, part...);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const F qv = V::load(q + r * ldq + c, part...);
+#pragma GCC unroll 4
+      for (int t = 0; t < NK; ++t) acc[r][t] = V::fmadd(qv, kv[t], acc[r][t]);
     }
-    if (dfull < d) {
-      const F qv = V::load(q + dfull, tail);
-      a0 = V::fmadd(qv, L::load(kj + dfull, tail), a0);
-      a1 = V::fmadd(qv, L::load(kj + ldk + dfull, tail), a1);
-      a2 = V::fmadd(qv, L::load(kj + 2 * ldk + dfull, tail), a2);
-      a3 = V::fmadd(qv, L::load(kj + 3 * ldk + dfull, tail), a3);
+  };
+  for (int64_t c = 0; c < dfull; c += N) step(c);
+  if (dfull < d) step(dfull, V::part(d - dfull));
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    if constexpr (NK == 4) {
+      V::hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], s + r * lds + j);
+    } else {
+#pragma GCC unroll 4
+      for (int t = 0; t < NK; ++t) s[r * lds + j + t] = V::hsum(acc[r][t]);
     }
-    V::hsum4(a0, a1, a2, a3, s + j);
-  }
-  for (; j < n; ++j) {
-    const typename L::T* kj = k + j * ldk;
-    F a0 = V::zero();
-    for (int64_t c = 0; c < dfull; c += N) a0 = V::fmadd(V::load(q + c), L::load(kj + c), a0);
-    if (dfull < d) a0 = V::fmadd(V::load(q + dfull, tail), L::load(kj + dfull, tail), a0);
-    s[j] = V::hsum(a0);
   }
 }
 
+// R query rows against n keys: 4 keys a step, 2 where 4 x R accumulators would not leave the
+// kernel's own tile's worth of registers.
+template <class V, class L, int R>
+void dots_rows(const float* q, int64_t ldq, const typename L::T* k, int64_t ldk, int64_t n, int64_t d, float* s,
+               int64_t lds) {
+  constexpr int NK = 4 * R < V::kTileRows * V::kTileVectors ? 4 : 2;
+  int64_t j = 0;
+  for (; j + NK <= n; j += NK) dots_block<V, L, R, NK>(q, ldq, k, ldk, j, d, s, lds);
+  for (; j < n; ++j) dots_block<V, L, R, 1>(q, ldq, k, ldk, j, d, s, lds);
+}
+
+// s[r * lds + j] = q[r * ldq + :d] . k[j * ldk + :d], up to 4 rows at a time
 template <class V>
-void dots(const float* q, const void* k, int64_t ldk, int64_t n, int64_t d, float* s, mha_kv_format f) {
+void dots(const float* q, int64_t ldq, int64_t rows, const void* k, int64_t ldk, int64_t n, int64_t d, float* s,
+          int64_t lds, mha_kv_format f) {
   with_kv_load<V>(f, [&](auto load) {
     using L = decltype(load);
-    dots_from<V, L>(q, static_cast<const typename L::T*>(k), ldk, n, d, s);
+    using T = typename L::T;
+    constexpr void (*kRows[])(const float*, int64_t, const T*, int64_t, int64_t, int64_t, float*, int64_t) = {
+        dots_rows<V, L, 1>, dots_rows<V, L, 2>, dots_rows<V, L, 3>, dots_rows<V, L, 4>};
+    for (int64_t r = 0; r < rows; r += 4)
+      kRows[(rows - r < 4 ? rows - r : 4) - 1](q + r * ldq, ldq, static_cast<const T*>(k), ldk, n, d, s + r * lds, lds);
   });
 }
 
