@@ -3,7 +3,7 @@
 import type { LayerOutputs } from './backend.js';
 import type { AttentionDims } from './masks.js';
 import type { AttentionResult } from './types.js';
-import { checkBoolean, checkElementCount, invalidParameterError, resultArray } from './validate.js';
+import { checkBoolean, checkElementCount, freshArray, invalidParameterError, resultArray } from './validate.js';
 
 /**
  * The call's outputs and the result they become: the output of outShape; the weights [B, L, S]
@@ -25,7 +25,7 @@ export function layerOutputs(opts: Record<string, unknown>, outShape: number[], 
     }
     const { batch: B, heads: H, l: L, s: S } = weightDims;
     const weightsShape = averageWeights ? [B, L, S] : [B, H, L, S];
-    weights = new Float32Array(checkElementCount('attnWeights', weightsShape));
+    weights = freshArray(checkElementCount('attnWeights', weightsShape));
     result.attnWeights = { data: weights, shape: weightsShape };
   }
   return { outputs: { out, outIsCallers: opts.out !== undefined, weights, averageWeights }, result };

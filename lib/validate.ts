@@ -188,6 +188,20 @@ export function checkShape(name: string, shape: readonly number[], expected: rea
   }
 }
 
+/** From this many bytes a fresh result comes from Buffer.allocUnsafeSlow (below). */
+const UNZEROED_BYTES = 64 << 10;
+
+/**
+ * A new Float32Array for a result the call then writes whole. A large one is taken uninitialized
+ * (its own ArrayBuffer, never a pooled one): zero-filling it would make the JavaScript thread
+ * touch every page, fresh pages included, before the work even starts, and the call overwrites
+ * every element anyway (a call that fails returns no result).
+ */
+export function freshArray(count: number): Float32Array {
+  if (count * 4 < UNZEROED_BYTES) return new Float32Array(count);
+  return new Float32Array(Buffer.allocUnsafeSlow(count * 4).buffer, 0, count);
+}
+
 /**
  * Where a call writes its result of `shape`: a new array when `value` is undefined, else the
  * caller's Float32Array, at least the result's element count long, whose view of exactly that
@@ -198,7 +212,7 @@ export function checkShape(name: string, shape: readonly number[], expected: rea
 export function resultArray(name: string, value: unknown, shape: readonly number[],
   inputs: Record<string, ArrayBufferView | undefined>, inPlace?: string): Float32Array {
   const count = checkElementCount('result', shape);
-  if (value === undefined) return new Float32Array(count);
+  if (value === undefined) return freshArray(count);
   if (!(value instanceof Float32Array)) throw invalidParameterError(name, 'a Float32Array', value, TypeError);
   checkLive(name, value);
   if (value.length < count) {
