@@ -7,24 +7,13 @@
 // and the example prints, for each sentence and head, which token each token attends to most.
 // Run: npx tsc -p tsconfig.json && node examples/bert-encoder.mjs
 import { MultiHeadAttention, nativeInfo } from '../dist/index.js';
+import { mulberry32 } from './helpers.mjs';
 
 const EMBED_DIM = 32;
 const NUM_HEADS = 4;
 const VOCAB = ['[PAD]', '[CLS]', '[UNK]', 'the', 'a', 'cat', 'dog', 'sat', 'on', 'mat', 'barks', 'at', 'bird',
   'sings', 'in', 'tree', 'today', 'loudly'];
 const SENTENCES = ['the cat sat on the mat', 'a dog barks', 'the bird sings in a tree today'];
-
-/** mulberry32: a seeded PRNG in [0, 1). */
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** [CLS] followed by the words' ids ([UNK] for words outside the vocabulary). */
 function tokenize(sentence) {

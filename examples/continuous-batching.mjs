@@ -15,6 +15,7 @@
 // cache; the example exits nonzero unless each matches (relative L2 <= 1e-5).
 // Run: npm run build && node examples/continuous-batching.mjs
 import { MultiHeadAttention } from 'mha-native';
+import { mulberry32, relL2 } from './helpers.mjs';
 
 const E = 32;
 const VOCAB = 40;
@@ -28,25 +29,6 @@ const REQUESTS = [     // arrival step, prompt token ids, tokens to generate
   { name: 'E', arrives: 3, prompt: [4, 33, 8, 32], generate: 2 },
   { name: 'F', arrives: 8, prompt: [7, 9, 5, 0, 2, 8], generate: 3 },
 ];
-
-/** mulberry32: a seeded PRNG in [0, 1). */
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Relative L2 error ||a - b|| / ||b||. */
-function relL2(a, b) {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / den);
-}
 
 const layer = new MultiHeadAttention({ embedDim: E, numHeads: 4, numKvHeads: 2, bias: false, rotary: {}, seed: 5 });
 const random = mulberry32(11);

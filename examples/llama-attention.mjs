@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MultiHeadAttention, loadSafetensors } from 'mha-native';
+import { mulberry32, relL2 } from './helpers.mjs';
 
 const E = 64;           // hidden size
 const H = 8;            // attention heads (query)
@@ -27,18 +28,6 @@ const VOCAB = 48;
 const PROMPT = [1, 17, 33, 5, 42, 8, 23];  // token ids
 const NEW_TOKENS = 8;
 const PREFIX = 'model.layers.0.self_attn.';
-
-/** mulberry32: a seeded PRNG in [0, 1). */
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** [rows, cols] uniform in +-1/sqrt(cols) (the scale of nn.Linear's default init). */
 function randomMatrix(random, rows, cols) {
@@ -69,13 +58,6 @@ function safetensorsBytes(tensors) {
     for (const x of t.data) { view.setFloat32(at, x, true); at += 4; }
   }
   return bytes;
-}
-
-/** Relative L2 error ||a - b|| / ||b||. */
-function relL2(a, b) {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / den);
 }
 
 // --- 1. a checkpoint with Llama names -----------------------------------------------------------

@@ -15,6 +15,7 @@
 //   window plus an explicit boolean band mask (relative L2 <= 1e-5).
 // The weights are seeded, not trained. Run: npm run build && node examples/modernbert-attention.mjs
 import { MultiHeadAttention } from 'mha-native';
+import { mulberry32, relL2 } from './helpers.mjs';
 
 const E = 64;
 const HEADS = 4;
@@ -22,25 +23,6 @@ const LENGTHS = [200, 57, 130];
 const B = LENGTHS.length;
 const L = Math.max(...LENGTHS);
 const WINDOW = { left: 64, right: 64 };
-
-/** mulberry32: a seeded PRNG in [0, 1). */
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Relative L2 error ||a - b|| / ||b||. */
-function relL2(a, b) {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / den);
-}
 
 // The layers: ModernBERT's attention has no biases. (`seed` makes each layer's weights; the
 // local twin below reuses seed 2 to get the local layer's weights.)

@@ -12,6 +12,7 @@
 // The weights are seeded, not trained: the words are arbitrary, the mechanics are the point.
 // Run: npx tsc -p tsconfig.json && node examples/translation-decoder.mjs
 import { MultiHeadAttention } from '../dist/index.js';
+import { mulberry32 } from './helpers.mjs';
 
 const E = 32;
 const HEADS = 4;
@@ -20,17 +21,6 @@ const SRC_VOCAB = ['<pad>', 'the', 'cat', 'sleeps', 'a', 'dog', 'runs', 'fast', 
 const TGT_VOCAB = ['<pad>', '<s>', '</s>', 'le', 'la', 'chat', 'chien', 'dort', 'court', 'vite', "aujourd'hui", 'un'];
 const SOURCES = ['the cat sleeps', 'a dog runs fast today'];
 const BOS = 1, EOS = 2;
-
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A [vocab, E] embedding table with rows seeded by (seed, id). */
 function table(size, seed) {

@@ -1,0 +1,21 @@
+// What the examples share besides mha-native itself: seeded random numbers (so every run of an
+// example prints the same thing) and the error measure they report.
+
+/** mulberry32: a seeded PRNG in [0, 1). */
+export function mulberry32(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Relative L2 error ||a - b|| / ||b||. */
+export function relL2(a, b) {
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+  return Math.sqrt(num / den);
+}
