@@ -3,12 +3,11 @@
 // against the float64 oracle of tools/gen-fixtures.py (fixtures in test/fixtures/variants/,
 // committed; no Python needed here; the file format is described in the generator's docstring).
 // Criterion: relative L2 error <= 2e-5 and no NaN, for outputs and attention weights.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MultiHeadAttention, type Backend, type MultiHeadAttentionWeights } from '../lib/index.js';
+import { type Stored, decode, loadFixtures } from './fixtures.js';
 import { type M, type T, causalBool, expectClose } from './helpers.js';
 
-interface Stored { dtype: 'f32' | 'f64' | 'u8'; shape: number[]; b64: string }
 interface LayerOptions {
   embedDim: number; numHeads: number; numKvHeads?: number; kDim?: number; vDim?: number; bias: boolean;
   scale?: number; softcap?: number; alibi?: true | number[];
@@ -31,18 +30,8 @@ interface Fixture {
 const BACKENDS: Backend[] = ['native', 'reference'];
 const VARIANT_KEYS = ['numKvHeads', 'scale', 'softcap', 'alibi', 'window', 'rotary'] as const;
 
-const dir = new URL('./fixtures/variants/', import.meta.url);
-const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as { cases: string[] };
-const fixtures = manifest.cases.map((name) => JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as Fixture);
+const fixtures = loadFixtures<Fixture>('variants');
 
-function decode(s: Stored): { data: Float32Array | Float64Array | Uint8Array; shape: number[] } {
-  const bytes = Buffer.from(s.b64, 'base64');
-  const copy = new Uint8Array(bytes); // own, aligned buffer
-  const data = s.dtype === 'f32' ? new Float32Array(copy.buffer)
-    : s.dtype === 'f64' ? new Float64Array(copy.buffer) : copy;
-  expect(data.length).toBe(s.shape.reduce((a, b) => a * b, 1));
-  return { data, shape: s.shape };
-}
 const tensor = (s: Stored) => decode(s) as T;
 const mask = (s: Stored) => decode(s) as M;
 const expected = (s: Stored) => decode(s).data as Float64Array;

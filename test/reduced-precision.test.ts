@@ -10,7 +10,8 @@ import {
   type KVCache, type Precision, type StorageDtype,
 } from '../lib/index.js';
 import { roundBfloat16, roundFloat16 } from '../lib/reduced-precision.js';
-import { Rng, hasNaN, paddingBool, randTensor, randWeights, relL2 } from './helpers.js';
+import { type Stored, type TorchFixture, decode as decodeStored, loadFixtures } from './fixtures.js';
+import { type M, type T, Rng, hasNaN, paddingBool, randTensor, randWeights, relL2 } from './helpers.js';
 
 /** native's error against float64 (exact) is <= 1e-2 and <= twice the rounded-operand reference's. */
 function expectBf16Bound(native: ArrayLike<number>, roundedRef: ArrayLike<number>, exact: ArrayLike<number>,
@@ -145,29 +146,22 @@ describe('bfloat16 compute', () => {
   });
 
   it('the layer with dtype bfloat16 against the PyTorch float64 fixtures', () => {
-    const dir = new URL('./fixtures/torch/', import.meta.url);
-    const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as { cases: string[] };
-    interface Stored { dtype: string; shape: number[]; b64: string }
-    const decode = (s: Stored) => {
-      const bytes = new Uint8Array(Buffer.from(s.b64, 'base64'));
-      const data = s.dtype === 'f32' ? new Float32Array(bytes.buffer) : s.dtype === 'f64' ? new Float64Array(bytes.buffer) : bytes;
-      return { data, shape: s.shape } as never;
-    };
     let checked = 0;
-    for (const name of manifest.cases) {
-      const f = JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8'));
-      const state = Object.fromEntries(Object.entries(f.state).map(([k, v]) => [k, decode(v as Stored)]));
+    for (const f of loadFixtures<TorchFixture>('torch')) {
+      const { name } = f;
+      const tensor = (t: Stored) => decodeStored(t) as T, mask = (t: Stored) => decodeStored(t) as M;
+      const state = Object.fromEntries(Object.entries(f.state).map(([k, v]) => [k, tensor(v)]));
       const mha = MultiHeadAttention.fromStateDict(state, { numHeads: f.numHeads, dtype: 'bfloat16' });
-      const query = decode(f.query);
-      const key = f.selfAttention ? query : decode(f.key), value = f.selfAttention ? query : decode(f.value);
+      const query = tensor(f.query);
+      const key = f.selfAttention ? query : tensor(f.key!), value = f.selfAttention ? query : tensor(f.value!);
       const options = {
-        keyPaddingMask: f.keyPaddingMask && decode(f.keyPaddingMask), attnMask: f.attnMask && decode(f.attnMask),
+        keyPaddingMask: f.keyPaddingMask && mask(f.keyPaddingMask), attnMask: f.attnMask && mask(f.attnMask),
         isCausal: f.isCausal,
       };
       const got = mha.forward(query, key, value, options).output.data;
       const rounded = MultiHeadAttention.fromStateDict(state, { numHeads: f.numHeads, dtype: 'bfloat16', backend: 'reference' })
         .forward(query, key, value, options).output.data;
-      const expected = (decode(f.output) as { data: Float64Array }).data;
+      const expected = decodeStored(f.output).data as Float64Array;
       // An input whose bfloat16-rounded operands alone move the output by more than 1e-2 (one
       // head of 80 features, a peaked softmax) cannot meet 1e-2; twice that evaluation's error it can.
       const bound = relL2(rounded, expected), err = relL2(got, expected);
