@@ -15,7 +15,7 @@
 // cache; the example exits nonzero unless each matches (relative L2 <= 1e-5).
 // Run: npm run build && node examples/continuous-batching.mjs
 import { MultiHeadAttention } from 'mha-native';
-import { mulberry32, relL2 } from './helpers.mjs';
+import { greedy, mulberry32, relL2 } from './helpers.mjs';
 
 const E = 32;
 const VOCAB = 40;
@@ -40,17 +40,6 @@ function embed(ids) {
   const data = new Float32Array(ids.length * E);
   ids.forEach((id, t) => data.set(embedding.subarray(id * E, (id + 1) * E), t * E));
   return data;
-}
-
-/** The token whose embedding has the largest dot product with an output row. */
-function greedy(row) {
-  let best = 0, bestScore = -Infinity;
-  for (let id = 0; id < VOCAB; id++) {
-    let score = 0;
-    for (let i = 0; i < E; i++) score += row[i] * embedding[id * E + i];
-    if (score > bestScore) { best = id; bestScore = score; }
-  }
-  return best;
 }
 
 const waiting = [];
@@ -99,7 +88,7 @@ for (let step = 0; finished.length < REQUESTS.length; step++) {
     at += n;
     running.fed.push(...running.next);
     running.rows.push(...rows);
-    const token = greedy(rows.subarray((n - 1) * E));
+    const token = greedy(rows.subarray((n - 1) * E), embedding);
     running.generated.push(token);
     running.next = [token];
     if (running.generated.length === running.request.generate) {

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MultiHeadAttention, loadSafetensors } from 'mha-native';
-import { mulberry32, relL2 } from './helpers.mjs';
+import { greedy, mulberry32, relL2 } from './helpers.mjs';
 
 const E = 64;           // hidden size
 const H = 8;            // attention heads (query)
@@ -94,16 +94,6 @@ try {
     return { data, shape: [1, ids.length, E] };
   };
   /** The token whose embedding has the largest dot product with the last output row. */
-  const greedy = (output) => {
-    const row = output.data.subarray(output.data.length - E);
-    let best = 0, bestScore = -Infinity;
-    for (let id = 0; id < VOCAB; id++) {
-      let score = 0;
-      for (let i = 0; i < E; i++) score += row[i] * embedding[id * E + i];
-      if (score > bestScore) { best = id; bestScore = score; }
-    }
-    return best;
-  };
 
   // --- 3. prompt in one call, then one token per step ----------------------------------------------
   const tokens = [...PROMPT];
@@ -112,7 +102,7 @@ try {
   const rows = [output.data];                                                    // every position's output, in order
   console.log(`prompt [${PROMPT.join(', ')}]: output ${JSON.stringify(output.shape)}, cache ${cache.length}/${cache.capacity}`);
   for (let step = 1; step <= NEW_TOKENS; step++) {
-    tokens.push(greedy(output));
+    tokens.push(greedy(output.data.subarray(output.data.length - E), embedding));
     const xt = embed(tokens.slice(-1));                                           // [1, 1, E]
     ({ output } = layer.forward(xt, xt, xt, { kvCache: cache, isCausal: true }));
     rows.push(output.data);
