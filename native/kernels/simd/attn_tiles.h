@@ -172,7 +172,10 @@ void pv(const float* p, int64_t ldp, const void* v, int64_t ldv, int64_t rows, i
 
 // s[r * lds + j + t] = q[r * ldq + :d] . k[(j + t) * ldk + :d] for r < R, t < NK: each key
 // vector (N values of d, read through L) loaded once for the R rows, R x NK accumulators,
-// horizontal sums at the end.
+// horizontal sums at the end. Each key's row is read whole, in address order, before the
+// next key's: taking the same columns of the NK rows side by side would walk memory a row
+// forward and back again, an order the hardware prefetchers do not follow, and K comes from
+// memory, not cache.
 template <class V, class L, int R, int NK>
 inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int64_t ldk, int64_t j, int64_t d,
                        float* s, int64_t lds) {
@@ -184,19 +187,17 @@ inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int6
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int t = 0; t < NK; ++t) acc[r][t] = V::zero();
-  auto step = [&](int64_t c, auto... part) {
-    F kv[NK];
 #pragma GCC unroll 4
-    for (int t = 0; t < NK; ++t) kv[t] = L::load(k + (j + t) * ldk + c, part...);
+  for (int t = 0; t < NK; ++t) {
+    const typename L::T* kt = k + (j + t) * ldk;
+    auto step = [&](int64_t c, auto... part) {
+      const F kv = L::load(kt + c, part...);
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const F qv = V::load(q + r * ldq + c, part...);
-#pragma GCC unroll 4
-      for (int t = 0; t < NK; ++t) acc[r][t] = V::fmadd(qv, kv[t], acc[r][t]);
-    }
-  };
-  for (int64_t c = 0; c < dfull; c += N) step(c);
-  if (dfull < d) step(dfull, V::part(d - dfull));
+      for (int r = 0; r < R; ++r) acc[r][t] = V::fmadd(V::load(q + r * ldq + c, part...), kv, acc[r][t]);
+    };
+    for (int64_t c = 0; c < dfull; c += N) step(c);
+    if (dfull < d) step(dfull, V::part(d - dfull));
+  }
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     if constexpr (NK == 4) {
