@@ -4,7 +4,8 @@
 //    consecutive query heads of one group times up to n positions (n = kBlockRows / group
 //    size), so each key/value tile is read once for the whole group.
 //  - weights == NULL: fused (FlashAttention-style). Work items are (entry, key/value head, a
-//    pair of position blocks); each block streams key tiles of kTileKeys through an online
+//    pair of position blocks); each block streams key tiles (kTileKeys keys, or
+//    kInPlaceTileKeys when K and V are read in place) through an online
 //    softmax (running max and sum, rescaled accumulator) and accumulates P.V, so no L x S
 //    matrix exists. Only the tiles a block's positions can see are visited: tiles past the
 //    causal diagonal or the last key the key padding leaves open, and tiles wholly outside a
@@ -114,6 +115,7 @@ class Attention {
                                   mha::kAttentionRowFlops * ceil_div(e.s, kTileKeys));
     }
     pack_ = max_l_ >= kPackMinRows;
+    tile_keys_ = pack_ ? kTileKeys : mha::kInPlaceTileKeys;
     bf16_ = round_ && pack_ ? bf16 : nullptr;
     packing_ = {k, bf16_, kv_format_, a->d, a->dv};
   }
@@ -135,11 +137,11 @@ class Attention {
       const int64_t splits = max_blocks == 1 ? KeySplits(static_cast<int64_t>(items.size())) : 1;
       if (splits > 1) return FusedSplit(p0, p1, n, max_rows, splits);
       mha::parallel_for(static_cast<int64_t>(items.size()), Flops(p0, p1), [&](int64_t begin, int64_t end) {
-        const Rows w = Work(max_rows, kTileKeys, max_rows * (a_->dv + 2));
+        const Rows w = Work(max_rows, tile_keys_, max_rows * (a_->dv + 2));
         float* acc = w.rest;
         float* m = acc + max_rows * a_->dv;
         float* sum = m + max_rows;
-        mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, max_rows * kTileKeys);
+        mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, max_rows * tile_keys_);
         // Under a sliding window a block goes kWindowRows positions at a time, each part over
         // only the keys its own rows may see: the band's edges then cost each row at most
         // that many keys beyond its window.
@@ -154,7 +156,7 @@ class Attention {
             int64_t j0, j1;
             VisibleKeys(sub, &j0, &j1);
             // A part has fewer rows than the score tile has room for: its keys go in wider chunks.
-            Stream(sub, j0, j1, max_rows * kTileKeys / rows, masks, w, acc, m, sum);
+            Stream(sub, j0, j1, max_rows * tile_keys_ / rows, masks, w, acc, m, sum);
             Finish(sub, acc, sum);
           }
         };
@@ -392,8 +394,8 @@ class Attention {
     const int64_t part = (2 + dv) * max_rows;  // m[rows], sum[rows], acc[rows * dv]
     std::vector<float> partial(pairs * splits * part);
     mha::parallel_for(pairs * splits, Flops(p0, p1), [&](int64_t begin, int64_t end) {
-      const Rows w = Work(max_rows, kTileKeys, 0);
-      mha::MaskRows masks(&a->attn_mask, &a->key_padding, kTileKeys);
+      const Rows w = Work(max_rows, tile_keys_, 0);
+      mha::MaskRows masks(&a->attn_mask, &a->key_padding, tile_keys_);
       for (int64_t it = begin; it < end; ++it) {
         const Block blk = BlockOf(p0 + it / splits, 0, n);
         const int64_t rows = blk.rows();
@@ -408,7 +410,7 @@ class Attention {
         VisibleKeys(blk, &first, &visible);
         const int64_t step = ceil_div(ceil_div(std::max<int64_t>(0, visible - first), splits), kTileKeys) * kTileKeys;
         const int64_t sp = it % splits, j0 = std::min(visible, first + sp * step);
-        Stream(blk, j0, std::min(visible, j0 + step), kTileKeys, masks, w, acc, m, sum);
+        Stream(blk, j0, std::min(visible, j0 + step), tile_keys_, masks, w, acc, m, sum);
       }
     });
     mha::parallel_for(pairs, mha::kMergeFlopsPerFloat * pairs * splits * part, [&](int64_t begin, int64_t end) {
@@ -554,6 +556,7 @@ class Attention {
   int64_t max_l_ = 0;
   double flops_ = 0;
   bool pack_ = false;
+  int64_t tile_keys_ = kTileKeys;  // keys per streamed tile: kTileKeys packed, kInPlaceTileKeys in place
   float* kt_ = nullptr;            // per-thread scratch (core/scratch.h) for one group, or null when not packed
   float* vp_ = nullptr;
   int64_t group_begin_ = 0;        // the first pair of the packed group

@@ -27,6 +27,13 @@ void pack_kt_portable(float* kt, int64_t ldkt, const float* k, int64_t ldk, int6
 
 }  // namespace
 
+void KvPacking::Prefetch(const void* base, int64_t ld, int64_t j, int64_t end, int64_t n) const {
+  if (j >= end) return;
+  const char* row = static_cast<const char*>(At(base, j * ld));
+  const int64_t bytes = n * mha_storage_bytes(format.storage);
+  for (int64_t b = 0; b < bytes; b += kCacheLineBytes) __builtin_prefetch(row + b);
+}
+
 void KvPacking::StoredRowToBf16(const void* x, int64_t n, mha_bf16* y, float* stage) const {
   switch (format.storage) {
     case MHA_STORAGE_BFLOAT16: memcpy(y, x, n * sizeof(mha_bf16)); return;
@@ -51,6 +58,7 @@ void KvPacking::PackKt(float* kt, int64_t width, const void* kp, int64_t ldk, in
     mha_bf16* rows = reinterpret_cast<mha_bf16*>(stage);
     float* convert = stage + n * units;
     for (int64_t j = 0; j < n; ++j) {
+      Prefetch(kp, ldk, j + kPackPrefetchRows, n, d);
       mha_bf16* row = rows + j * 2 * units;
       StoredRowToBf16(At(kp, j * ldk), d, row, convert);
       if (d % 2) row[d] = 0;
@@ -67,6 +75,7 @@ void KvPacking::PackV(float* vp, const void* v, int64_t ldv, int64_t s, float* s
   if (!pairs) {
     const bool copy = format.storage == MHA_STORAGE_FLOAT32 && !format.round_bf16;
     for (int64_t j = 0; j < s; ++j) {
+      Prefetch(v, ldv, j + kPackPrefetchRows, s, dv);
       if (copy) memcpy(vp + j * dv, At(v, j * ldv), dv * sizeof(float));
       else k->widen_row(At(v, j * ldv), format, vp + j * dv, dv);
     }
@@ -77,6 +86,8 @@ void KvPacking::PackV(float* vp, const void* v, int64_t ldv, int64_t s, float* s
   float* convert = stage + dv;
   mha_bf16* out = reinterpret_cast<mha_bf16*>(vp);
   for (int64_t j = 0; j < s; j += 2, out += 2 * dv) {
+    Prefetch(v, ldv, j + kPackPrefetchRows, s, dv);
+    Prefetch(v, ldv, j + kPackPrefetchRows + 1, s, dv);
     StoredRowToBf16(At(v, j * ldv), dv, lo, convert);
     if (j + 1 < s) StoredRowToBf16(At(v, (j + 1) * ldv), dv, hi, convert);
     else memset(hi, 0, dv * sizeof(mha_bf16));

@@ -36,6 +36,8 @@ struct KvPacking {
   void RowPairs(const float* x, int64_t n, int64_t lead, mha_bf16* y) const;
 
  private:
+  // Brings row j (n elements of the storage, rows base + i * ld) towards the cache when j < end.
+  void Prefetch(const void* base, int64_t ld, int64_t j, int64_t end, int64_t n) const;
   // Row x (n elements of the storage) rounded to bfloat16 into y.
   void StoredRowToBf16(const void* x, int64_t n, mha_bf16* y, float* stage) const;
   const void* At(const void* base, int64_t elements) const {

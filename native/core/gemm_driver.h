@@ -277,10 +277,23 @@ void scale_c(const Problem<K>& pr, int64_t e) {
     }
 }
 
+// The share of the threads' time spent on the output when `batch` entries of an m x n output
+// are cut into mb x nb blocks (rounded to whole mr x nr tiles) and run a round of `threads`
+// blocks at a time: 1 when every block is as large and every round full.
+template <class K>
+double task_balance(const K& kt, int64_t batch, int64_t m, int64_t n, int64_t mb, int64_t nb,
+                    int threads) {
+  const int64_t mcb = round_up(ceil_div(m, mb), kt.mr), ncb = round_up(ceil_div(n, nb), kt.nr);
+  const int64_t tasks = batch * ceil_div(m, mcb) * ceil_div(n, ncb);
+  return double(batch) * m * n / (double(round_up(tasks, threads)) * mcb * ncb);
+}
+
 // Splits `batch` entries of an m x n output into tasks of mcb x ncb (multiples of mr, nr)
 // so that there are enough tasks of equal size for the pool. More tasks come from the rows,
-// unless there are few row tiles against many column panels (a projection of a few tokens):
-// then from the columns, which split evenly and give each task its own part of B.
+// unless there are few row tiles against many column panels (a projection of a few tokens),
+// or row blocks of whole mr tiles would be uneven (a few tokens more than a tile) where
+// column blocks are not: then from the columns, which split evenly and give each task its own
+// part of B.
 template <class K>
 void task_grid(const K& kt, int64_t batch, int64_t m, int64_t n, int threads, int64_t* mcb,
                int64_t* ncb) {
@@ -288,10 +301,18 @@ void task_grid(const K& kt, int64_t batch, int64_t m, int64_t n, int threads, in
   int64_t mb = ceil_div(m, round_up(kt.mc, kt.mr));
   int64_t nb = 1;  // a task walks its columns nc at a time (compute_block)
   if (batch * mb * nb < mha::kItemsPerThread * threads) {  // few tasks: a multiple of threads
-    int64_t want = round_up(batch * mb * nb, threads);
-    if (nmax < mha::kColumnSplitRatio * mmax)
-      mb = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
-    nb = std::min(nmax, std::max(nb, ceil_div(want, batch * mb)));
+    const int64_t want = round_up(batch * mb * nb, threads);
+    const int64_t cols_only = std::min(nmax, ceil_div(want, batch * mb));
+    const int64_t rows = std::min(mmax, std::max(mb, ceil_div(want, batch * nb)));
+    const int64_t rows_then_cols = std::min(nmax, std::max(nb, ceil_div(want, batch * rows)));
+    if (nmax < mha::kColumnSplitRatio * mmax &&
+        task_balance(kt, batch, m, n, rows, rows_then_cols, threads) >=
+            task_balance(kt, batch, m, n, mb, cols_only, threads)) {
+      mb = rows;
+      nb = rows_then_cols;
+    } else {
+      nb = cols_only;
+    }
   }
   *mcb = round_up(ceil_div(m, mb), kt.mr);
   *ncb = round_up(ceil_div(n, nb), kt.nr);

@@ -33,9 +33,16 @@ constexpr double kMinParallelFlopsAwake = 1 << 21;
 // (MHA_NATIVE_INLINE_FLOPS, read at load, replaces both thresholds: the tests set 0, so that
 // tiny jobs take the threaded paths too.)
 // A pool thread that finished a job, and a caller waiting for chunks still running, poll for
-// this long (yielding the core at each poll) before they sleep: a forward pass or a GEMM runs
-// several jobs back to back, and one that comes within the window starts without a wake-up.
+// this long before they sleep: a forward pass or a GEMM runs several jobs back to back, and one
+// that comes within the window starts without a wake-up.
 constexpr int kSpinMicros = 200;
+// Polling yields the core at each poll (a polling thread never keeps a thread with work off a
+// core), except for the first kPauseSpinMicros of the window: a yield is a system call, which
+// on a virtual machine can take microseconds to return, and the next job of a forward pass
+// mostly comes within this long; meanwhile a poll is kPausesPerPoll pause instructions (the
+// CPU's hint for a spin-wait loop) between looks at the job and the clock.
+constexpr int kPauseSpinMicros = 20;
+constexpr int kPausesPerPoll = 16;
 // A burst: kBurstJobs jobs run inline within kBurstWindowNanos, each of them big enough for an
 // awake pool (kMinParallelFlopsAwake). A stream of small requests is worth waking the pool for,
 // for the jobs that follow; a lone request is not, as the wake-up costs its caller more than
@@ -105,9 +112,18 @@ constexpr int64_t kTileKeys = 128;
 // packing reads and writes all of K, which pays only when several rows reuse the tiles; the
 // scores are then dot products against K in place.
 constexpr int64_t kPackMinRows = 8;
+// Keys per streamed tile when K and V are read in place (decode): the scores of a tile are dot
+// products against K rows, then P.V reads the same keys' V rows, so a tile is a stretch of K
+// then one of V read front to back. Long stretches keep the hardware prefetchers running
+// ahead; the tile's rows of scores (a block's few rows x this many) still fit in L2.
+constexpr int64_t kInPlaceTileKeys = 2048;
 // A key split spans at least this many keys (two tiles): each split adds a partial (max, sum,
 // accumulator) to write and merge, which must stay small against the split's own work.
 constexpr int64_t kMinSplitKeys = 256;
+// Packing reads K and V a head's row at a time, a few cache lines every row stride, a pattern
+// the hardware prefetchers do not follow: each row is prefetched this many rows before it is
+// read, so that its misses overlap the conversion of the rows before it.
+constexpr int64_t kPackPrefetchRows = 4;
 // Packed K^T and V of one group of (batch, head) pairs, packed then attended group by group:
 // the extra memory stays within this however long the sequence is (a group holds at least one
 // pair), while short sequences still pack many heads per pool job.

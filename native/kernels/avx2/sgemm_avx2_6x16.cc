@@ -1,7 +1,7 @@
 // sgemm_avx2_6x16: AVX2 + FMA SGEMM micro-kernel (native/kernels/simd/sgemm_tile.h on the
 // ymm vector type).
 // Tile: 6 x 16 of C in 12 ymm accumulators; per depth step 2 ymm loads of B, 6 broadcasts
-// of A (1 ymm), 12 FMAs, 1 prefetch of B 1 KiB ahead: 15 of the 16 ymm registers.
+// of A (1 ymm), 12 FMAs, 1 prefetch of B 4 KiB ahead: 15 of the 16 ymm registers.
 // Blocks: computed at load from the cache sizes (core/gemm_blocking.h); the fallback: kc = 256
 // (A micro-panel 6 x 256 = 6 KiB stays in L1 while the B micro-panels stream past it),
 // nc = 1024 (B block 256 x 1024 = 1 MiB stays in L2), mc = 144 (A block 144 x 256 = 144 KiB,

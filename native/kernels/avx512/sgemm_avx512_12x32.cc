@@ -1,7 +1,7 @@
 // sgemm_avx512_12x32: AVX-512F SGEMM micro-kernel (native/kernels/simd/sgemm_tile.h on the
 // zmm vector type).
 // Tile: 12 x 32 of C in 24 zmm accumulators; per depth step 2 zmm loads of B, 12 broadcasts
-// of A (1 zmm), 24 FMAs, 2 prefetches of B 1 KiB ahead: 27 of the 32 zmm registers.
+// of A (1 zmm), 24 FMAs, 2 prefetches of B 4 KiB ahead: 27 of the 32 zmm registers.
 // Blocks: computed at load from the cache sizes (core/gemm_blocking.h); the table's own, the
 // fallback where they are unknown: kc = 384 (A micro-panel 12 x 384 = 18 KiB stays in a 48 KiB
 // L1 while the B micro-panels stream past it), nc = 640 (B block 384 x 640 = 960 KiB stays in

@@ -11,8 +11,8 @@
 //          false: the pair is widened to float32 (bits << 16) and taken one depth at a time:
 //            widen(b, s)          the N columns' depth 2q + s (s = 0, 1) as float32 lanes
 //            widen_bcast(a, s)    A's depth 2q + s in every lane
-// The B micro-panel streams from L2 past the A micro-panel held in L1, prefetched 1 KiB ahead
-// as in sgemm_tile.h; k is even (panels padded to pairs).
+// The B micro-panel streams from L2 (or memory) past the A micro-panel held in L1, prefetched
+// kPrefetchBytes ahead as in sgemm_tile.h; k is even (panels padded to pairs).
 #pragma once
 #include <stdint.h>
 #include <string.h>
@@ -27,7 +27,7 @@
 namespace mha_simd {
 namespace {
 
-constexpr int kPrefetchBf16 = 512;  // bfloat16 elements: 1 KiB ahead
+constexpr int kPrefetchBf16 = kPrefetchBytes / sizeof(mha_bf16);
 constexpr int kCacheLineBf16 = mha::kCacheLineBytes / sizeof(mha_bf16);
 
 // The float32 bits of depth 2q + s (s = 0, 1) of the pair at a: the value an emulated kernel

@@ -4,10 +4,10 @@
 // of A and MR * NV FMAs. Two forms: A packed (a[p * kAStep + i], kAStep = MR except in the
 // edge-row kernels, which compute the first rows of a tile packed kAStep rows wide) or read
 // in place from row-major storage (kDirectA: a[i * lda + p]).
-// The B micro-panel streams from L2 past the A micro-panel held in L1: every depth step
-// also prefetches the cache lines of B kPrefetchB floats ahead (past the panel's end, the
-// next panel of the packed block; a prefetch never faults), so they arrive before the step
-// that loads them. The C tile is not prefetched in here: the framework does it before the
+// The B micro-panel streams from L2 past the A micro-panel held in L1, or from memory when a
+// projection of a few tokens reads each weight once: every depth step also prefetches the
+// cache lines of B kPrefetchBytes ahead (past the panel's end, the next panel of the packed
+// block; a prefetch never faults), so they arrive before the step that loads them. The C tile is not prefetched in here: the framework does it before the
 // call, and the kernel touches C only after its depth loop (store_tile, shared with the
 // bfloat16 tile of sbgemm_tile.h).
 #pragma once
@@ -22,7 +22,10 @@
 namespace mha_simd {
 namespace {
 
-constexpr int kPrefetchB = 256;  // floats: 1 KiB, 8 depth steps of a 32-wide panel
+// The prefetch distance: far enough ahead to cover a memory access at the rate a streamed
+// panel is consumed (each B element used by a few rows only), which also covers L2.
+constexpr int kPrefetchBytes = 4096;
+constexpr int kPrefetchB = kPrefetchBytes / sizeof(float);
 constexpr int kCacheLineFloats = mha::kCacheLineBytes / sizeof(float);
 
 // acc = 0, and C = alpha * acc + beta * C for an MR x (NV * N) tile of accumulators (beta == 0: C is not

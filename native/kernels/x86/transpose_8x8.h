@@ -69,9 +69,16 @@ inline void transpose_rows(float* dst, int64_t ldd, int w, const float* src, int
       for (int i = 0; i < 4; ++i) dst[p * ldd + r + i] = src[(r + i) * so + p];
   for (; r < valid; ++r)
     for (int64_t p = 0; p < k; ++p) dst[p * ldd + r] = src[r * so + p];
-  if (valid < w)
-    for (int64_t p = 0; p < k; ++p)
-      for (int i = valid; i < w; ++i) dst[p * ldd + i] = 0.0f;
+  if (valid == w) return;
+  // The rows past valid are zeros, a few floats at every depth: stored as vectors and single
+  // floats, which a compiler does not turn into a memset call per depth.
+  const __m128 zero = _mm_setzero_ps();
+  for (int64_t p = 0; p < k; ++p) {
+    float* d = dst + p * ldd;
+    int i = valid;
+    for (; i + 4 <= w; i += 4) _mm_storeu_ps(d + i, zero);
+    for (; i < w; ++i) _mm_store_ss(d + i, zero);
+  }
 }
 
 }  // namespace
