@@ -136,7 +136,8 @@ class Attention {
       }
       const int64_t splits = max_blocks == 1 ? KeySplits(static_cast<int64_t>(items.size())) : 1;
       if (splits > 1) return FusedSplit(p0, p1, n, max_rows, splits);
-      mha::parallel_for(static_cast<int64_t>(items.size()), Flops(p0, p1), [&](int64_t begin, int64_t end) {
+      const double work = Flops(p0, p1) >= mha::kMinParallelAttentionFlops ? Flops(p0, p1) : 0.0;  // 0: inline
+      mha::parallel_for(static_cast<int64_t>(items.size()), work, [&](int64_t begin, int64_t end) {
         const Rows w = Work(max_rows, tile_keys_, max_rows * (a_->dv + 2));
         float* acc = w.rest;
         float* m = acc + max_rows * a_->dv;

@@ -95,6 +95,11 @@ constexpr double kMinSplitEntryFlops = kChunkWork;
 
 // ---- Attention (core/attention.cc)
 
+// A fused attention of less work than this (by Flops: products, softmax and per-row cost)
+// runs on the calling thread even while the pool is awake: its few blocks read q, k and v rows
+// that other threads have just written (the projections, split by columns), so a second thread
+// would spend its share moving them between caches rather than computing.
+constexpr double kMinParallelAttentionFlops = 1 << 23;
 // Queries per block (a work item is a pair of blocks): every K^T and V tile brought into cache
 // serves this many query rows, while the block's score tile (kBlockRows x kTileKeys) and
 // accumulators stay in L2 and a sequence still gives the pool several items.

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "core/attn_kernels.h"
+#include "core/tuning.h"
 #include "kernels/simd/softmax_rows.h"
 #include "kernels/simd/vec.h"
 
@@ -63,6 +64,17 @@ void with_kv_load(mha_kv_format f, Fn fn) {
   }
 }
 
+// Rows of K and V read in place come from memory, a few cache lines every row stride: each row
+// is prefetched kStreamAheadBytes of rows ahead (its cache lines, for `count` elements), so that
+// its misses overlap the products of the rows before it.
+constexpr int64_t kStreamAheadBytes = 4096;
+template <class T>
+inline void prefetch_ahead(const T* row, int64_t ld, int64_t count) {
+  const int64_t bytes = ld * int64_t(sizeof(T)), ahead = (kStreamAheadBytes + bytes - 1) / bytes;
+  const char* p = reinterpret_cast<const char*>(row + ahead * ld);
+  for (int64_t o = 0; o < count * int64_t(sizeof(T)); o += mha::kCacheLineBytes) __builtin_prefetch(p + o);
+}
+
 // An operand policy says how a tile's depth steps go:
 //   kStep                   depths per multiply-add (1 here; 2 for a bfloat16 pair policy)
 //   A, B                    the element types of a and b
@@ -99,6 +111,7 @@ void tile(const typename O::A* a, int64_t lda, const typename O::B* b, int64_t l
   }
   for (int64_t p = 0; p < k; p += S) {
     const typename O::B* bp = b + p / S * ldb;
+    prefetch_ahead(bp, ldb, NV * S * N);
     typename O::BRow bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV - 1; ++v) bv[v] = O::b(bp + S * N * v);
@@ -190,6 +203,7 @@ inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int6
 #pragma GCC unroll 4
   for (int t = 0; t < NK; ++t) {
     const typename L::T* kt = k + (j + t) * ldk;
+    prefetch_ahead(kt, ldk, d);
     auto step = [&](int64_t c, auto... part) {
       const F kv = L::load(kt + c, part...);
 #pragma GCC unroll 4
