@@ -33,16 +33,9 @@ constexpr double kMinParallelFlopsAwake = 1 << 21;
 // (MHA_NATIVE_INLINE_FLOPS, read at load, replaces both thresholds: the tests set 0, so that
 // tiny jobs take the threaded paths too.)
 // A pool thread that finished a job, and a caller waiting for chunks still running, poll for
-// this long before they sleep: a forward pass or a GEMM runs several jobs back to back, and one
-// that comes within the window starts without a wake-up.
+// this long (yielding the core at each poll) before they sleep: a forward pass or a GEMM runs
+// several jobs back to back, and one that comes within the window starts without a wake-up.
 constexpr int kSpinMicros = 200;
-// Polling yields the core at each poll (a polling thread never keeps a thread with work off a
-// core), except for the first kPauseSpinMicros of the window: a yield is a system call, which
-// on a virtual machine can take microseconds to return, and the next job of a forward pass
-// mostly comes within this long; meanwhile a poll is kPausesPerPoll pause instructions (the
-// CPU's hint for a spin-wait loop) between looks at the job and the clock.
-constexpr int kPauseSpinMicros = 20;
-constexpr int kPausesPerPoll = 16;
 // A burst: kBurstJobs jobs run inline within kBurstWindowNanos, each of them big enough for an
 // awake pool (kMinParallelFlopsAwake). A stream of small requests is worth waking the pool for,
 // for the jobs that follow; a lone request is not, as the wake-up costs its caller more than
