@@ -85,6 +85,13 @@ const layerCases: LayerCase[] = [
     name: 'rotary at positions ~3000: L=3 S=3000 causal, GQA 2/1', B: 1, L: 3, S: 3000, H: 2, D: 8, isCausal: true,
     variant: { rotary: {}, numKvHeads: 1 },
   },
+  {
+    // 16 (entry, key/value head) pairs give every thread its items, so the keys are not split:
+    // the query row streams them, read in place, through more than one tile (kInPlaceTileKeys)
+    // (inputs x4: peaked rows, whose running max moves from tile to tile)
+    name: 'decode L=1 over S=4100 keys, GQA 32/16 + RoPE, causal', B: 1, L: 1, S: 4100, H: 32, D: 4, isCausal: true,
+    inputScale: 4, variant: { numKvHeads: 16, rotary: {} }, masks: ['none', 'key padding bool'],
+  },
   // the combinations models use
   {
     name: 'Llama: GQA 12/4 + RoPE + causal, L=S=129', B: 1, L: 129, S: 129, H: 12, D: 8, self: true, isCausal: true,
