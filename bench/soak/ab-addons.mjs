@@ -2,9 +2,10 @@
 // alternate between the two .node files (MHA_NATIVE_BINARY), so that both see the same
 // stretches of a shared machine, and prints each process's median and the medians over all.
 //   node bench/soak/ab-addons.mjs W4|W7 <a.node> <b.node> [--pairs N] [--calls N]
-// W4: WORKLOADS.md's small request, forward into options.out. W7: one decode step of the
-// grouped-query layer through a float32 KV cache of 2048 positions per sequence (RoPE, no
-// biases), the cache truncated back after each step. Inputs are seeded random data.
+// W4: the soak scripts' small request (workloads.mjs), forward into options.out. W7: one
+// decode step of the grouped-query layer through a float32 KV cache of 2048 positions per
+// sequence (RoPE, no biases), the cache truncated back after each step. Inputs are seeded
+// random data (workloads.mjs's randomTensor).
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,38 +14,27 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const value = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 
-function randomData(n, seed, bound) {
-  let state = seed >>> 0;
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    data[i] = (state / 2 ** 31 - 1) * bound;
-  }
-  return data;
-}
-
 /** The timed call of a workload, built with the addon this process loaded. */
 async function workloadCall(name) {
   const { MultiHeadAttention } = await import(path.join(here, '../../dist/index.js'));
+  const { workload, randomTensor } = await import(path.join(here, 'workloads.mjs'));
   if (name === 'W4') {
-    const [L, E, H] = [32, 256, 4];
-    const x = { data: randomData(L * E, 1, 1), shape: [1, L, E] };
-    const layer = new MultiHeadAttention({ embedDim: E, numHeads: H, seed: 7 });
-    const options = { out: new Float32Array(L * E) };
-    return { unit: 'us', scale: 1e3, call: () => layer.forward(x, x, x, options) };
+    const { mha, args: [x] } = workload('W4');
+    const options = { out: new Float32Array(x.data.length) };
+    return { unit: 'us', scale: 1e3, call: () => mha.forward(x, x, x, options) };
   }
   if (name === 'W7') {
     const [B, S, E, H, kvHeads, D] = [8, 2048, 2048, 32, 8, 64];
     const kv = kvHeads * D, bound = Math.sqrt(6 / (2 * E));
+    const weight = (rows, seed) => randomTensor([rows, E], seed).data.map((w) => w * bound);
     const layer = new MultiHeadAttention({ embedDim: E, numHeads: H, numKvHeads: kvHeads, rotary: { base: 500000 },
-      bias: false, weights: { qWeight: randomData(E * E, 1, bound), kWeight: randomData(kv * E, 2, bound),
-        vWeight: randomData(kv * E, 3, bound), outWeight: randomData(E * E, 4, bound) } });
+      bias: false, weights: { qWeight: weight(E, 1), kWeight: weight(kv, 2), vWeight: weight(kv, 3), outWeight: weight(E, 4) } });
     const cache = layer.createKVCache({ batchSize: B, capacity: S + 1 });
     for (let at = 0; at < S; at += 256) {
-      const chunk = { data: randomData(B * 256 * E, 10 + at, 1), shape: [B, 256, E] };
+      const chunk = randomTensor([B, 256, E], 10 + at);
       layer.forward(chunk, chunk, chunk, { kvCache: cache, isCausal: true });
     }
-    const token = { data: randomData(B * E, 99, 1), shape: [B, 1, E] };
+    const token = randomTensor([B, 1, E], 99);
     const options = { kvCache: cache, isCausal: true };
     return { unit: 'ms', scale: 1, call: () => { layer.forward(token, token, token, options); cache.truncate(S); } };
   }

@@ -2,7 +2,8 @@
 import os from 'node:os';
 import { MultiHeadAttention, nativeInfo } from '../../dist/index.js';
 
-function randomTensor(shape, seed) {
+/** A tensor of seeded random values in [-1, 1). */
+export function randomTensor(shape, seed) {
   let state = seed >>> 0;
   const data = new Float32Array(shape.reduce((n, d) => n * d, 1));
   for (let i = 0; i < data.length; i++) {

@@ -115,7 +115,6 @@ class Attention {
                                   mha::kAttentionRowFlops * ceil_div(e.s, kTileKeys));
     }
     pack_ = max_l_ >= kPackMinRows;
-    tile_keys_ = pack_ ? kTileKeys : mha::kInPlaceTileKeys;
     bf16_ = round_ && pack_ ? bf16 : nullptr;
     packing_ = {k, bf16_, kv_format_, a->d, a->dv};
   }
@@ -136,13 +135,14 @@ class Attention {
       }
       const int64_t splits = max_blocks == 1 ? KeySplits(static_cast<int64_t>(items.size())) : 1;
       if (splits > 1) return FusedSplit(p0, p1, n, max_rows, splits);
-      const double work = Flops(p0, p1) >= mha::kMinParallelAttentionFlops ? Flops(p0, p1) : 0.0;  // 0: inline
+      const double flops = Flops(p0, p1);
+      const double work = flops >= mha::kMinParallelAttentionFlops ? flops : 0.0;  // 0: inline
       mha::parallel_for(static_cast<int64_t>(items.size()), work, [&](int64_t begin, int64_t end) {
-        const Rows w = Work(max_rows, tile_keys_, max_rows * (a_->dv + 2));
+        const Rows w = Work(max_rows, TileKeys(), max_rows * (a_->dv + 2));
         float* acc = w.rest;
         float* m = acc + max_rows * a_->dv;
         float* sum = m + max_rows;
-        mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, max_rows * tile_keys_);
+        mha::MaskRows masks(&a_->attn_mask, &a_->key_padding, max_rows * TileKeys());
         // Under a sliding window a block goes kWindowRows positions at a time, each part over
         // only the keys its own rows may see: the band's edges then cost each row at most
         // that many keys beyond its window.
@@ -157,7 +157,7 @@ class Attention {
             int64_t j0, j1;
             VisibleKeys(sub, &j0, &j1);
             // A part has fewer rows than the score tile has room for: its keys go in wider chunks.
-            Stream(sub, j0, j1, max_rows * tile_keys_ / rows, masks, w, acc, m, sum);
+            Stream(sub, j0, j1, max_rows * TileKeys() / rows, masks, w, acc, m, sum);
             Finish(sub, acc, sum);
           }
         };
@@ -395,8 +395,8 @@ class Attention {
     const int64_t part = (2 + dv) * max_rows;  // m[rows], sum[rows], acc[rows * dv]
     std::vector<float> partial(pairs * splits * part);
     mha::parallel_for(pairs * splits, Flops(p0, p1), [&](int64_t begin, int64_t end) {
-      const Rows w = Work(max_rows, tile_keys_, 0);
-      mha::MaskRows masks(&a->attn_mask, &a->key_padding, tile_keys_);
+      const Rows w = Work(max_rows, TileKeys(), 0);
+      mha::MaskRows masks(&a->attn_mask, &a->key_padding, TileKeys());
       for (int64_t it = begin; it < end; ++it) {
         const Block blk = BlockOf(p0 + it / splits, 0, n);
         const int64_t rows = blk.rows();
@@ -411,7 +411,7 @@ class Attention {
         VisibleKeys(blk, &first, &visible);
         const int64_t step = ceil_div(ceil_div(std::max<int64_t>(0, visible - first), splits), kTileKeys) * kTileKeys;
         const int64_t sp = it % splits, j0 = std::min(visible, first + sp * step);
-        Stream(blk, j0, std::min(visible, j0 + step), tile_keys_, masks, w, acc, m, sum);
+        Stream(blk, j0, std::min(visible, j0 + step), TileKeys(), masks, w, acc, m, sum);
       }
     });
     mha::parallel_for(pairs, mha::kMergeFlopsPerFloat * pairs * splits * part, [&](int64_t begin, int64_t end) {
@@ -492,6 +492,9 @@ class Attention {
   // float32 rows as the precision takes them: rounded to bfloat16 values, or as they are.
   mha_kv_format kv_format_rounding() const { return {MHA_STORAGE_FLOAT32, round_}; }
 
+  // Keys per streamed tile: kTileKeys over packed K^T tiles, kInPlaceTileKeys read in place.
+  int64_t TileKeys() const { return pack_ ? kTileKeys : mha::kInPlaceTileKeys; }
+
   // About the work of attention over the pairs [p0, p1) (Q.K^T and P.V, the softmax of every
   // score, and each query row's cost per key tile), for the pool's inline rule.
   double Flops(int64_t p0, int64_t p1) const { return flops_ * (p1 - p0) / (a_->batch * a_->kv_heads); }
@@ -557,7 +560,6 @@ class Attention {
   int64_t max_l_ = 0;
   double flops_ = 0;
   bool pack_ = false;
-  int64_t tile_keys_ = kTileKeys;  // keys per streamed tile: kTileKeys packed, kInPlaceTileKeys in place
   float* kt_ = nullptr;            // per-thread scratch (core/scratch.h) for one group, or null when not packed
   float* vp_ = nullptr;
   int64_t group_begin_ = 0;        // the first pair of the packed group

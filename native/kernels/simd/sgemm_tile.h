@@ -7,9 +7,10 @@
 // The B micro-panel streams from L2 past the A micro-panel held in L1, or from memory when a
 // projection of a few tokens reads each weight once: every depth step also prefetches the
 // cache lines of B kPrefetchBytes ahead (past the panel's end, the next panel of the packed
-// block; a prefetch never faults), so they arrive before the step that loads them. The C tile is not prefetched in here: the framework does it before the
-// call, and the kernel touches C only after its depth loop (store_tile, shared with the
-// bfloat16 tile of sbgemm_tile.h).
+// block; a prefetch never faults), so they arrive before the step that loads them. The C
+// tile is not prefetched in here: the framework does it before the call, and the kernel
+// touches C only after its depth loop (store_tile, shared with the bfloat16 tile of
+// sbgemm_tile.h).
 #pragma once
 #include <stdint.h>
 
