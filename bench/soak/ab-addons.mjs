@@ -1,8 +1,9 @@
 // Two builds of the addon side by side: times one call of a workload in fresh processes that
 // alternate between the two .node files (MHA_NATIVE_BINARY), so that both see the same
 // stretches of a shared machine, and prints each process's median and the medians over all.
-//   node bench/soak/ab-addons.mjs W4|W7 <a.node> <b.node> [--pairs N] [--calls N]
-// W4: the soak scripts' small request (workloads.mjs), forward into options.out. W7: one
+//   node bench/soak/ab-addons.mjs W1|W4|W7 <a.node> <b.node> [--pairs N] [--calls N]
+// W1, W4: the soak scripts' BERT batch and small request (workloads.mjs), forward into
+// options.out. W7: one
 // decode step of the grouped-query layer through a float32 KV cache of 2048 positions per
 // sequence (RoPE, no biases), the cache truncated back after each step. Inputs are seeded
 // random data (workloads.mjs's randomTensor).
@@ -18,10 +19,11 @@ const value = (name, fallback) => (args.includes(name) ? Number(args[args.indexO
 async function workloadCall(name) {
   const { MultiHeadAttention } = await import(path.join(here, '../../dist/index.js'));
   const { workload, randomTensor } = await import(path.join(here, 'workloads.mjs'));
-  if (name === 'W4') {
-    const { mha, args: [x] } = workload('W4');
-    const options = { out: new Float32Array(x.data.length) };
-    return { unit: 'us', scale: 1e3, call: () => mha.forward(x, x, x, options) };
+  if (name === 'W1' || name === 'W4') {
+    const { mha, args: [x, , , masks] } = workload(name);
+    const options = { ...masks, out: new Float32Array(x.data.length) };
+    return name === 'W4' ? { unit: 'us', scale: 1e3, call: () => mha.forward(x, x, x, options) }
+      : { unit: 'ms', scale: 1, call: () => mha.forward(x, x, x, options) };
   }
   if (name === 'W7') {
     const [B, S, E, H, kvHeads, D] = [8, 2048, 2048, 32, 8, 64];
@@ -38,7 +40,7 @@ async function workloadCall(name) {
     const options = { kvCache: cache, isCausal: true };
     return { unit: 'ms', scale: 1, call: () => { layer.forward(token, token, token, options); cache.truncate(S); } };
   }
-  throw new RangeError(`unknown workload "${name}" (W4, W7)`);
+  throw new RangeError(`unknown workload "${name}" (W1, W4, W7)`);
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -56,8 +58,8 @@ if (args[0] === '--child') {  // one process: warm up, then time calls one by on
   console.log(JSON.stringify({ unit, median: median(times) }));
 } else {
   const [name, a, b] = args;
-  if (!name || !a || !b) throw new TypeError('usage: node bench/soak/ab-addons.mjs W4|W7 <a.node> <b.node> [--pairs N] [--calls N]');
-  const pairs = value('--pairs', 4), calls = value('--calls', name === 'W4' ? 20000 : 300);
+  if (!name || !a || !b) throw new TypeError('usage: node bench/soak/ab-addons.mjs W1|W4|W7 <a.node> <b.node> [--pairs N] [--calls N]');
+  const pairs = value('--pairs', 4), calls = value('--calls', { W1: 200, W4: 20000 }[name] ?? 300);
   const results = { [a]: [], [b]: [] };
   let unit;
   for (let i = 0; i < pairs; i++) {

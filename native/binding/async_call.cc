@@ -4,10 +4,14 @@
 
 #include <exception>
 
+#include "core/cpu_placement.h"
+
 namespace mha_binding {
 
 AsyncCall::AsyncCall(Napi::Env env, const char* resource_name)
-    : Napi::AsyncWorker(env, resource_name), deferred_(Napi::Promise::Deferred::New(env)) {}
+    : Napi::AsyncWorker(env, resource_name),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      js_cpu_(mha::current_cpu()) {}
 
 Napi::Promise AsyncCall::Start() {
   Napi::Promise promise = deferred_.Promise();
@@ -16,6 +20,7 @@ Napi::Promise AsyncCall::Start() {
 }
 
 void AsyncCall::Execute() {
+  const mha::OffCpu off(js_cpu_);  // woken by the JavaScript thread, perhaps on its CPU
   try {
     Run();
   } catch (const std::exception& e) {

@@ -30,6 +30,7 @@ class AsyncCall : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) final;
 
   Napi::Promise::Deferred deferred_;
+  int js_cpu_;  // the CPU of the JavaScript thread when it queued the call
 };
 
 // An output array of an asynchronous call. The caller's own array (options.out) is written on

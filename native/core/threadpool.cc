@@ -20,7 +20,6 @@
 // The constants, with their reasons: core/tuning.h.
 #include "core/threadpool.h"
 
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -33,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/cpu_placement.h"
 #include "core/tuning.h"
 
 namespace mha {
@@ -41,6 +41,17 @@ namespace {
 thread_local bool in_parallel = false;
 
 // Polls ready() (yielding between polls) for up to kSpinMicros; true once it held.
+// Between chunks, a thread that has computed for kYieldMicros since it last did offers its core
+// to any thread waiting for one (sched_yield returns at once when none is).
+void yield_now_and_then() {
+  using clock = std::chrono::steady_clock;
+  static thread_local clock::time_point last = clock::now();
+  const clock::time_point now = clock::now();
+  if (now - last < std::chrono::microseconds(kYieldMicros)) return;
+  last = now;
+  std::this_thread::yield();
+}
+
 template <typename Ready>
 bool spin_until(Ready ready) {
   using clock = std::chrono::steady_clock;
@@ -73,35 +84,6 @@ std::atomic<int> requested_threads{0};  // 0: the default (constant-initialized,
 int pool_size() {
   int n = requested_threads.load();
   return n > 0 ? n : default_threads();
-}
-
-int current_cpu() {
-#if defined(__linux__)
-  return sched_getcpu();
-#else
-  return -1;
-#endif
-}
-
-// The scheduler may wake a pool thread on the CPU of the caller, which is busy running chunks,
-// so that the job then runs on the caller alone. A pool thread that finds itself there
-// restricts itself to the other CPUs it was allowed when it started (Linux). The caller is
-// never restricted.
-void leave_cpu(int caller) {
-#if defined(__linux__)
-  if (caller < 0 || sched_getcpu() != caller) return;
-  static thread_local const cpu_set_t allowed = [] {  // the set this thread started with
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    sched_getaffinity(0, sizeof set, &set);  // on failure: empty, so nothing below changes
-    return set;
-  }();
-  cpu_set_t others = allowed;
-  CPU_CLR(caller, &others);
-  if (CPU_COUNT(&others) > 0) sched_setaffinity(0, sizeof others, &others);
-#else
-  (void)caller;
-#endif
 }
 
 class Pool {
@@ -225,6 +207,7 @@ class Pool {
     in_parallel = true;
     int64_t begin, end;
     while (claim(&begin, &end)) {
+      yield_now_and_then();
       if (!failed_.load(std::memory_order_relaxed)) {  // after a failure, chunks are only counted
         try {
           (*fn_)(begin, end);

@@ -36,6 +36,11 @@ constexpr double kMinParallelFlopsAwake = 1 << 21;
 // this long (yielding the core at each poll) before they sleep: a forward pass or a GEMM runs
 // several jobs back to back, and one that comes within the window starts without a wake-up.
 constexpr int kSpinMicros = 200;
+// A thread running chunks offers its core between two of them once per this many
+// microseconds: a thread woken meanwhile on its CPU (the JavaScript thread, under
+// forwardAsync) then waits at most about this long plus a chunk, not until the scheduler's
+// next tick (milliseconds) takes the core from a thread that never sleeps.
+constexpr int kYieldMicros = 250;
 // A burst: kBurstJobs jobs run inline within kBurstWindowNanos, each of them big enough for an
 // awake pool (kMinParallelFlopsAwake). A stream of small requests is worth waking the pool for,
 // for the jobs that follow; a lone request is not, as the wake-up costs its caller more than
