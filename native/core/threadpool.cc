@@ -11,8 +11,10 @@
 // deadlock).
 // Waking a sleeping thread costs far more than handing a job to one that polls, and a forward
 // pass or a GEMM runs several jobs back to back. So a pool thread that finished a job, and a
-// caller waiting for chunks still running, first poll for kSpinMicros, yielding the core at
-// each poll (a polling thread never keeps a thread with work off a core), and only then sleep.
+// caller waiting for chunks still running, first poll for kSpinMicros (with pause
+// instructions at first, then yielding the core at each poll: a polling thread never keeps a
+// thread with work off a core for long), and only then sleep. A thread running chunks offers
+// its core between two of them every kYieldMicros.
 // A pool thread woken on its caller's CPU moves off it (leave_cpu).
 // Inline rule: a job below kMinParallelFlops runs on the caller while the pool sleeps, and
 // from kMinParallelFlopsAwake up goes to the pool while it is awake. A burst of such smaller
@@ -40,10 +42,9 @@ namespace {
 
 thread_local bool in_parallel = false;
 
-// Polls ready() (yielding between polls) for up to kSpinMicros; true once it held.
-// Between chunks, a thread that has computed for kYieldMicros since it last did offers its core
-// to any thread waiting for one (sched_yield returns at once when none is).
-void yield_now_and_then() {
+// Called between chunks: a thread that last offered its core kYieldMicros ago or more offers
+// it to any thread waiting for one (sched_yield returns at once when none is).
+void offer_core_now_and_then() {
   using clock = std::chrono::steady_clock;
   static thread_local clock::time_point last = clock::now();
   const clock::time_point now = clock::now();
@@ -52,14 +53,32 @@ void yield_now_and_then() {
   std::this_thread::yield();
 }
 
+// The CPU's spin-wait hint.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls ready() for up to kSpinMicros, pausing between polls for the first kPauseSpinMicros
+// and yielding the core after that; true once it held.
 template <typename Ready>
 bool spin_until(Ready ready) {
   using clock = std::chrono::steady_clock;
-  const clock::time_point end = clock::now() + std::chrono::microseconds(kSpinMicros);
+  const clock::time_point start = clock::now();
+  const clock::time_point end = start + std::chrono::microseconds(kSpinMicros);
+  const clock::time_point pause_end = start + std::chrono::microseconds(kPauseSpinMicros);
   for (;;) {
     if (ready()) return true;
-    if (clock::now() > end) return false;
-    std::this_thread::yield();
+    const clock::time_point now = clock::now();
+    if (now > end) return false;
+    if (now < pause_end) {
+      for (int i = 0; i < kPausesPerPoll; ++i) cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
   }
 }
 
@@ -207,7 +226,7 @@ class Pool {
     in_parallel = true;
     int64_t begin, end;
     while (claim(&begin, &end)) {
-      yield_now_and_then();
+      offer_core_now_and_then();
       if (!failed_.load(std::memory_order_relaxed)) {  // after a failure, chunks are only counted
         try {
           (*fn_)(begin, end);

@@ -36,6 +36,13 @@ constexpr double kMinParallelFlopsAwake = 1 << 21;
 // this long (yielding the core at each poll) before they sleep: a forward pass or a GEMM runs
 // several jobs back to back, and one that comes within the window starts without a wake-up.
 constexpr int kSpinMicros = 200;
+// Polling yields the core at each poll (a polling thread never keeps a thread with work off a
+// core), except for the first kPauseSpinMicros of the window: a yield is a system call, which
+// on a virtual machine can take microseconds to return, and the next job of a forward pass
+// mostly comes within this long; meanwhile a poll is kPausesPerPoll pause instructions (the
+// CPU's hint for a spin-wait loop) between looks at the job and the clock.
+constexpr int kPauseSpinMicros = 20;
+constexpr int kPausesPerPoll = 16;
 // A thread running chunks offers its core between two of them once per this many
 // microseconds: a thread woken meanwhile on its CPU (the JavaScript thread, under
 // forwardAsync) then waits at most about this long plus a chunk, not until the scheduler's
