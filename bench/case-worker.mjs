@@ -6,9 +6,9 @@
 // and each pair gives the ratio of the two bursts' median call times. A shared machine changes
 // speed from one second to the next; two bursts a fraction of a second apart see nearly the
 // same machine, so the median of these ratios holds still where the round medians do not.
-// Paired against the workload's baseline: the ONNX Runtime variant with the best median in the
-// first round (one per group where ORT's variants are grouped: W6 padded, and one request at a
-// time; the int8 graphs) and each OpenBLAS variant with the widest kernels (a long-lived process
+// Paired against the workload's baseline: the ONNX Runtime variant with the best median over
+// all rounds, paired from the round after which it led (one per group where ORT's variants are
+// grouped: W6 padded, and one request at a time; the int8 graphs) and each OpenBLAS variant with the widest kernels (a long-lived process
 // serving bursts); against its named counterpart (pairWith): mha-native's unfused paths, against
 // the fused ones, the other ways mha-native runs a workload (padded, full causal, reduced
 // precision), against the baseline's way; and a case with pairWithOrt (the bfloat16 layer) also
@@ -252,12 +252,15 @@ function pairings(cases) {
 const pairKey = (c, against) => `${c.id} / ${against.id}`;
 
 /** Paired timing, spread over the rounds (the machine's slow and fast stretches last seconds):
- * after each round, each pairing (pairings(), chosen after the first round) runs alternating
- * bursts for its share of the time; finish() sets c.paired = { against, burstSeconds, ratio:
- * summarize() of t_c / t_against per pair, over all rounds }, and for the pairings with ORT's
- * group bests (pairWithOrt) c.pairedOrt = [{ against, group, precision, burstSeconds, ratio }]. */
+ * after each round, each pairing runs alternating bursts for its share of the time. The
+ * pairings are those of pairings() after every round so far: an ONNX Runtime variant that
+ * becomes its group's fastest in a later round is paired from then on. finish() keeps the
+ * pairings with each group's fastest over all rounds and sets c.paired = { against,
+ * burstSeconds, ratio: summarize() of t_c / t_against per pair }, and for the pairings with
+ * ORT's group bests (pairWithOrt) c.pairedOrt = [{ against, group, precision, burstSeconds,
+ * ratio }]. */
 function pairedTiming(cases) {
-  let list;
+  const list = [];
   const servers = new Map(), ratios = new Map();
   const pair = async (c, against, seconds) => {
     if (c.serve && !servers.has(c)) servers.set(c, await c.serve());
@@ -287,7 +290,8 @@ function pairedTiming(cases) {
   };
   return {
     async round(seconds) {
-      list ??= pairings(cases);
+      for (const p of pairings(cases))
+        if (!list.some(([c, against]) => c === p[0] && against === p[1])) list.push(p);
       for (const [c, against] of list) {
         if (c.status !== 'ok' || against.status !== 'ok' || c.pairedError) continue;
         try {
@@ -300,7 +304,8 @@ function pairedTiming(cases) {
     },
     finish() {
       for (const server of servers.values()) server.close();
-      for (const [c, against, kind] of list ?? []) {
+      const final = pairings(cases);
+      for (const [c, against, kind] of list.filter(([c, a]) => final.some(([fc, fa]) => fc === c && fa === a))) {
         const r = ratios.get(pairKey(c, against));
         if (c.pairedError || !r?.length) continue;
         const paired = { against: `${against.peer} ${against.variant}`, burstSeconds: PAIR_BURST_SECONDS, ratio: summarize(r) };

@@ -104,11 +104,11 @@ function summary(results, rows) {
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
       + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | `
-      + `${times(pairedWithBaseline(ort?.paired ? ort : mine.find((x) => x.peer === 'onnxruntime' && !x.precision && x.paired), ours))} | `
+      + `${times(pairedWithBaseline(ort, ours))} | `
       + `${times(closestOpenblas(mine)?.paired.ratio.median)} |`);
   }
-  lines.push('', '"Paired": mha-native and the peer (ORT\'s variant with the best median in the first round; OpenBLAS with '
-    + 'its widest kernels, each variant in turn) timed in alternating bursts of about 20 ms after every round, each burst '
+  lines.push('', '"Paired": mha-native and the peer (ORT\'s fastest variant over all rounds, paired from the round after '
+    + 'which it led; OpenBLAS with its widest kernels, each variant in turn) timed in alternating bursts of about 20 ms after every round, each burst '
     + 'started as soon as the other\'s threads went idle, so that both see the machine in nearly the same state; the median '
     + 'over the pairs of t_peer / t_mha-native (each burst\'s median call time; for OpenBLAS, the variant that came '
     + 'closest). The round medians of the other columns are taken seconds apart, while this shared machine changes speed.');
@@ -144,11 +144,8 @@ function reducedPrecision(results, rows) {
     }
     if (int8) {
       const f32 = mine.find((x) => x.ortBestOverall);
-      // the int8 variant paired with mha-native's baseline: the group's best after the first round
-      const paired = mine.find((x) => x.precision === 'int8' && x.paired);
       ortLines.push(`| ${r.id} | ${mdEscape(int8.variant)} | ${ms(int8.median)} | ${f32 ? times(f32.median / int8.median) : ''} | `
-        + `${exp(int8.relL2f64)} | ${f32 ? exp(f32.relL2f64) : ''} | `
-        + `${paired ? `${times(paired.paired.ratio.median)}${paired === int8 ? '' : ` (${mdEscape(paired.variant)})`}` : ''} |`);
+        + `${exp(int8.relL2f64)} | ${f32 ? exp(f32.relL2f64) : ''} | ${int8.paired ? times(int8.paired.ratio.median) : ''} |`);
     }
   }
   lines.push('', '"vs …, paired": speed-ups (the other\'s time / this row\'s, > 1 = this row is faster), each the median over '
@@ -159,8 +156,7 @@ function reducedPrecision(results, rows) {
     + 'best (within 1.25× of its time) at a quarter of its error or less; W3 with a float16 cache at least 1.7× the float32 cache.');
   if (ortLines.length) {
     lines.push('', '| workload | ORT int8 best | median ms | vs ORT float32 best | rel L2 vs float64 | ORT float32 best: rel L2 vs float64 '
-      + '| mha-native float32 vs ORT int8, paired |', '|---|---|---|---|---|---|---|', ...ortLines, '',
-      'The int8 variant timed paired is the group\'s fastest in the first round (named when another was faster over all rounds).');
+      + '| mha-native float32 vs ORT int8, paired |', '|---|---|---|---|---|---|---|', ...ortLines);
   }
   lines.push('', 'Float64 expectations (every row\'s "rel L2 vs float64"):', '',
     ...withReduced.flatMap((r) => Object.entries(r.float64).map(([name, label]) => `- ${r.id} ${name}: ${label}`)));
