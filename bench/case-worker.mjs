@@ -159,7 +159,7 @@ async function prepare(cases, f64) {
   const baseline = checkBaseline(cases);
   if (!baseline) return;
   // the baseline itself is checked against the reference (float64 accumulation) when that ran
-  const reference = cases.find((c) => c.peer === 'reference' && c.status === 'ok');
+  const reference = cases.find((c) => c.peer === 'reference' && !c.precision && c.status === 'ok');
   for (const [c, out] of outputs) {
     const against = c === baseline ? reference : baseline;
     if (c.expected) { // a case doing other work than the workload's brings its own expected output
@@ -185,7 +185,7 @@ async function prepare(cases, f64) {
 }
 
 async function measureRounds(cases) {
-  const live = cases.filter((c) => c.status === 'ok');
+  const live = cases.filter((c) => c.status === 'ok' && !c.untimed);
   for (const c of live) c.samples = [];
   const budget = { maxTime: job.profile.maxTime, minSamples: job.profile.minSamples };
   const paired = pairedTiming(cases);
@@ -320,7 +320,7 @@ function pairedTiming(cases) {
 
 /** Peak RSS growth of each case's first call, each in a fresh process. */
 async function measureMemory(cases) {
-  for (const c of cases.filter((x) => x.status === 'ok')) {
+  for (const c of cases.filter((x) => x.status === 'ok' && !x.untimed)) {
     try {
       if (c.memory) {
         c.peakRssGrowthBytes = await c.memory();
@@ -359,11 +359,11 @@ async function main() {
     float64: f64 && Object.fromEntries(Object.entries(f64).map(([name, e]) => [name, e.label])),
     cases: cases.map((c) => ({
       id: c.id, peer: c.peer, variant: c.variant, group: c.group, precision: c.precision, baseline: Boolean(c.baseline),
-      version: c.version, status: c.status, reason: c.reason,
+      version: c.version, status: c.status, reason: c.reason, untimed: c.untimed,
       relL2: c.relL2, checkedAgainst: c.checkedAgainst, relL2f64: c.relL2f64, float64Label: c.float64Label,
       estimate: c.estimate, work: c.work, bytes: c.bytes,
-      stats: c.status === 'ok' ? summarize(c.samples) : undefined,
-      samples: c.status === 'ok' ? c.samples : undefined,
+      stats: c.status === 'ok' && !c.untimed ? summarize(c.samples) : undefined,
+      samples: c.status === 'ok' && !c.untimed ? c.samples : undefined,
       peakRssGrowthBytes: c.peakRssGrowthBytes, memoryError: c.memoryError,
       paired: c.paired, pairedOrt: c.pairedOrt, pairedError: c.pairedError,
     })),

@@ -10,7 +10,7 @@ const SERIES = [
   { name: 'ONNX Runtime int8 (best)', color: '#ffbb78', pick: (rows) => rows.find((r) => r.ortBest && r.precision === 'int8') },
   { name: 'PyTorch', color: '#d62728', pick: (rows) => rows.find((r) => r.peer === 'pytorch') },
   { name: 'OpenBLAS (best)', color: '#2ca02c', pick: (rows) => best(rows.filter((r) => r.peer === 'openblas')) },
-  { name: 'TS reference', color: '#7f7f7f', pick: (rows) => rows.find((r) => r.peer === 'reference') },
+  { name: 'TS reference', color: '#7f7f7f', pick: (rows) => rows.find((r) => r.peer === 'reference' && !r.precision) },
 ];
 
 function best(rows) {

@@ -32,7 +32,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 interface Paired { against: string; burstSeconds: number; ratio: { n: number; median: number; q1: number; q3: number } }
 interface Case {
   id: string; peer: string; baseline?: boolean; variant: string; group?: string; precision?: string; status: string; reason?: string;
-  relL2?: number; checkedAgainst?: string; relL2f64?: number; float64Label?: string; bytes?: number;
+  untimed?: boolean; relL2?: number; checkedAgainst?: string; relL2f64?: number; float64Label?: string; bytes?: number;
   stats?: { n: number; median: number; q1: number; q3: number; min: number; max: number };
   peakRssGrowthBytes?: number;
   paired?: Paired;
@@ -92,7 +92,7 @@ describe('bench harness (tiny workloads)', () => {
       expect(r.flops).toBeGreaterThan(0);
       const ok = r.cases.filter((c) => c.status === 'ok');
       for (const peer of ['mha-native', 'reference', 'onnxruntime']) expect(ok.some((c) => c.peer === peer)).toBe(true);
-      for (const c of ok) {
+      for (const c of ok.filter((x) => !x.untimed)) { // the untimed rows: below
         expect(c.stats!.n).toBeGreaterThan(0);
         expect(c.stats!.min).toBeGreaterThan(0);
         expect(c.stats!.q1).toBeLessThanOrEqual(c.stats!.median);
@@ -111,8 +111,9 @@ describe('bench harness (tiny workloads)', () => {
       expect(c.status).toBe('ok');
       expect(c.checkedAgainst).toMatch(/^mha-native attention alone, (fused|three passes)$/);
     }
-    for (const c of t1.filter((x) => x.status === 'ok' && x.peer !== 'pytorch')) {
-      expect(c.peakRssGrowthBytes).toBeGreaterThanOrEqual(0); // T1 stands in for W2's memory column
+    for (const c of t1.filter((x) => x.status === 'ok' && x.peer !== 'pytorch')) { // T1 stands in for W2's memory column
+      if (c.untimed) expect(c.peakRssGrowthBytes).toBeUndefined(); // one call for its output, nothing more
+      else expect(c.peakRssGrowthBytes).toBeGreaterThanOrEqual(0);
     }
     expect(report.results[1].cases.map((c) => c.id)).toEqual(
       expect.arrayContaining(['native-sdpa', 'native-layer-kvcache', 'ort-mha4d', 'ort-mhapast', 'ort-plain']));
@@ -340,6 +341,23 @@ describe('bench harness (tiny workloads)', () => {
       }
     });
 
+    it('the bfloat16 rows\' error floor: the reference in bfloat16 (float64 on the rounded operands), checked, not timed', () => {
+      const available = lackedFeature(lib, 'reference', ['bfloat16']) === undefined;
+      for (const id of ['T1', 'T2', 'T5']) {
+        const floor = byId(id, 'reference-bf16');
+        runsWithin(floor, available, 1e-2);
+        if (!available) continue;
+        expect(floor.untimed).toBe(true);
+        expect(floor.stats).toBeUndefined();
+        expect(floor.paired).toBeUndefined();
+        expect(floor.relL2f64!).toBeGreaterThan(1e-4); // the rounding moved the output
+        // the contract: a bfloat16 layer errs at most twice as much as its rounded operands alone
+        const native = byId(id, 'native-forward-out-bf16');
+        if (native.status === 'ok') expect(native.relL2f64!).toBeLessThanOrEqual(2 * floor.relL2f64!);
+      }
+      for (const id of ['T3', 'T7']) expect(result(id).cases.some((c) => c.id === 'reference-bf16')).toBe(false);
+    });
+
     it('decode steps through 16-bit caches, paired with the float32 cache', () => {
       for (const [dtype, bound] of [['float16', 1e-3], ['bfloat16', 1e-2]] as const) {
         const c = byId('T3', `native-layer-kvcache-${dtype}`);
@@ -359,7 +377,13 @@ describe('bench harness (tiny workloads)', () => {
       const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
       const section = md.slice(md.indexOf('## Reduced precision'), md.indexOf('## T1 '));
       expect(section).toContain('| workload | mha-native row | median ms | vs its float32, paired | vs ORT float32 best, paired '
-        + '| vs ORT int8 best, paired | rel L2 vs float64 | ORT int8 best: rel L2 vs float64 | error / ORT int8\'s | status |');
+        + '| vs ORT int8 best, paired | rel L2 vs float64 | the rounded operands alone: rel L2 vs float64 '
+        + '| ORT int8 best: rel L2 vs float64 | error / ORT int8\'s | status |');
+      const floor = result('T1').cases.find((c) => c.id === 'reference-bf16')!;
+      if (floor.status === 'ok') {
+        expect(section).toMatch(new RegExp(`\\| T1 \\| forward \\(fused\\) into options\\.out, dtype bfloat16 \\|( [^|]* \\|){5} `
+          + `${floor.relL2f64!.toExponential(1).replace('+', '\\+')} \\|`));
+      }
       for (const id of ['T1', 'T2', 'T5']) expect(section).toContain(`| ${id} | forward (fused) into options.out, dtype bfloat16 |`);
       for (const dtype of ['float16', 'bfloat16']) expect(section).toContain(`| T3 | layer forward with a ${dtype} kvCache`);
       expect(section).toContain('- T3 layerStep: JavaScript float64 evaluation (bench/float64.mjs)');

@@ -487,6 +487,16 @@ export function referenceCases(w, inputs, { loadModule }) {
   if (w.kind === 'gqa-decode') {
     return [gqaDecodeCase(loadModule, w, inputs, { ...fields, variant: "layer decode step through the KV cache (backend 'reference')" })];
   }
-  return [apiCase(loadModule, { ...fields, variant: "forward (backend 'reference')" },
+  const cases = [apiCase(loadModule, { ...fields, variant: "forward (backend 'reference')" },
     (mod) => layerCalls(mod, w, inputs, 'reference').forward, false, w.window ? ['window'] : [])];
+  if (w.reduced?.bf16) {
+    // the error floor of the bfloat16 rows: the reference twin in bfloat16 is a float64
+    // evaluation of the operands the contract rounds, so any bfloat16 layer keeping to it errs
+    // about this much; one call, for its output only (not timed)
+    cases.push(apiCase(loadModule, { id: 'reference-bf16', peer: 'reference', untimed: true, precision: 'bfloat16',
+      tolerance: API_BOUND.bfloat16,
+      variant: "forward (backend 'reference'), dtype bfloat16: float64 arithmetic on the bfloat16-rounded operands" },
+    (mod) => layerCalls(mod, w, inputs, 'reference', { dtype: 'bfloat16' }).forward, false, ['bfloat16']));
+  }
+  return cases;
 }
