@@ -79,11 +79,12 @@ export function referenceAttention(args: AttentionArgs): void {
  * (a bfloat16 layer, whose weights are already rounded) x is read rounded. */
 export function linear(x: ArrayLike<number>, rows: number, inDim: number, w: Float32Array, outDim: number,
   bias: Float32Array | undefined, round: (x: number) => number = (v) => v): Float64Array {
-  const y = new Float64Array(rows * outDim);
+  const y = new Float64Array(rows * outDim), xr = new Float64Array(inDim);
   for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < inDim; i++) xr[i] = round(x[r * inDim + i]);  // once per row, not per output
     for (let o = 0; o < outDim; o++) {
       let acc = bias ? bias[o] : 0;
-      for (let i = 0; i < inDim; i++) acc += round(x[r * inDim + i]) * w[o * inDim + i];
+      for (let i = 0; i < inDim; i++) acc += xr[i] * w[o * inDim + i];
       y[r * outDim + o] = acc;
     }
   }
