@@ -4,9 +4,11 @@
 // setImmediate between calls). Passes (exit 0) when, under forwardAsync, the delay's p99 is
 // below 5 ms and its maximum below 20 ms: the JavaScript thread's share of a call (validation,
 // the input copy into reused native memory, the result array) must stay small and free of
-// first touches of fresh memory and of large frees.
+// first touches of fresh memory and of large frees. Each line also says (Linux) how long the
+// JavaScript thread ran and how long it waited on a run queue for a core meanwhile.
 //   node bench/soak/event-loop.mjs [--quick] [--threads N]
 //   (--quick: 3 s per mode instead of 10 s; --threads: setNumThreads(N) first)
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { setNumThreads } from '../../dist/index.js';
@@ -25,16 +27,31 @@ const callers = {
   forward: async (until) => { let n = 0; while (Date.now() < until) { mha.forward(...args); n++; await nextTurn(); } return n; },
 };
 
-/** Event-loop delay (ms) while fn runs for SECONDS, or while idle when fn is undefined. */
+/** The JavaScript thread's time running and waiting on a run queue so far, in ms (Linux:
+ * /proc/thread-self/schedstat), or undefined elsewhere. */
+function schedTimes() {
+  try {
+    const [run, wait] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    return { run: run / 1e6, wait: wait / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Event-loop delay (ms) while fn runs for SECONDS, or while idle when fn is undefined; and
+ * how long the JavaScript thread ran and waited for a core meanwhile (Linux). */
 async function measure(fn) {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
+  const before = schedTimes();
   histogram.enable();
   const until = Date.now() + SECONDS * 1000;
   const counts = fn ? await Promise.all(Array.from({ length: CALLERS }, () => fn(until))) : (await sleep(1000), [0]);
   histogram.disable();
+  const after = schedTimes();
   const ms = (ns) => ns / 1e6;
   return {
     calls: counts.reduce((a, b) => a + b, 0), samples: histogram.count,
+    ...(before && after && { running: after.run - before.run, waiting: after.wait - before.wait }),
     mean: ms(histogram.mean), p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max),
   };
 }
@@ -57,8 +74,10 @@ async function syncPart() {
 
 function report(label, r, seconds) {
   const rate = seconds ? `  ${(r.calls / seconds).toFixed(1).padStart(6)} calls/s` : ''.padEnd(18);
+  const sched = r.running === undefined ? ''
+    : `; JavaScript thread ran ${r.running.toFixed(0)} ms, waited for a core ${r.waiting.toFixed(0)} ms`;
   console.log(`${label.padEnd(14)}${rate}  delay p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  ` +
-    `max ${r.max.toFixed(2).padStart(8)} ms  (${r.samples} samples)`);
+    `max ${r.max.toFixed(2).padStart(8)} ms  (${r.samples} samples${sched})`);
 }
 
 console.log(machine());
