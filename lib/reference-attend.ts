@@ -46,8 +46,9 @@ export function attendSequence(dims: HeadDims, rule: ScoreRule, masks: MaskSet, 
   const row = new Float64Array(s), p = new Float64Array(s);
   let kvHead = -1, kr: Float64Array = new Float64Array(0), vr = kr;
   for (let h = 0; h < heads; h++) {
-    if (Math.floor(h / (heads / kvHeads)) !== kvHead) {  // a group's heads are consecutive
-      kvHead = Math.floor(h / (heads / kvHeads));
+    const group = Math.floor(h / (heads / kvHeads));
+    if (group !== kvHead) {  // a group's heads are consecutive: its K and V are read once
+      kvHead = group;
       kr = denseRows(k, kvHead, 0, s, d, round);
       vr = denseRows(v, kvHead, 0, s, dv, round);
     }

@@ -3,9 +3,8 @@
 // stretches of a shared machine, and prints each process's median and the medians over all.
 //   node bench/soak/ab-addons.mjs W1|W4|W7 <a.node> <b.node> [--pairs N] [--calls N]
 // W1, W4: the soak scripts' BERT batch and small request (workloads.mjs), forward into
-// options.out. W7: one
-// decode step of the grouped-query layer through a float32 KV cache of 2048 positions per
-// sequence (RoPE, no biases), the cache truncated back after each step. Inputs are seeded
+// options.out. W7: one decode step of the grouped-query layer through a float32 KV cache of
+// 2048 positions per sequence (RoPE, no biases), the cache truncated back after each step. Inputs are seeded
 // random data (workloads.mjs's randomTensor).
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -22,8 +21,8 @@ async function workloadCall(name) {
   if (name === 'W1' || name === 'W4') {
     const { mha, args: [x, , , masks] } = workload(name);
     const options = { ...masks, out: new Float32Array(x.data.length) };
-    return name === 'W4' ? { unit: 'us', scale: 1e3, call: () => mha.forward(x, x, x, options) }
-      : { unit: 'ms', scale: 1, call: () => mha.forward(x, x, x, options) };
+    const [unit, scale] = name === 'W4' ? ['us', 1e3] : ['ms', 1];
+    return { unit, scale, call: () => mha.forward(x, x, x, options) };
   }
   if (name === 'W7') {
     const [B, S, E, H, kvHeads, D] = [8, 2048, 2048, 32, 8, 64];

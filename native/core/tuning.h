@@ -33,7 +33,7 @@ constexpr double kMinParallelFlopsAwake = 1 << 21;
 // (MHA_NATIVE_INLINE_FLOPS, read at load, replaces both thresholds: the tests set 0, so that
 // tiny jobs take the threaded paths too.)
 // A pool thread that finished a job, and a caller waiting for chunks still running, poll for
-// this long (yielding the core at each poll) before they sleep: a forward pass or a GEMM runs
+// this long (see kPauseSpinMicros) before they sleep: a forward pass or a GEMM runs
 // several jobs back to back, and one that comes within the window starts without a wake-up.
 constexpr int kSpinMicros = 200;
 // Polling yields the core at each poll (a polling thread never keeps a thread with work off a
