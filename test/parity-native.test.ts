@@ -259,6 +259,16 @@ describe('MultiHeadAttention native vs reference', () => {
     // a few tokens against wide projections (decode-sized): short row tiles, split by columns
     { name: 'few tokens, wide projections: B=5 L=1 E=256', B: 5, L: 1, S: 1, E: 256, H: 4, self: true },
     { name: 'few tokens, wide projections: B=1 L=3 S=13 E=256', B: 1, L: 3, S: 13, E: 256, H: 4 },
+    // a few rows over heads whose columns start on every kernel set's panels: one part of the heads per thread
+    {
+      name: 'head parts: E=256 H=4, causal, attnMask bool [B,H,L,S]', B: 2, L: 33, S: 33, E: 256, H: 4, self: true,
+      isCausal: true, attnMask: (r, c) => boolMask(r, [c.B, c.H, c.L, c.S], 0.3),
+    },
+    {
+      name: 'head parts: E=128 H=4 cross, attnMask additive [B*H,L,S], key padding', B: 2, L: 7, S: 63, E: 128, H: 4,
+      kDim: 33, vDim: 7, attnMask: (r, c) => additiveMask(r, [c.B * c.H, c.L, c.S], 0.2),
+      keyPaddingMask: (_r, c) => paddingBool(c.S, [63, 20]),
+    },
     { name: 'cross kDim != vDim != E', B: 2, L: 7, S: 33, E: 24, H: 3, kDim: 7, vDim: 33 },
     { name: 'cross same dims L>S', B: 3, L: 33, S: 3, E: 12, H: 2 },
     { name: 'bias off, self', B: 2, L: 9, S: 9, E: 16, H: 2, bias: false, self: true },

@@ -145,6 +145,27 @@ describe('bfloat16 compute', () => {
     }
   });
 
+  it('the layer with dtype bfloat16 in head parts (a few rows, heads on the kernels\' panels): GQA, RoPE, masks', () => {
+    const [E, H, Hkv] = [256, 4, 2];
+    const w = randWeights(new Rng(8), E, E, E, true);
+    const weights = { ...w, kWeight: w.kWeight.subarray(0, E * E * Hkv / H), vWeight: w.vWeight.subarray(0, E * E * Hkv / H),
+      kBias: w.kBias!.subarray(0, E * Hkv / H), vBias: w.vBias!.subarray(0, E * Hkv / H) };
+    const make = (dtype: Precision, backend: 'native' | 'reference') => new MultiHeadAttention(
+      { embedDim: E, numHeads: H, numKvHeads: Hkv, weights, rotary: { base: 10000 }, dtype, backend });
+    const exactLayer = make('float32', 'reference'), roundedLayer = make('bfloat16', 'reference');
+    const native = make('bfloat16', 'native');
+    const x = randTensor(new Rng(9), [2, 33, E]), memory = randTensor(new Rng(10), [2, 17, E]);
+    const cases: [string, object, typeof x][] = [
+      ['self causal', { isCausal: true }, x],
+      ['cross, key padding', { keyPaddingMask: paddingBool(17, [17, 5]) }, memory],
+    ];
+    for (const [name, options, kv] of cases) {
+      const exact = exactLayer.forward(x, kv, kv, options).output.data;
+      expectBf16Bound(native.forward(x, kv, kv, options).output.data,
+        roundedLayer.forward(x, kv, kv, options).output.data, exact, name);
+    }
+  });
+
   it('the layer with dtype bfloat16 against the PyTorch float64 fixtures', () => {
     let checked = 0;
     for (const f of loadFixtures<TorchFixture>('torch')) {

@@ -93,3 +93,14 @@ void mha_sgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b
   if (b->precision == MHA_PRECISION_BFLOAT16) mha_gemm::sbgemm_packed(m, a, lda, b, c, ldc, bias);
   else mha_gemm::gemm_packed<mha_gemm_kernels>(m, a, lda, b, c, ldc, bias);
 }
+
+mha_packed_steps mha_packed_b_steps(const mha_packed_b* b) {
+  if (b->precision == MHA_PRECISION_BFLOAT16) return mha_gemm::sbgemm_range_steps(b);
+  return mha_gemm::range_steps<mha_gemm_kernels>(b);
+}
+
+void mha_sgemm_packed_range(int64_t m, const float* a, int64_t lda, const mha_packed_b* b,
+                            mha_packed_range range, float* c, int64_t ldc, const float* bias) {
+  if (b->precision == MHA_PRECISION_BFLOAT16) mha_gemm::sbgemm_range(m, a, lda, b, range, c, ldc, bias);
+  else mha_gemm::gemm_range<mha_gemm_kernels>(m, a, lda, b, range, c, ldc, bias);
+}

@@ -45,6 +45,21 @@ mha_precision mha_packed_b_precision(const mha_packed_b* p);
 void mha_sgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b* b,
                       float* c, int64_t ldc, const float* bias);
 
+// A part of such a product, for a task that already holds its share of a job (a part of a
+// layer): C (M x (j1 - j0)) = op(A) (M x (k1 - k0), lda, not transposed) * rows [k0, k1) and
+// columns [j0, j1) of the packed B (+ bias, (j1 - j0) entries, per column), beta = 0, on the
+// calling thread. k0 < k1 <= K, j0 < j1 <= N; j0 must be a multiple of the operand's column
+// step and k0 of its depth step (mha_packed_b_steps: where its panels start).
+typedef struct mha_packed_range {
+  int64_t k0, k1, j0, j1;
+} mha_packed_range;
+typedef struct mha_packed_steps {
+  int64_t column, depth;
+} mha_packed_steps;
+mha_packed_steps mha_packed_b_steps(const mha_packed_b* b);
+void mha_sgemm_packed_range(int64_t m, const float* a, int64_t lda, const mha_packed_b* b,
+                            mha_packed_range range, float* c, int64_t ldc, const float* bias);
+
 // The same on a given kernel table (its own blocks), for the tests and benchmarks that compare
 // kernel sets in one process; precision follows the table, not args->precision.
 void mha_sgemm_with(const mha_gemm_kernels* kt, const mha_gemm_args* args);

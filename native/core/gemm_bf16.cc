@@ -43,6 +43,13 @@ void sbgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b* b
   gemm_packed<mha_sbgemm_kernels>(m, a, lda, b, c, ldc, bias);
 }
 
+void sbgemm_range(int64_t m, const float* a, int64_t lda, const mha_packed_b* b, const mha_packed_range& r,
+                  float* c, int64_t ldc, const float* bias) {
+  gemm_range<mha_sbgemm_kernels>(m, a, lda, b, r, c, ldc, bias);
+}
+
+mha_packed_steps sbgemm_range_steps(const mha_packed_b* b) { return range_steps<mha_sbgemm_kernels>(b); }
+
 }  // namespace mha_gemm
 
 void mha_sbgemm_with(const mha_sbgemm_kernels* kt, const mha_gemm_args* g) {

@@ -129,7 +129,9 @@ void pack_b(const K& kt, View b, int64_t k, int64_t n, typename Ops<K>::T* dst) 
   mha::parallel_for(panels, mha::kCopyFlops * k * n, task);
 }
 
-// One GEMM's operands besides B (for batch entry e: A + e*stride_a, C + e*stride_c).
+// One GEMM's operands besides B (for batch entry e: A + e*stride_a, C + e*stride_c). B is
+// k x n; the product uses its depths [k_begin, k_end) (A's columns 0..k_end - k_begin) and C's
+// column 0 (and the bias's entry 0) is B's column col0: a part of a packed weight (gemm_range).
 template <class K>
 struct Problem {
   const K* kt;
@@ -140,6 +142,7 @@ struct Problem {
   int64_t ldc, stride_c;
   float alpha, beta;
   const float* bias;
+  int64_t k_begin, k_end, col0;
 };
 
 // C tile (rows x cols valid, rows <= mr, cols <= nr) from a packed B micro-panel and either a
@@ -218,22 +221,25 @@ void compute_block(const Problem<K>& pr, int64_t e, BPanels<typename Ops<K>::T> 
                         pr.a.rs > 0 && ceil_div(j1 - j0, nr) <= mha::kDirectAMaxPanels;
   const int64_t kc = depth_block(kt, pr.k);
   T* pa = scratch<T>(scratch_a, mc * kc);
-  for (int64_t pc = 0; pc < pr.k; pc += kc) {
-    const int64_t kcur = std::min(kc, pr.k - pc), kpad = padded(kt, kcur);
-    const float beta = pc == 0 ? pr.beta : 1.0f;
+  // The depth blocks of B that [k_begin, k_end) meets, each from d0 (its start, or k_begin:
+  // a multiple of kstep, so the panel rows from there on are a panel of their own).
+  for (int64_t pc = pr.k_begin / kc * kc; pc < pr.k_end; pc += kc) {
+    const int64_t d0 = std::max(pc, pr.k_begin);
+    const int64_t kcur = std::min({kc, pr.k - pc, pr.k_end - pc}) - (d0 - pc), kpad = padded(kt, kcur);
+    const float beta = d0 == pr.k_begin ? pr.beta : 1.0f;
     // The bias goes in with the first depth block when C starts from zero (run_tile writes it
     // first), else after the last one.
-    const float* bias = (pr.beta == 0.0f ? pc == 0 : pc + kcur == pr.k) ? pr.bias : nullptr;
+    const float* bias = (pr.beta == 0.0f ? d0 == pr.k_begin : d0 + kcur == pr.k_end) ? pr.bias : nullptr;
     if (bp.source) {  // this depth block of the block's own B panels
       const View& src = *bp.source;
       for (int64_t jp = j0 / nr; jp * nr < j1; ++jp)
         Ops<K>::pack_b(kt, bp.buf + (jp - j0 / nr) * kpad * nr,
-                       src.p + jp * nr * src.cs + pc * src.rs, nr,
+                       src.p + jp * nr * src.cs + d0 * src.rs, nr,
                        (int)std::min<int64_t>(nr, j1 - jp * nr), kcur, src.cs, src.rs);
     }
     for (int64_t ic = i0; ic < i1; ic += mc) {
       const int64_t mcur = std::min(mc, i1 - ic);
-      const float* a_block = a + ic * pr.a.rs + pc * pr.a.cs;
+      const float* a_block = a + ic * pr.a.rs + (d0 - pr.k_begin) * pr.a.cs;
       for (int64_t ir = 0; ir < mcur; ir += mr) {
         const int rows = (int)std::min<int64_t>(mr, mcur - ir);
         if (!direct_a || rows < mr)
@@ -247,10 +253,10 @@ void compute_block(const Problem<K>& pr, int64_t e, BPanels<typename Ops<K>::T> 
           const bool direct = direct_a && rows == mr;
           for (int64_t jr = jc; jr < jc1; jr += nr) {
             const T* b = bp.source ? bp.buf + (jr - j0) / nr * kpad * nr
-                                   : bp.packed + packed_b_offset(kt, pr.k, pr.n, jr / nr, pc);
+                                   : bp.packed + packed_b_offset(kt, pr.k, pr.n, jr / nr, pc) + (d0 - pc) * nr;
             const int cols = (int)std::min<int64_t>(nr, jc1 - jr);
-            float* ct = c + (ic + ir) * pr.ldc + jr;
-            const float* bt = bias ? bias + jr : nullptr;
+            float* ct = c + (ic + ir) * pr.ldc + (jr - pr.col0);
+            const float* bt = bias ? bias + (jr - pr.col0) : nullptr;
             if constexpr (Ops<K>::kDirectA) {
               if (direct) {
                 run_tile(kt, kpad, a_block + ir * pr.a.rs, pr.a.rs, b, ct, pr.ldc, rows, cols,
@@ -361,7 +367,8 @@ void gemm(const K& kt, const mha_gemm_args* g) {
   using T = typename Ops<K>::T;
   if (g->batch <= 0 || g->m <= 0 || g->n <= 0 || g->k < 0) return;
   const Problem<K> pr{&kt,  g->m,   g->n,        g->k,     view_of(g->a, g->lda, g->trans_a),
-                      g->stride_a, g->c, g->ldc, g->stride_c, g->alpha, g->beta, g->bias};
+                      g->stride_a, g->c, g->ldc, g->stride_c, g->alpha, g->beta, g->bias,
+                      0, g->k, 0};
   if (g->k == 0) {
     for (int64_t e = 0; e < g->batch; ++e) scale_c(pr, e);
     return;
@@ -427,14 +434,34 @@ void gemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b* b, 
                  int64_t ldc, const float* bias) {
   if (m <= 0 || b->n <= 0) return;
   const Problem<K> pr{static_cast<const K*>(b->kt), m, b->n, b->k, View{a, lda, 1}, 0, c, ldc,
-                      0, 1.0f, 0.0f, bias};
+                      0, 1.0f, 0.0f, bias, 0, b->k, 0};
   if (b->k == 0) scale_c(pr, 0);
   else run_shared_b(pr, 1, static_cast<const typename Ops<K>::T*>(b->data));
+}
+
+// mha_sgemm_packed_range on a weight packed for the table K: one block, on the calling thread.
+template <class K>
+void gemm_range(int64_t m, const float* a, int64_t lda, const mha_packed_b* b, const mha_packed_range& r,
+                float* c, int64_t ldc, const float* bias) {
+  if (m <= 0 || r.j1 <= r.j0 || r.k1 <= r.k0) return;
+  const Problem<K> pr{static_cast<const K*>(b->kt), m, b->n, b->k, View{a, lda, 1}, 0, c, ldc,
+                      0, 1.0f, 0.0f, bias, r.k0, r.k1, r.j0};
+  compute_block(pr, 0, {static_cast<const typename Ops<K>::T*>(b->data), nullptr, nullptr}, 0, m, r.j0, r.j1);
+}
+
+// The steps a range of a weight packed for the table K starts on (gemm.h).
+template <class K>
+mha_packed_steps range_steps(const mha_packed_b* b) {
+  const K& kt = *static_cast<const K*>(b->kt);
+  return {kt.nr, Ops<K>::kStep(kt)};
 }
 
 // The bfloat16 instantiations (gemm_bf16.cc), for gemm.cc's entry points.
 void sbgemm(const mha_sbgemm_kernels& kt, const mha_gemm_args* g);
 void sbgemm_packed(int64_t m, const float* a, int64_t lda, const mha_packed_b* b, float* c,
                    int64_t ldc, const float* bias);
+void sbgemm_range(int64_t m, const float* a, int64_t lda, const mha_packed_b* b, const mha_packed_range& r,
+                  float* c, int64_t ldc, const float* bias);
+mha_packed_steps sbgemm_range_steps(const mha_packed_b* b);
 
 }  // namespace mha_gemm

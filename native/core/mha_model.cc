@@ -2,7 +2,8 @@
 // QKV GEMM for self-attention) into token-major scratch ([rows, ...], head h = column block
 // h * D, key/value heads after the query heads), rotary positions applied to the q and k
 // columns in place, attention reading heads through strides and writing the context over the
-// Q projection, and the output projection. A bfloat16 model packs its weights in bfloat16 and
+// Q projection, and the output projection; a pass of few rows runs instead as one job of head
+// parts, one per thread (forward_in_head_parts). A bfloat16 model packs its weights in bfloat16 and
 // attends in the bfloat16 precision. Ragged batches are the same GEMMs over the real
 // tokens only, with the attention told where each sequence's rows are. The cached forms
 // project only the new tokens, store their K/V head-major in the cache (kv_cache.h) at each
@@ -19,6 +20,8 @@
 #include "core/attention.h"
 #include "core/gemm.h"
 #include "core/scratch.h"
+#include "core/threadpool.h"
+#include "core/tuning.h"
 
 namespace {
 
@@ -120,22 +123,29 @@ void rotate(const mha_model* m, float* x, int64_t ld, int64_t heads, const std::
   mha_rotary(&m->rotary, x, rows.back(), ld, heads, m->head_dim, pos.data());
 }
 
-// Runs att (k/v with their strides, the entries, the masks filled in) on the query projection
-// q_proj [rows, ld_q] (head h = column block h*hd), writing the context over it: attention
-// reads each query row before it writes that row's output, and only there (core/attention.h),
-// so no separate context buffer is needed. Averages the per-head probabilities into `weights`
-// when asked, then the output projection of the `rows` rows.
-void attend_and_project(const mha_model* m, mha_attention_args att, float* q_proj, int64_t ld_q, int64_t rows,
-                        int causal, float* out, float* weights, bool average_weights) {
-  const int64_t heads = m->num_heads, hd = m->head_dim;
-  float* per_head_weights = weights && average_weights
-      ? mha::scratch(mha::kScratchHeadWeights, att.batch * heads * att.l * att.s) : nullptr;
-  att.heads = heads; att.kv_heads = m->num_kv_heads; att.d = hd; att.dv = hd;
+// att (k/v with their strides, the entries, the masks filled in) set to attend the model's
+// heads on the query projection q_proj [rows, ld_q] (head h = column block h*hd) and to write
+// the context over it: attention reads each query row before it writes that row's output, and
+// only there (core/attention.h), so no separate context buffer is needed.
+mha_attention_args over_queries(const mha_model* m, mha_attention_args att, float* q_proj, int64_t ld_q, int causal) {
+  const int64_t hd = m->head_dim;
+  att.heads = m->num_heads; att.kv_heads = m->num_kv_heads; att.d = hd; att.dv = hd;
   att.q = q_proj; att.q_sb = att.l * ld_q; att.q_sh = hd; att.q_sl = ld_q;
   att.out = q_proj; att.o_sb = att.q_sb; att.o_sh = hd; att.o_sl = ld_q;
   att.rule = m->rule;
   att.rule.causal = causal;
   att.precision = m->dtype;
+  return att;
+}
+
+// Runs att on the query projection q_proj [rows, ld_q] (over_queries), averages the per-head
+// probabilities into `weights` when asked, then the output projection of the `rows` rows.
+void attend_and_project(const mha_model* m, mha_attention_args att, float* q_proj, int64_t ld_q, int64_t rows,
+                        int causal, float* out, float* weights, bool average_weights) {
+  const int64_t heads = m->num_heads;
+  float* per_head_weights = weights && average_weights
+      ? mha::scratch(mha::kScratchHeadWeights, att.batch * heads * att.l * att.s) : nullptr;
+  att = over_queries(m, att, q_proj, ld_q, causal);
   att.weights = per_head_weights ? per_head_weights : weights;
   mha_attention(&att);
 
@@ -156,6 +166,89 @@ void attend_and_project(const mha_model* m, mha_attention_args att, float* q_pro
   mha_sgemm_packed(rows, q_proj, ld_q, m->out_proj.get(), out, m->embed_dim, bias_or_null(m->out_bias));
 }
 
+// The projections' flops of a forward pass.
+double projection_flops(const mha_model* m, int64_t rows_q, int64_t rows_kv) {
+  return 2.0 * rows_q * m->embed_dim * (2 * m->embed_dim) + 2.0 * rows_kv * (m->k_dim + m->v_dim) * m->kv_dim;
+}
+
+// How many head parts a forward pass runs in (forward_in_head_parts), 1 for none: as many as
+// there are threads, or fewer so that they divide the key/value heads evenly, for a pass of at
+// most kHeadPartMaxRows rows that does not return probabilities, when every part starts on a
+// panel boundary of the packed weights (columns of q, k and v; depths of the output's). A pass
+// too small for the pool (mha::may_run_in_parallel) runs on the caller anyway, and is then
+// quicker as the usual few whole GEMMs.
+int64_t head_parts(const mha_model* m, const mha_forward_args* a, int64_t rows_q, int64_t rows_kv) {
+  if (a->weights || rows_q > mha::kHeadPartMaxRows || rows_kv > mha::kHeadPartMaxRows ||
+      !mha::may_run_in_parallel(projection_flops(m, rows_q, rows_kv)))
+    return 1;
+  int64_t parts = std::min<int64_t>(mha::num_threads(), m->num_kv_heads);
+  while (parts > 1 && m->num_kv_heads % parts) --parts;
+  if (parts < 2) return 1;
+  const int64_t q_width = m->embed_dim / parts, kv_width = m->kv_dim / parts;
+  const bool aligned = q_width % mha_packed_b_steps(m->q_proj.get()).column == 0 &&
+                       kv_width % mha_packed_b_steps(m->k_proj.get()).column == 0 &&
+                       kv_width % mha_packed_b_steps(m->v_proj.get()).column == 0 &&
+                       q_width % mha_packed_b_steps(m->out_proj.get()).depth == 0;
+  return aligned ? parts : 1;
+}
+
+// A forward pass as one job of `parts` parts of the heads, about one per thread: a part
+// projects the q, k and v columns of its own heads, rotates and attends them, and multiplies
+// its context by its own rows of the output weight into a partial output (the first part's
+// into `out`, with the bias), which the caller adds up at the end. A thread so reads back only
+// what it wrote itself. The other way (each GEMM split by columns over the threads, attention
+// on one) makes every thread read q, k, v and context rows that another core has just written;
+// with few rows there is little arithmetic per row to hide moving them between the caches.
+void forward_in_head_parts(const mha_model* m, const mha_forward_args* a, int64_t parts,
+                           const std::vector<int64_t>& q_rows, const std::vector<int64_t>& kv_rows,
+                           const std::vector<int64_t>& q_offset, const std::vector<int64_t>& k_offset) {
+  const int64_t e = m->embed_dim, hd = m->head_dim, rows_q = q_rows.back(), rows_kv = kv_rows.back();
+  const int64_t heads = m->num_heads / parts, kv_heads = m->num_kv_heads / parts;
+  const int64_t qw = heads * hd, kw = kv_heads * hd;
+  const int64_t part_floats = rows_q * qw + 2 * rows_kv * kw + rows_q * e;  // q, k, v, partial output
+  float* scratch = mha::scratch(mha::kScratchProjections, parts * part_floats);
+  auto bias_at = [](const std::vector<float>& bias, int64_t at) { return bias.empty() ? nullptr : bias.data() + at; };
+  mha_attention_args shared = {};
+  shared.batch = a->batch; shared.l = a->l; shared.s = a->s;
+  shared.q_rows = a->q_rows;
+  shared.kv_rows = a->kv_rows;
+  shared.key_padding = a->key_padding;
+  mha::parallel_for(parts, projection_flops(m, rows_q, rows_kv), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      float* q = scratch + p * part_floats;
+      float* k = q + rows_q * qw;
+      float* v = k + rows_kv * kw;
+      float* out = p == 0 ? a->out : v + rows_kv * kw;
+      const int64_t q0 = p * qw, k0 = p * kw;
+      mha_sgemm_packed_range(rows_q, a->query, e, m->q_proj.get(), {0, e, q0, q0 + qw}, q, qw, bias_at(m->q_bias, q0));
+      mha_sgemm_packed_range(rows_kv, a->key, m->k_dim, m->k_proj.get(), {0, m->k_dim, k0, k0 + kw}, k, kw,
+                             bias_at(m->k_bias, k0));
+      mha_sgemm_packed_range(rows_kv, a->value, m->v_dim, m->v_proj.get(), {0, m->v_dim, k0, k0 + kw}, v, kw,
+                             bias_at(m->v_bias, k0));
+      rotate(m, q, qw, heads, q_rows, q_offset);
+      rotate(m, k, kw, kv_heads, kv_rows, k_offset);
+      mha_attention_args att = shared;
+      att.k = k; att.k_sb = a->s * kw; att.k_sh = hd; att.k_ss = kw;
+      att.v = v; att.v_sb = a->s * kw; att.v_sh = hd; att.v_ss = kw;
+      att.attn_mask = a->attn_mask;
+      if (att.attn_mask.data) {  // the part's first head
+        const int64_t bytes = att.attn_mask.kind == MHA_MASK_ADDITIVE ? sizeof(float) : sizeof(uint8_t);
+        att.attn_mask.data = static_cast<const char*>(att.attn_mask.data) + p * heads * att.attn_mask.stride_h * bytes;
+      }
+      att = over_queries(m, att, q, qw, a->causal);
+      att.heads = heads; att.kv_heads = kv_heads;
+      if (att.rule.alibi) att.rule.alibi += p * heads;
+      mha_attention(&att);
+      mha_sgemm_packed_range(rows_q, q, qw, m->out_proj.get(), {q0, q0 + qw, 0, e}, out, e,
+                             p == 0 ? bias_or_null(m->out_bias) : nullptr);
+    }
+  });
+  for (int64_t p = 1; p < parts; ++p) {
+    const float* partial = scratch + p * part_floats + rows_q * qw + 2 * rows_kv * kw;
+    for (int64_t i = 0; i < rows_q * e; ++i) a->out[i] += partial[i];
+  }
+}
+
 }  // namespace
 
 void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
@@ -163,6 +256,12 @@ void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
   const std::vector<int64_t> q_rows = row_offsets(a->q_rows, a->batch, a->l);
   const std::vector<int64_t> kv_rows = row_offsets(a->kv_rows, a->batch, a->s);
   const int64_t rows_q = q_rows.back(), rows_kv = kv_rows.back();
+  // Rotary positions: query i of an entry with l_b queries and s_b keys is at i + s_b - l_b, key j at j.
+  std::vector<int64_t> q_offset(a->batch), k_offset(a->batch, 0);
+  for (int64_t b = 0; b < a->batch; ++b)
+    q_offset[b] = (kv_rows[b + 1] - kv_rows[b]) - (q_rows[b + 1] - q_rows[b]);
+  const int64_t parts = head_parts(m, a, rows_q, rows_kv);
+  if (parts > 1) return forward_in_head_parts(m, a, parts, q_rows, kv_rows, q_offset, k_offset);
 
   // Projections: q, k, v as [rows, ld] matrices whose head h is the column block h*hd.
   float* q;
@@ -185,13 +284,8 @@ void mha_model_forward(const mha_model* m, const mha_forward_args* a) {
     ld_q = e;
     ld_kv = kv;
   }
-  if (m->rotary.dim > 0) {  // query i of an entry with l_b queries and s_b keys is at i + s_b - l_b, key j at j
-    std::vector<int64_t> q_offset(a->batch), k_offset(a->batch, 0);
-    for (int64_t b = 0; b < a->batch; ++b)
-      q_offset[b] = (kv_rows[b + 1] - kv_rows[b]) - (q_rows[b + 1] - q_rows[b]);
-    rotate(m, q, ld_q, m->num_heads, q_rows, q_offset);
-    rotate(m, k, ld_kv, m->num_kv_heads, kv_rows, k_offset);
-  }
+  rotate(m, q, ld_q, m->num_heads, q_rows, q_offset);
+  rotate(m, k, ld_kv, m->num_kv_heads, kv_rows, k_offset);
 
   mha_attention_args att = {};
   att.batch = a->batch; att.l = a->l; att.s = a->s;

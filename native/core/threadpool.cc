@@ -304,6 +304,11 @@ void parallel_for(int64_t n, double work, const std::function<void(int64_t, int6
   p.run(n, work, fn);
 }
 
+bool may_run_in_parallel(double work) {
+  const double forced = inline_flops_override();
+  return pool_size() > 1 && work >= (forced >= 0 ? forced : kMinParallelFlopsAwake);
+}
+
 int num_threads() { return pool_size(); }
 
 void set_num_threads(int n) { requested_threads.store(std::max(1, n)); }

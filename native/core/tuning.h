@@ -98,6 +98,14 @@ constexpr int64_t kColumnSplitRatio = 4;
 // task: split across the threads, each part would be smaller than a chunk.
 constexpr double kMinSplitEntryFlops = kChunkWork;
 
+// ---- Layer (core/mha_model.cc)
+
+// A forward pass of at most this many query rows and as many key rows runs in head parts, one
+// per thread (mha_model.cc): each part's q, k, v, context and partial output ([rows, its heads'
+// width] and [rows, E]) then stay in its own thread's L2, and its products are too short for a
+// split by rows anyway.
+constexpr int64_t kHeadPartMaxRows = 128;
+
 // ---- Attention (core/attention.cc)
 
 // A fused attention of less work than this (by Flops: products, softmax and per-row cost)

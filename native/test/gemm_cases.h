@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "core/gemm.h"
+
 namespace gemm_cases {
 
 inline const float kGuard = 1234.5f;
@@ -56,6 +58,31 @@ inline Operands make(const Case& t) {
       for (int64_t j = 0; j < t.n; ++j)
         o.c[e * o.sc + i * o.ldc + j] = t.beta == 0.0f ? NAN : d(rng);
   return o;
+}
+
+// A product over range r of a packed operand (mha_sgemm_packed_range): B is an m x n x k case's
+// op(B) (transposed when tb), packed whole by pack(b, ldb, tb, k, n); r is moved down onto the
+// packed operand's steps. check(t, o, c) then gets the same product as a case of its own
+// (B = that block of op(B)), its operands and the C the range call wrote.
+template <class Pack, class Check>
+void packed_range_case(int64_t m, int64_t n, int64_t k, int tb, mha_packed_range r, bool bias, Pack pack,
+                       Check check) {
+  const Case whole{1, m, n, k, 0, tb, true, 1.0f, 0.0f, false, 0};
+  const Operands w = make(whole);
+  mha_packed_b* pb = pack(w.b.data(), w.ldb, tb, k, n);
+  const mha_packed_steps steps = mha_packed_b_steps(pb);
+  r.j0 -= r.j0 % steps.column;
+  r.k0 -= r.k0 % steps.depth;
+  const Case t{1, m, r.j1 - r.j0, r.k1 - r.k0, 0, tb, true, 1.0f, 0.0f, bias, (m + k) % 3};
+  Operands o = make(t);
+  for (int64_t p = 0; p < t.k; ++p)
+    for (int64_t j = 0; j < t.n; ++j)
+      (tb ? o.b[j * o.ldb + p] : o.b[p * o.ldb + j]) =
+          tb ? w.b[(r.j0 + j) * w.ldb + r.k0 + p] : w.b[(r.k0 + p) * w.ldb + r.j0 + j];
+  std::vector<float> c = o.c;
+  mha_sgemm_packed_range(m, o.a.data(), o.lda, pb, r, c.data(), o.ldc, bias ? o.bias.data() : nullptr);
+  mha_packed_b_free(pb);
+  check(t, o, c);
 }
 
 }  // namespace gemm_cases

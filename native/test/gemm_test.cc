@@ -106,6 +106,14 @@ void run_packed(int64_t m, int64_t n, int64_t k, int tb, bool bias, int64_t pad)
   if (!check(t, o, c, "mha_sgemm_packed")) ++failures;
 }
 
+// A range of a packed operand (mha_sgemm_packed_range) against the same product with that block
+// of B as its own operand.
+void run_packed_range(int64_t m, int64_t n, int64_t k, int tb, mha_packed_range r, bool bias) {
+  packed_range_case(m, n, k, tb, r, bias, mha_pack_b, [](const Case& t, const Operands& o, const std::vector<float>& c) {
+    if (!check(t, o, c, "mha_sgemm_packed_range")) ++failures;
+  });
+}
+
 void edge_sizes() {
   const int64_t sizes[] = {1, 2, 3, 7, 13, 31, 33, 64, 129};
   for (int64_t m : sizes)
@@ -162,6 +170,14 @@ void packed() {
   run_packed(300, 257, 600, 1, true, 1);
   run_packed(64, 96, 300, 0, true, 0);
   run_packed(9, 40, 0, 1, true, 0);
+  // Ranges: whole, inner columns and depths, up to the edges, past several depth blocks.
+  for (int64_t m : {1, 7, 33, 129})
+    for (int tb : {0, 1}) {
+      run_packed_range(m, 129, 33, tb, {0, 33, 0, 129}, m % 2 == 0);
+      run_packed_range(m, 200, 70, tb, {16, 48, 64, 128}, true);
+      run_packed_range(m, 129, 129, tb, {96, 129, 96, 129}, false);
+      run_packed_range(m, 100, 1500, tb, {64, 1400, 32, 99}, true);
+    }
 }
 
 // Several threads calling at once (serialized by the pool) and a nested parallel_for.

@@ -283,6 +283,18 @@ void run_packed(const mha_sbgemm_kernels& kt, int64_t m, int64_t n, int64_t k, i
   if (!check(t, o, c, describe(t, kt.name) + " packed")) ++failures;
 }
 
+// A range of a packed operand (mha_sgemm_packed_range) against the same product with that block
+// of B as its own operand.
+void run_packed_range(const mha_sbgemm_kernels& kt, int64_t m, int64_t n, int64_t k, int tb, mha_packed_range r,
+                      bool bias) {
+  auto pack = [&](const float* b, int64_t ldb, int trans_b, int64_t depth, int64_t cols) {
+    return mha_pack_b_bf16_with(&kt, b, ldb, trans_b, depth, cols);
+  };
+  packed_range_case(m, n, k, tb, r, bias, pack, [&](const Case& t, const Operands& o, const std::vector<float>& c) {
+    if (!check(t, o, c, describe(t, kt.name) + " packed range")) ++failures;
+  });
+}
+
 void gemms(const std::vector<mha_sbgemm_kernels>& tables, bool quick) {
   const int64_t sizes[] = {1, 3, 7, 33, 129};
   for (int64_t m : sizes)
@@ -317,6 +329,12 @@ void gemms(const std::vector<mha_sbgemm_kernels>& tables, bool quick) {
     run_packed(kt, 32, 256, 768, 1, true);
     run_packed(kt, 64, 96, 300, 0, true);
     run_packed(kt, 9, 40, 0, 1, true);
+    for (int64_t m : {1, 7, 33, 129}) {  // ranges: whole, inner, up to the edges, past several depth blocks
+      run_packed_range(kt, m, 129, 33, 1, {0, 33, 0, 129}, m % 2 == 0);
+      run_packed_range(kt, m, 200, 70, 0, {16, 48, 64, 128}, true);
+      run_packed_range(kt, m, 129, 129, 1, {96, 129, 96, 129}, false);
+      run_packed_range(kt, m, 100, 1500, 0, {64, 1400, 32, 99}, true);
+    }
   }
 }
 
