@@ -205,8 +205,9 @@ void forward_in_head_parts(const mha_model* m, const mha_forward_args* a, int64_
   const int64_t e = m->embed_dim, hd = m->head_dim, rows_q = q_rows.back(), rows_kv = kv_rows.back();
   const int64_t heads = m->num_heads / parts, kv_heads = m->num_kv_heads / parts;
   const int64_t qw = heads * hd, kw = kv_heads * hd;
-  const int64_t part_floats = rows_q * qw + 2 * rows_kv * kw + rows_q * e;  // q, k, v, partial output
-  float* scratch = mha::scratch(mha::kScratchProjections, parts * part_floats);
+  const int64_t qkv_floats = rows_q * qw + 2 * rows_kv * kw, part_floats = qkv_floats + rows_q * e;
+  float* scratch = mha::scratch(mha::kScratchProjections, parts * part_floats);  // per part: q, k, v, partial output
+  auto partial = [&](int64_t p) { return scratch + p * part_floats + qkv_floats; };
   auto bias_at = [](const std::vector<float>& bias, int64_t at) { return bias.empty() ? nullptr : bias.data() + at; };
   mha_attention_args shared = {};
   shared.batch = a->batch; shared.l = a->l; shared.s = a->s;
@@ -218,7 +219,7 @@ void forward_in_head_parts(const mha_model* m, const mha_forward_args* a, int64_
       float* q = scratch + p * part_floats;
       float* k = q + rows_q * qw;
       float* v = k + rows_kv * kw;
-      float* out = p == 0 ? a->out : v + rows_kv * kw;
+      float* out = p == 0 ? a->out : partial(p);
       const int64_t q0 = p * qw, k0 = p * kw;
       mha_sgemm_packed_range(rows_q, a->query, e, m->q_proj.get(), {0, e, q0, q0 + qw}, q, qw, bias_at(m->q_bias, q0));
       mha_sgemm_packed_range(rows_kv, a->key, m->k_dim, m->k_proj.get(), {0, m->k_dim, k0, k0 + kw}, k, kw,
@@ -244,8 +245,8 @@ void forward_in_head_parts(const mha_model* m, const mha_forward_args* a, int64_
     }
   });
   for (int64_t p = 1; p < parts; ++p) {
-    const float* partial = scratch + p * part_floats + rows_q * qw + 2 * rows_kv * kw;
-    for (int64_t i = 0; i < rows_q * e; ++i) a->out[i] += partial[i];
+    const float* part = partial(p);
+    for (int64_t i = 0; i < rows_q * e; ++i) a->out[i] += part[i];
   }
 }
 

@@ -98,6 +98,13 @@ double inline_flops_override() {
   return v;
 }
 
+// The least work parallel_for gives the pool, awake or asleep (MHA_NATIVE_INLINE_FLOPS, when
+// set, for both).
+double min_parallel_work(bool awake) {
+  const double forced = inline_flops_override();
+  return forced >= 0 ? forced : awake ? kMinParallelFlopsAwake : kMinParallelFlops;
+}
+
 std::atomic<int> requested_threads{0};  // 0: the default (constant-initialized, so usable anytime)
 
 int pool_size() {
@@ -291,8 +298,7 @@ void parallel_for(int64_t n, double work, const std::function<void(int64_t, int6
   Pool& p = pool();
   const double forced = inline_flops_override();
   const bool awake = p.awake();
-  const double min_work = forced >= 0 ? forced : awake ? kMinParallelFlopsAwake : kMinParallelFlops;
-  if (in_parallel || n == 1 || work < min_work || n > int64_t(UINT32_MAX)) {
+  if (in_parallel || n == 1 || work < min_parallel_work(awake) || n > int64_t(UINT32_MAX)) {
     if (!in_parallel && !awake && forced < 0 && threads > 1 && work >= kMinParallelFlopsAwake &&
         p.small_job_burst())
       p.wake(threads - 1);  // for the jobs that follow
@@ -304,10 +310,7 @@ void parallel_for(int64_t n, double work, const std::function<void(int64_t, int6
   p.run(n, work, fn);
 }
 
-bool may_run_in_parallel(double work) {
-  const double forced = inline_flops_override();
-  return pool_size() > 1 && work >= (forced >= 0 ? forced : kMinParallelFlopsAwake);
-}
+bool may_run_in_parallel(double work) { return pool_size() > 1 && work >= min_parallel_work(true); }
 
 int num_threads() { return pool_size(); }
 
