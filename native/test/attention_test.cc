@@ -528,6 +528,13 @@ void run_rules(const Isa& isa, const std::vector<int64_t>& sizes) {
     c.window_left = 300;
     run_case(isa, c);
   }
+  // decode at the head sizes whose dot products are compiled for their size (64, 128), groups
+  // of 3 and 7 query rows (a partial row block), key counts that leave a partial key block
+  for (int64_t s : {33, 129, 1001}) {
+    Case c(2, s == 129 ? 14 : 6, 2, 1, s, s == 33 ? 64 : 128, 64, kPadBool, 1.f, kStrided, seed++);
+    c.causal = s == 1001;
+    run_case(isa, c);
+  }
   // ragged entries, token-major: self (equal lengths) and cross (their own key counts)
   const std::vector<int64_t> lens = {3, 0, 7, 1, 33}, keys = {5, 2, 0, 1, 40};
   for (int variant = 0; variant < 6; ++variant) {
@@ -598,6 +605,7 @@ void run_reduced(const Isa& isa) {
         run(c);
       }
       run(Case(1, 1, 1, 1, 4000, 64, 64, kCausal, 1.f, kContiguous, seed++));
+      run(Case(2, 6, 2, 1, 129, 128, 128, kPadBool, 1.f, kStrided, seed++));
       // prefill over several K^T tiles and more than one pack group, the output over q
       {
         Case c(2, 6, 2, 40, 2000, 64, 64, kCausalPadBool, 1.f, kStrided, seed++);

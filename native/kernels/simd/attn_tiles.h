@@ -68,11 +68,20 @@ void with_kv_load(mha_kv_format f, Fn fn) {
 // is prefetched kStreamAheadBytes of rows ahead (its cache lines, for `count` elements), so that
 // its misses overlap the products of the rows before it.
 constexpr int64_t kStreamAheadBytes = 4096;
+// The offset, in elements, of the row prefetched while the row at p is read.
+template <class T>
+inline int64_t stream_ahead(int64_t ld) {
+  const int64_t bytes = ld * int64_t(sizeof(T));
+  return (kStreamAheadBytes + bytes - 1) / bytes * ld;
+}
+template <class T>
+inline void prefetch_row(const T* row, int64_t count) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (int64_t o = 0; o < count * int64_t(sizeof(T)); o += mha::kCacheLineBytes) __builtin_prefetch(p + o);
+}
 template <class T>
 inline void prefetch_ahead(const T* row, int64_t ld, int64_t count) {
-  const int64_t bytes = ld * int64_t(sizeof(T)), ahead = (kStreamAheadBytes + bytes - 1) / bytes;
-  const char* p = reinterpret_cast<const char*>(row + ahead * ld);
-  for (int64_t o = 0; o < count * int64_t(sizeof(T)); o += mha::kCacheLineBytes) __builtin_prefetch(p + o);
+  prefetch_row(row + stream_ahead<T>(ld), count);
 }
 
 // An operand policy says how a tile's depth steps go:
@@ -185,15 +194,18 @@ void pv(const float* p, int64_t ldp, const void* v, int64_t ldv, int64_t rows, i
 
 // s[r * lds + j + t] = q[r * ldq + :d] . k[(j + t) * ldk + :d] for r < R, t < NK: each key
 // vector (N values of d, read through L) loaded once for the R rows, R x NK accumulators,
-// horizontal sums at the end. Each key's row is read whole, in address order, before the
-// next key's: taking the same columns of the NK rows side by side would walk memory a row
-// forward and back again, an order the hardware prefetchers do not follow, and K comes from
-// memory, not cache.
-template <class V, class L, int R, int NK>
-inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int64_t ldk, int64_t j, int64_t d,
-                       float* s, int64_t lds) {
+// horizontal sums at the end; the row `ahead` elements past each key's is prefetched. DC > 0:
+// d = DC * N, known when compiling (the common head sizes), so that the loop over d unrolls
+// whole and the accumulators stay in registers while the loads stream; DC = 0: any d. Each
+// key's row is read whole, in address order, before the next key's: taking the same columns of
+// the NK rows side by side would walk memory a row forward and back again, an order the
+// hardware prefetchers do not follow, and K comes from memory, not cache.
+template <class V, class L, int R, int NK, int DC>
+__attribute__((always_inline)) inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int64_t ldk, int64_t j, int64_t d,
+                       int64_t ahead, float* s, int64_t lds) {
   using F = typename V::F;
   constexpr int64_t N = V::N;
+  if constexpr (DC > 0) d = DC * N;
   const int64_t dfull = d - d % N;
   F acc[R][NK];
 #pragma GCC unroll 4
@@ -203,7 +215,17 @@ inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int6
 #pragma GCC unroll 4
   for (int t = 0; t < NK; ++t) {
     const typename L::T* kt = k + (j + t) * ldk;
-    prefetch_ahead(kt, ldk, d);
+    prefetch_row(kt + ahead, d);
+    if constexpr (DC > 0) {
+      F kv[DC];
+#pragma GCC unroll 16
+      for (int c = 0; c < DC; ++c) kv[c] = L::load(kt + N * c);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+        for (int c = 0; c < DC; ++c) acc[r][t] = V::fmadd(V::load(q + r * ldq + N * c), kv[c], acc[r][t]);
+      continue;
+    }
     auto step = [&](int64_t c, auto... part) {
       const F kv = L::load(kt + c, part...);
 #pragma GCC unroll 4
@@ -225,14 +247,18 @@ inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int6
 
 // R query rows against n keys: 4 keys a step, 2 where 4 x R accumulators would not leave the
 // kernel's own tile's worth of registers.
-template <class V, class L, int R>
+template <class V, class L, int R, int DC>
 void dots_rows(const float* q, int64_t ldq, const typename L::T* k, int64_t ldk, int64_t n, int64_t d, float* s,
                int64_t lds) {
   constexpr int NK = 4 * R < V::kTileRows * V::kTileVectors ? 4 : 2;
+  const int64_t ahead = stream_ahead<typename L::T>(ldk);
   int64_t j = 0;
-  for (; j + NK <= n; j += NK) dots_block<V, L, R, NK>(q, ldq, k, ldk, j, d, s, lds);
-  for (; j < n; ++j) dots_block<V, L, R, 1>(q, ldq, k, ldk, j, d, s, lds);
+  for (; j + NK <= n; j += NK) dots_block<V, L, R, NK, DC>(q, ldq, k, ldk, j, d, ahead, s, lds);
+  for (; j < n; ++j) dots_block<V, L, R, 1, DC>(q, ldq, k, ldk, j, d, ahead, s, lds);
 }
+
+// Head sizes whose dots are compiled for their size (dots_block's DC).
+constexpr int64_t kDotsHeadSizes[] = {64, 128};
 
 // s[r * lds + j] = q[r * ldq + :d] . k[j * ldk + :d], up to 4 rows at a time
 template <class V>
@@ -241,10 +267,16 @@ void dots(const float* q, int64_t ldq, int64_t rows, const void* k, int64_t ldk,
   with_kv_load<V>(f, [&](auto load) {
     using L = decltype(load);
     using T = typename L::T;
-    constexpr void (*kRows[])(const float*, int64_t, const T*, int64_t, int64_t, int64_t, float*, int64_t) = {
-        dots_rows<V, L, 1>, dots_rows<V, L, 2>, dots_rows<V, L, 3>, dots_rows<V, L, 4>};
+    using RowsFn = void (*)(const float*, int64_t, const T*, int64_t, int64_t, int64_t, float*, int64_t);
+    constexpr int D64 = kDotsHeadSizes[0] / V::N, D128 = kDotsHeadSizes[1] / V::N;
+    constexpr RowsFn kRows[3][4] = {
+        {dots_rows<V, L, 1, 0>, dots_rows<V, L, 2, 0>, dots_rows<V, L, 3, 0>, dots_rows<V, L, 4, 0>},
+        {dots_rows<V, L, 1, D64>, dots_rows<V, L, 2, D64>, dots_rows<V, L, 3, D64>, dots_rows<V, L, 4, D64>},
+        {dots_rows<V, L, 1, D128>, dots_rows<V, L, 2, D128>, dots_rows<V, L, 3, D128>, dots_rows<V, L, 4, D128>}};
+    const int size = d == kDotsHeadSizes[0] ? 1 : d == kDotsHeadSizes[1] ? 2 : 0;
     for (int64_t r = 0; r < rows; r += 4)
-      kRows[(rows - r < 4 ? rows - r : 4) - 1](q + r * ldq, ldq, static_cast<const T*>(k), ldk, n, d, s + r * lds, lds);
+      kRows[size][(rows - r < 4 ? rows - r : 4) - 1](q + r * ldq, ldq, static_cast<const T*>(k), ldk, n, d,
+                                                      s + r * lds, lds);
   });
 }
 
