@@ -8,7 +8,7 @@
 //    the bfloat16 pair products (kernels/avx512bf16/) share them, edges included.
 //  dots (decode, a few queries: the heads of a group): up to 4 query rows x 4 keys at a time,
 //    N floats of d per FMA, horizontal sums at the end; K is read (and converted) once for
-//    those rows, straight from memory.
+//    those rows, straight from memory; head sizes 64 and 128 are compiled for their size.
 //  K and V are read as mha_kv_format says (KvLoad): float32, or 16-bit values widened in
 //    registers (half the bytes from memory per key), optionally rounded to bfloat16.
 // Column tails go through partial accesses: nothing past a row's end is read or written
