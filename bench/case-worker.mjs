@@ -12,7 +12,10 @@
 // serving bursts); against its named counterpart (pairWith): mha-native's unfused paths, against
 // the fused ones, the other ways mha-native runs a workload (padded, full causal, reduced
 // precision), against the baseline's way; and a case with pairWithOrt (the bfloat16 layer) also
-// against each ORT group's best.
+// against each ORT group's best. A workload bound by memory (its call reads `bytes`: W3, W7) also
+// has the baseline timed paired against the streaming-read probe (read_bw serve, over the same
+// buffer size as the run's probe): the call's rate as a share of the probe's, both seen in
+// nearly the same state of the machine.
 // A workload with `reduced` (reduced-precision rows) also gets a float64 expectation
 // (float64.mjs) before its cases are built: every row's relative L2 error against it.
 // Usage: node case-worker.mjs <dir>/job.json            (the workload)
@@ -29,6 +32,7 @@ import { nativeCases, referenceCases } from './peers/ours.mjs';
 import { torchCases } from './peers/torch.mjs';
 import { relativeL2, summarize } from './stats.mjs';
 import { burstMedian, settle, timeSync } from './timing.mjs';
+import { serveBursts } from './serve.mjs';
 import { makeInputs, prefillWorkCount, readInputs, workCount } from './workloads.mjs';
 
 const CHECK_TOLERANCE = 1e-4; // rel L2 between float32 implementations; above it a peer "differs"
@@ -184,11 +188,11 @@ async function prepare(cases, f64) {
   if (f64) compareFloat64(cases, outputs, expectedOutputs, f64, baseline);
 }
 
-async function measureRounds(cases) {
+async function measureRounds(cases, readProbe) {
   const live = cases.filter((c) => c.status === 'ok' && !c.untimed);
   for (const c of live) c.samples = [];
   const budget = { maxTime: job.profile.maxTime, minSamples: job.profile.minSamples };
-  const paired = pairedTiming(cases);
+  const paired = pairedTiming(cases, readProbe);
   const pairSeconds = (job.profile.maxTime * PAIRED_SECONDS_PER_ROUND_TIME) / job.profile.rounds;
   for (let round = 0; round < job.profile.rounds; round++) {
     const order = live.map((_, i) => live[(i + round) % live.length]);
@@ -213,6 +217,20 @@ async function measureRounds(cases) {
   paired.finish();
 }
 
+/** The streaming-read probe as a served peer of a workload bound by memory (paired with the
+ * baseline only; not a row of the tables): its `bytes` are those of one pass. */
+function readProbeCase(bytes) {
+  if (!bytes || !job.probes.readBw) return undefined;
+  const probe = { id: 'read-probe', peer: 'read probe', status: 'ok',
+    variant: `streaming read of ${job.probes.readMiB} MiB, ${job.threads} threads`,
+    async serve() {
+      const server = await serveBursts(job.probes.readBw, [job.threads, job.probes.readMiB, 'serve'].map(String));
+      probe.bytes = server.ready.bytes;
+      return server;
+    } };
+  return probe;
+}
+
 /** The processes of out-of-process peers that outlive a measurement (PyTorch's python). */
 const peerPids = (cases) => cases.flatMap((c) => c.pid?.() ?? []);
 
@@ -229,7 +247,7 @@ function ortBestPerGroup(ok) {
 
 /** The paired comparisons of a workload: [case, the case it is timed against] (the ONNX
  * Runtime variants by the round medians so far). */
-function pairings(cases) {
+function pairings(cases, readProbe) {
   const ok = cases.filter((c) => c.status === 'ok');
   // mha-native's main call; when it cannot run (a build without a feature it needs), the
   // mha-native case the outputs were checked against (W6: the padded forward)
@@ -238,6 +256,7 @@ function pairings(cases) {
   if (baseline) {
     for (const ortBest of ortBestPerGroup(ok)) list.push([ortBest, baseline]);
     for (const c of ok.filter((x) => x.serve)) list.push([c, baseline]);
+    if (readProbe) list.push([readProbe, baseline]);
   }
   for (const c of ok.filter((x) => x.pairWith)) {
     const against = ok.find((x) => x.id === c.pairWith);
@@ -259,7 +278,7 @@ const pairKey = (c, against) => `${c.id} / ${against.id}`;
  * burstSeconds, ratio: summarize() of t_c / t_against per pair }, and for the pairings with
  * ORT's group bests (pairWithOrt) c.pairedOrt = [{ against, group, precision, burstSeconds,
  * ratio }]. */
-function pairedTiming(cases) {
+function pairedTiming(cases, readProbe) {
   const list = [];
   const servers = new Map(), ratios = new Map();
   const pair = async (c, against, seconds) => {
@@ -290,7 +309,7 @@ function pairedTiming(cases) {
   };
   return {
     async round(seconds) {
-      for (const p of pairings(cases))
+      for (const p of pairings(cases, readProbe))
         if (!list.some(([c, against]) => c === p[0] && against === p[1])) list.push(p);
       for (const [c, against] of list) {
         if (c.status !== 'ok' || against.status !== 'ok' || c.pairedError) continue;
@@ -304,7 +323,7 @@ function pairedTiming(cases) {
     },
     finish() {
       for (const server of servers.values()) server.close();
-      const final = pairings(cases);
+      const final = pairings(cases, readProbe);
       for (const [c, against, kind] of list.filter(([c, a]) => final.some(([fc, fa]) => fc === c && fa === a))) {
         const r = ratios.get(pairKey(c, against));
         if (c.pairedError || !r?.length) continue;
@@ -349,13 +368,16 @@ async function main() {
   const f64 = w.reduced ? float64Expectation(w, inputs, { python: job.python, dir: job.dir, threads: job.threads,
     isa: job.probes.isa, limitSeconds: job.profile.referenceLimitSeconds, log: progress }) : undefined;
   const cases = buildCases(inputs);
+  const work = workCount(w);
+  const readProbe = readProbeCase(work.bytes);
   await prepare(cases, f64);
-  await measureRounds(cases);
+  await measureRounds(cases, readProbe);
   if (w.memory) await measureMemory(cases);
   for (const c of cases) await c.close?.();
-  const work = workCount(w);
   const result = {
     id: job.id, workload: w, flops: work.flops, bytes: work.bytes, bytesLabel: work.bytesLabel, tokens: work.tokens,
+    readProbe: readProbe?.paired && { variant: readProbe.variant, bytes: readProbe.bytes, paired: readProbe.paired },
+    readProbeError: readProbe?.pairedError,
     float64: f64 && Object.fromEntries(Object.entries(f64).map(([name, e]) => [name, e.label])),
     cases: cases.map((c) => ({
       id: c.id, peer: c.peer, variant: c.variant, group: c.group, precision: c.precision, baseline: Boolean(c.baseline),

@@ -98,9 +98,11 @@ function summary(results, rows) {
     const torch = mine.find((x) => x.peer === 'pytorch');
     const openblas = mine.filter((x) => x.peer === 'openblas' && x.median).sort((a, b) => a.median - b.median)[0];
     const vs = (peer) => (ours?.median && peer?.median ? peer.median / ours.median : undefined);
+    const bw = pairedBandwidth(r);
     lines.push(`| ${r.id} | ${ours?.median ? ms(ours.median) : ours?.status ?? 'missing'} | `
       + `${ours?.gflops ? `${fixed(ours.gflops)} (${fixed(ours.pctPeak)}%)` : ''}`
-      + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW)` : ''}`
+      + `${ours?.gbps ? `; ${fixed(ours.gbps)} GB/s (${fixed(ours.pctBandwidth, 0)}% BW`
+        + `${bw ? `; ${fixed(bw.median, 0)}% paired` : ''})` : ''}`
       + `${ours?.tokensPerSec ? `; ${fixed(ours.tokensPerSec, 0)} tokens/s` : ''} | ${ort ? mdEscape(ort.variant) : 'none'} | `
       + `${ort ? ms(ort.median) : ''} | ${torch?.median ? ms(torch.median) : torch?.status ?? ''} | ${openblas ? ms(openblas.median) : ''} | `
       + `${times(ours?.vsOrtBest)} | ${times(vs(torch))} | ${times(vs(openblas))} | `
@@ -167,6 +169,26 @@ function reducedPrecision(results, rows) {
   return lines;
 }
 
+/** A memory-bound workload's baseline against the streaming-read probe, paired: its rate as a
+ * percentage of the probe's in the neighbouring burst, { median, q1, q3, n } over the pairs. */
+function pairedBandwidth(r) {
+  const probe = r.readProbe;
+  if (!probe || !r.bytes) return undefined;
+  const pct = (ratio) => (ratio * r.bytes / probe.bytes) * 100; // ratio = t_probe pass / t_call
+  const q = probe.paired.ratio;
+  return { median: pct(q.median), q1: pct(q.q1), q3: pct(q.q3), n: q.n };
+}
+
+/** The line of a workload's paired read-probe timing (or why it failed), if it has one. */
+function readProbeLines(r) {
+  if (r.readProbeError) return [`Paired timing against the read probe failed: ${r.readProbeError}`];
+  const bw = pairedBandwidth(r);
+  if (!bw) return [];
+  return [`Paired: the read probe (${r.readProbe.variant}, each burst's median pass) against ${r.readProbe.paired.against}, `
+    + `${bw.n} pairs of alternating ${r.readProbe.paired.burstSeconds * 1e3} ms bursts: the call read its `
+    + `${(r.bytes / 2 ** 20).toFixed(1)} MiB at ${fixed(bw.median, 0)}% of the probe's rate (IQR ${fixed(bw.q1, 0)}–${fixed(bw.q3, 0)}%).`];
+}
+
 /** The paired timings of one workload's cases (or why one failed), a line each. */
 function pairedLines(rows) {
   const line = (x, paired) => {
@@ -197,7 +219,8 @@ export function markdown(report, svgFile) {
     : 'Measured peaks: not available (probes failed).', '');
   out.push('Times are medians over all samples of all rounds; IQR = interquartile range. GFLOP/s use the useful-FLOP '
     + 'counts of shared/WORKLOADS.md; "% peak" is of the FMA probe, "% BW" of the read-bandwidth probe (W3 and W6\'s decode '
-    + 'rows: K+V bytes per step; W7: its four projection weights plus K/V). tokens/s: new tokens per second of a decode '
+    + 'rows: K+V bytes per step; W7: its four projection weights plus K/V); "% paired" (W3, W7): the same share with the '
+    + 'probe timed in bursts alternating with the call\'s (the workload\'s "Paired: the read probe" line). tokens/s: new tokens per second of a decode '
     + 'step, W6\'s real tokens per second. With grouped ORT variants (W6: padded, one request at a time) each group\'s best '
     + 'is marked and timed paired; "vs ORT best" is against the fastest of all. '
     + '"vs ORT best" and "vs ref" are speed-ups (their median / this median; > 1 = faster); ORT best is its fastest '
@@ -219,7 +242,7 @@ export function markdown(report, svgFile) {
     out.push(`| ${HEADER.slice(1).join(' | ')} |`, `|${HEADER.slice(1).map(() => '---').join('|')}|`);
     for (const row of rows.filter((x) => x.workload === r.id)) out.push(`| ${cells(row).slice(1).map(mdEscape).join(' | ')} |`);
     out.push('');
-    const paired = pairedLines(rows.filter((x) => x.workload === r.id));
+    const paired = [...pairedLines(rows.filter((x) => x.workload === r.id)), ...readProbeLines(r)];
     if (paired.length) out.push(...paired, '');
   }
   out.push(`![GFLOP/s per workload and backend](${svgFile})`, '');

@@ -86,7 +86,8 @@ async function runWorkload(id, { tmp, threads, opts, pkg, probes, peaks }) {
   writeInputs(dir, makeInputs(workload));
   const job = { id, workload, dir, threads, profile: opts.profile, distEntry: pkg.entry, python: opts.python,
     modelsDir: path.join(ROOT, 'bench', 'models'),
-    probes: { openblas: probes.openblas, openblasError: probes.openblasError, isa: peaks.isa } };
+    probes: { openblas: probes.openblas, openblasError: probes.openblasError, isa: peaks.isa, readBw: probes.readBw,
+      readMiB: opts.readMiB } };
   fs.writeFileSync(path.join(dir, 'job.json'), JSON.stringify(job));
   log(`== ${id}: ${workload.title}`);
   const t0 = Date.now(), ticks0 = cpuTicks();

@@ -41,7 +41,10 @@ interface Case {
 interface Report {
   meta: { threads: number; profile: { name: string } };
   peaks: { fmaGflops: number; fmaMedianGflops: number[]; readGBps: number };
-  results: { id: string; flops: number; bytes: number; tokens?: number; float64?: Record<string, string>; cases: Case[] }[];
+  results: {
+    id: string; flops: number; bytes: number; tokens?: number; float64?: Record<string, string>; cases: Case[];
+    readProbe?: { variant: string; bytes: number; paired: Paired };
+  }[];
   rows: { workload: string; peer: string; variant: string; status: string; gflops?: number; pctPeak?: number; tokensPerSec?: number; gbps?: number }[];
 }
 
@@ -415,6 +418,20 @@ describe('bench harness (tiny workloads)', () => {
     const tableRows = md.split('\n').filter((l) => /^\| (mha-native|reference|onnxruntime|pytorch|openblas):/.test(l));
     expect(tableRows).toHaveLength(report.rows.length);
     expect(report.rows.filter((row) => row.gflops !== undefined).every((row) => row.pctPeak! > 0)).toBe(true);
+  });
+
+  it('times the memory-bound workloads (T3, T7) paired against the read probe and reports their share of its rate', () => {
+    for (const id of ['T3', 'T7']) {
+      const probe = result(id).readProbe!;
+      expect(probe.bytes).toBe(64 * 2 ** 20); // one pass over the run's --read-mib
+      expect(probe.paired.against).toMatch(/^mha-native /);
+      expect(probe.paired.ratio.n).toBeGreaterThan(0);
+      expect(probe.paired.ratio.median).toBeGreaterThan(0);
+    }
+    expect(result('T1').readProbe).toBeUndefined(); // bound by arithmetic: no bytes, no pairing
+    const md = fs.readFileSync(path.join(out, `${stem}.md`), 'utf8');
+    for (const id of ['T3', 'T7']) expect(md).toMatch(new RegExp(`^\\| ${id} \\|[^\\n]*% BW; \\d+% paired\\)`, 'm'));
+    expect(md).toMatch(/^Paired: the read probe \(streaming read of 64 MiB, 2 threads, each burst's median pass\) against mha-native .*: the call read its [\d.]+ MiB at \d+% of the probe's rate \(IQR \d+–\d+%\)\.$/m);
   });
 
   it('writes a well-formed SVG chart with a bar per measured backend and the peak line', () => {

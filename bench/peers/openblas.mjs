@@ -4,12 +4,12 @@
 // shipped), and with its kernels forced to the machine's widest ISA (old OpenBLAS builds detect
 // new Xeons as Prescott). Batched workloads add the 'split' variant: the batch divided over the
 // threads, each calling a single-threaded cblas_sgemm (how a framework runs many small products).
-// The forced-core variants can also run as a server (serve()): one process kept alive that times
-// a burst of calls per request, for the worker's paired timing against mha-native.
-import { spawn, spawnSync } from 'node:child_process';
+// The forced-core variants can also run as a server (serve.mjs): one process kept alive that
+// times a burst of calls per request, for the worker's paired timing against mha-native.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
+import { serveBursts } from '../serve.mjs';
 
 /** The OpenBLAS core name of the machine's widest ISA (for OPENBLAS_CORETYPE). */
 export function widestOpenblasCore(isa) {
@@ -50,7 +50,11 @@ export function openblasCases(w, _inputs, { threads, dir, probes }) {
     };
     return {
       ...fields,
-      ...(coretype ? { serve: () => serve(probes.openblas, args('serve', 1), sgemmEnv(threads, coretype)) } : {}),
+      // OpenBLAS runs as shipped, OPENBLAS_THREAD_TIMEOUT included: its threads keep spinning
+      // after a burst, which the worker waits out (settle) before the next burst. A shorter
+      // timeout would end the spinning sooner but slows OpenBLAS's own calls, so the peer would
+      // no longer be OpenBLAS as users run it.
+      ...(coretype ? { serve: () => serveBursts(probes.openblas, args('serve', 1), sgemmEnv(threads, coretype)) } : {}),
       async setup() {
         const first = run(0, 1);
         this.version = first.config;
@@ -65,32 +69,3 @@ export function openblasCases(w, _inputs, { threads, dir, probes }) {
   }));
 }
 
-/** Starts the probe in serve mode: resolves to { pid, burst(seconds) -> median seconds per call
- * of a burst lasting about that long (at least one call), close() }. OpenBLAS runs as shipped,
- * OPENBLAS_THREAD_TIMEOUT included: its threads keep spinning after a burst, which the worker
- * waits out (settle) before the next burst. A shorter timeout would end the spinning sooner but
- * slows OpenBLAS's own calls, so the peer would no longer be OpenBLAS as users run it. */
-function serve(exe, args, env) {
-  const child = spawn(exe, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines = readline.createInterface({ input: child.stdout });
-  const waiting = [];
-  let stderr = '', failure;
-  const fail = (e) => {
-    failure ??= e;
-    while (waiting.length) waiting.shift().reject(failure);
-  };
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.on('error', fail);
-  child.on('close', (code) => fail(new Error(`openblas_sgemm server exited ${code}: ${stderr.trim()}`)));
-  lines.on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
-  const next = () => new Promise((resolve, reject) => (failure ? reject(failure) : waiting.push({ resolve, reject })));
-  return next().then(() => ({
-    pid: child.pid,
-    async burst(seconds) {
-      const reply = next();
-      child.stdin.write(`${seconds} 1\n`);
-      return (await reply).median;
-    },
-    close() { child.stdin.end(); },
-  }));
-}

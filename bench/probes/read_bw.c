@@ -1,10 +1,15 @@
-/* Streaming-read bandwidth probe: the memory ceiling for the decode workload (W3).
+/* Streaming-read bandwidth probe: the memory ceiling for the decode workloads (W3, W7).
  * Usage: read_bw THREADS [MIB]  ->  one JSON line {"threads","bytes","gbps"}.
  * A buffer of MIB MiB (default 1024, well past the last-level cache for typical parts) is split
  * into one slice per thread; each thread first-touches its slice (so pages sit near it), then
  * every pass sums its slice with vector loads into 4 independent accumulators (AVX-512 when
  * the CPU has it, else AVX2). Best of 10 passes; GB/s = 1e9 bytes/s of all threads together.
- * The buffer asks for transparent huge pages: first-touching 1 GiB of 4 KiB pages is slow on VMs. */
+ * The buffer asks for transparent huge pages: first-touching 1 GiB of 4 KiB pages is slow on VMs.
+ * read_bw THREADS MIB serve: after the first touch it prints {"bytes": ...} and then serves
+ * requests, one per stdin line "SECONDS MIN_SAMPLES": passes, each timed on its own, until
+ * SECONDS have passed and MIN_SAMPLES were taken, answered by one line {"median": seconds per
+ * pass, "n": passes}, until stdin closes. The benchmark alternates these bursts with bursts of
+ * a memory-bound workload (paired timing), so both see the machine in nearly the same state. */
 #include "probe_common.h"
 #include <immintrin.h>
 #include <stdio.h>
@@ -49,10 +54,39 @@ static void *read_thread(void *p) {
   return NULL;
 }
 
+/* The serve mode (see the header): one burst of timed passes per request line. */
+static int serve_passes(int threads, void **args, struct read_job *jobs, double bytes) {
+  printf("{\"bytes\":%.0f}\n", bytes);
+  fflush(stdout);
+  char line[128];
+  double sink = 0;
+  while (fgets(line, sizeof line, stdin)) {
+    double seconds;
+    int samples;
+    if (sscanf(line, "%lf %d", &seconds, &samples) != 2 || samples < 1) { fprintf(stderr, "bad request: %s", line); return 2; }
+    size_t n = 0, cap = 64;
+    double *t = malloc(cap * sizeof(double));
+    double start = now_seconds();
+    while (t && (n < (size_t)samples || now_seconds() - start < seconds)) {
+      if (n == cap) t = realloc(t, (cap *= 2) * sizeof(double));
+      if (!t) break;
+      t[n++] = run_threads(threads, read_thread, args, NULL);
+      for (int i = 0; i < threads; i++) sink += jobs[i].sink;
+    }
+    if (!t) { fprintf(stderr, "out of memory\n"); return 3; }
+    qsort(t, n, sizeof(double), compare_doubles);
+    printf("{\"median\":%.9f,\"n\":%zu,\"sink\":%g}\n", t[n / 2], n, sink);
+    fflush(stdout);
+    free(t);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   long mib = argc > 2 ? atol(argv[2]) : 1024;
-  if (threads < 1 || threads > 256 || mib < 1) { fprintf(stderr, "bad arguments\n"); return 2; }
+  int serve = argc > 3 && strcmp(argv[3], "serve") == 0;
+  if (threads < 1 || threads > 256 || mib < 1 || (argc > 3 && !serve)) { fprintf(stderr, "bad arguments\n"); return 2; }
   __builtin_cpu_init();
   int avx512 = __builtin_cpu_supports("avx512f");
   size_t total = (size_t)mib << 20;
@@ -68,13 +102,14 @@ int main(int argc, char **argv) {
     args[i] = &jobs[i];
   }
   run_threads(threads, touch_thread, args, NULL);
+  double bytes = (double)per * threads;
+  if (serve) return serve_passes(threads, args, jobs, bytes);
   double best = 1e30, sink = 0;
   for (int pass = 0; pass < 10; pass++) {
     double t = run_threads(threads, read_thread, args, NULL);
     if (t < best) best = t;
     for (int i = 0; i < threads; i++) sink += jobs[i].sink;
   }
-  double bytes = (double)per * threads;
   printf("{\"threads\":%d,\"bytes\":%.0f,\"gbps\":%.3f,\"sink\":%g}\n", threads, bytes,
          bytes / best / 1e9, sink);
   free(buf);
