@@ -68,7 +68,8 @@ void with_kv_load(mha_kv_format f, Fn fn) {
 // is prefetched kStreamAheadBytes of rows ahead (its cache lines, for `count` elements), so that
 // its misses overlap the products of the rows before it.
 constexpr int64_t kStreamAheadBytes = 4096;
-// The offset, in elements, of the row prefetched while the row at p is read.
+// The distance, in elements, from a row being read to the row prefetched with it:
+// kStreamAheadBytes rounded up to whole rows of ld elements.
 template <class T>
 inline int64_t stream_ahead(int64_t ld) {
   const int64_t bytes = ld * int64_t(sizeof(T));
@@ -201,12 +202,11 @@ void pv(const float* p, int64_t ldp, const void* v, int64_t ldv, int64_t rows, i
 // the NK rows side by side would walk memory a row forward and back again, an order the
 // hardware prefetchers do not follow, and K comes from memory, not cache.
 template <class V, class L, int R, int NK, int DC>
-__attribute__((always_inline)) inline void dots_block(const float* q, int64_t ldq, const typename L::T* k, int64_t ldk, int64_t j, int64_t d,
-                       int64_t ahead, float* s, int64_t lds) {
+__attribute__((always_inline)) inline void dots_block(const float* q, int64_t ldq, const typename L::T* k,
+                                                      int64_t ldk, int64_t j, int64_t d, int64_t ahead, float* s,
+                                                      int64_t lds) {
   using F = typename V::F;
   constexpr int64_t N = V::N;
-  if constexpr (DC > 0) d = DC * N;
-  const int64_t dfull = d - d % N;
   F acc[R][NK];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -215,8 +215,8 @@ __attribute__((always_inline)) inline void dots_block(const float* q, int64_t ld
 #pragma GCC unroll 4
   for (int t = 0; t < NK; ++t) {
     const typename L::T* kt = k + (j + t) * ldk;
-    prefetch_row(kt + ahead, d);
-    if constexpr (DC > 0) {
+    prefetch_row(kt + ahead, DC > 0 ? DC * N : d);
+    if constexpr (DC > 0) {  // the key's vectors first, then each row's products
       F kv[DC];
 #pragma GCC unroll 16
       for (int c = 0; c < DC; ++c) kv[c] = L::load(kt + N * c);
@@ -224,15 +224,16 @@ __attribute__((always_inline)) inline void dots_block(const float* q, int64_t ld
       for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
         for (int c = 0; c < DC; ++c) acc[r][t] = V::fmadd(V::load(q + r * ldq + N * c), kv[c], acc[r][t]);
-      continue;
-    }
-    auto step = [&](int64_t c, auto... part) {
-      const F kv = L::load(kt + c, part...);
+    } else {
+      auto step = [&](int64_t c, auto... part) {
+        const F kv = L::load(kt + c, part...);
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r][t] = V::fmadd(V::load(q + r * ldq + c, part...), kv, acc[r][t]);
-    };
-    for (int64_t c = 0; c < dfull; c += N) step(c);
-    if (dfull < d) step(dfull, V::part(d - dfull));
+        for (int r = 0; r < R; ++r) acc[r][t] = V::fmadd(V::load(q + r * ldq + c, part...), kv, acc[r][t]);
+      };
+      const int64_t dfull = d - d % N;
+      for (int64_t c = 0; c < dfull; c += N) step(c);
+      if (dfull < d) step(dfull, V::part(d - dfull));
+    }
   }
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
