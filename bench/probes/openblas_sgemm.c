@@ -103,24 +103,13 @@ static void print_samples(const struct problem *p, struct pool *pool, double max
     printf("%s%.9f", i ? "," : "", time_batch(p, pool, batch) / batch);
 }
 
-/* A paired burst: single calls, each timed on its own, until max_seconds have passed and
- * min_samples were taken; answers with their median: one line {"median": seconds, "n": calls}
- * (the Node side's burst is timed the same way, bench/timing.mjs burstMedian). */
-static void print_burst_median(const struct problem *p, struct pool *pool, double max_seconds, int min_samples) {
-  size_t n = 0, cap = 1024;
-  double *t = malloc(cap * sizeof(double));
-  double start = now_seconds();
-  while (t && (n < (size_t)min_samples || now_seconds() - start < max_seconds)) {
-    if (n == cap) t = realloc(t, (cap *= 2) * sizeof(double));
-    if (!t) break;
-    double t0 = now_seconds();
-    run_call(p, pool);
-    t[n++] = now_seconds() - t0;
-  }
-  if (!t) { fprintf(stderr, "out of memory\n"); exit(3); }
-  qsort(t, n, sizeof(double), compare_doubles);
-  printf("{\"median\":%.9f,\"n\":%zu}\n", t[n / 2], n);
-  free(t);
+/* One call of the served problem, timed (serve mode). */
+struct served { const struct problem *p; struct pool *pool; };
+static double timed_call(void *arg) {
+  const struct served *s = arg;
+  double t0 = now_seconds();
+  run_call(s->p, s->pool);
+  return now_seconds() - t0;
 }
 
 int main(int argc, char **argv) {
@@ -163,14 +152,8 @@ int main(int argc, char **argv) {
   if (serve) {
     printf("{\"config\":\"%s\"}\n", openblas_get_config());
     fflush(stdout);
-    char line[128];
-    while (fgets(line, sizeof line, stdin)) {
-      double seconds;
-      int samples;
-      if (sscanf(line, "%lf %d", &seconds, &samples) != 2 || samples < 1) { fprintf(stderr, "bad request: %s", line); return 2; }
-      print_burst_median(&p, use, seconds, samples);
-      fflush(stdout);
-    }
+    struct served s = { &p, use };
+    if (serve_requests(timed_call, &s)) return 2;
   } else {
     printf("{\"config\":\"%s\",\"samples\":[", openblas_get_config());
     print_samples(&p, use, max_seconds, min_samples);

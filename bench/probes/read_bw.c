@@ -54,32 +54,11 @@ static void *read_thread(void *p) {
   return NULL;
 }
 
-/* The serve mode (see the header): one burst of timed passes per request line. */
-static int serve_passes(int threads, void **args, struct read_job *jobs, double bytes) {
-  printf("{\"bytes\":%.0f}\n", bytes);
-  fflush(stdout);
-  char line[128];
-  double sink = 0;
-  while (fgets(line, sizeof line, stdin)) {
-    double seconds;
-    int samples;
-    if (sscanf(line, "%lf %d", &seconds, &samples) != 2 || samples < 1) { fprintf(stderr, "bad request: %s", line); return 2; }
-    size_t n = 0, cap = 64;
-    double *t = malloc(cap * sizeof(double));
-    double start = now_seconds();
-    while (t && (n < (size_t)samples || now_seconds() - start < seconds)) {
-      if (n == cap) t = realloc(t, (cap *= 2) * sizeof(double));
-      if (!t) break;
-      t[n++] = run_threads(threads, read_thread, args, NULL);
-      for (int i = 0; i < threads; i++) sink += jobs[i].sink;
-    }
-    if (!t) { fprintf(stderr, "out of memory\n"); return 3; }
-    qsort(t, n, sizeof(double), compare_doubles);
-    printf("{\"median\":%.9f,\"n\":%zu,\"sink\":%g}\n", t[n / 2], n, sink);
-    fflush(stdout);
-    free(t);
-  }
-  return 0;
+/* One timed pass of every thread over its slice (serve mode). */
+struct passes { int threads; void **args; };
+static double timed_pass(void *arg) {
+  const struct passes *ps = arg;
+  return run_threads(ps->threads, read_thread, ps->args, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -103,7 +82,12 @@ int main(int argc, char **argv) {
   }
   run_threads(threads, touch_thread, args, NULL);
   double bytes = (double)per * threads;
-  if (serve) return serve_passes(threads, args, jobs, bytes);
+  if (serve) {
+    printf("{\"bytes\":%.0f}\n", bytes);
+    fflush(stdout);
+    struct passes ps = { threads, args };
+    return serve_requests(timed_pass, &ps);
+  }
   double best = 1e30, sink = 0;
   for (int pass = 0; pass < 10; pass++) {
     double t = run_threads(threads, read_thread, args, NULL);
