@@ -270,7 +270,7 @@ void dots(const float* q, int64_t ldq, int64_t rows, const void* k, int64_t ldk,
     using T = typename L::T;
     using RowsFn = void (*)(const float*, int64_t, const T*, int64_t, int64_t, int64_t, float*, int64_t);
     constexpr int D64 = kDotsHeadSizes[0] / V::N, D128 = kDotsHeadSizes[1] / V::N;
-    constexpr RowsFn kRows[3][4] = {
+    static constexpr RowsFn kRows[3][4] = {
         {dots_rows<V, L, 1, 0>, dots_rows<V, L, 2, 0>, dots_rows<V, L, 3, 0>, dots_rows<V, L, 4, 0>},
         {dots_rows<V, L, 1, D64>, dots_rows<V, L, 2, D64>, dots_rows<V, L, 3, D64>, dots_rows<V, L, 4, D64>},
         {dots_rows<V, L, 1, D128>, dots_rows<V, L, 2, D128>, dots_rows<V, L, 3, D128>, dots_rows<V, L, 4, D128>}};
